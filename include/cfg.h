@@ -1,0 +1,69 @@
+/*
+ * cfg.h — the daemon's configuration: YAML (libyaml) through one key table.
+ *
+ * A struct cfg is immutable once loaded.  SIGHUP builds a new one and the
+ * loop swaps it in; keys not marked reloadable keep their old value (and a
+ * warning says so).  cfg.c's key table is the single source of every key's
+ * type, default, bounds and reloadability; --check-config, the shipped
+ * config/leo-alertd.yaml and the README table agree with it.
+ */
+#ifndef LEO_CFG_H
+#define LEO_CFG_H
+
+#include <stdio.h>
+
+#include "log.h"
+
+#define CFG_DEFAULT_PATH "/etc/leo-alertd/leo-alertd.yaml"
+
+struct cfg {
+	struct {
+		char *conninfo;		/* libpq connection string or URI */
+		char *password_file;	/* "" = libpq's usual sources */
+		int pool_size;
+		int connect_timeout_s;
+	} database;
+	struct {
+		char *market_channel;	/* must match the schema's setting */
+	} listen;
+	struct {
+		int worker_threads;
+		int queue_capacity;	/* per worker queue, in messages */
+		int resync_interval_s;
+		int flood_max_fires;
+		int flood_window_seconds;
+	} engine;
+	struct {
+		int batch_max_rows;
+		int batch_max_delay_ms;
+	} writer;
+	struct {
+		char *listen;		/* "host:port"; "" disables */
+		char *tls_cert;		/* both set: serve HTTPS */
+		char *tls_key;
+	} stats;
+	struct {
+		enum log_level level;
+		enum log_format format;
+	} log;
+};
+
+/*
+ * Load a config file (path NULL: defaults only).  On any problem prints one
+ * line per problem to errs as "FILE:LINE: KEY: reason" and returns NULL.
+ * A missing file at the default path is not a problem: defaults apply.
+ */
+struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
+	__attribute__((warn_unused_result));
+void cfg_free(struct cfg *c);
+
+/*
+ * For SIGHUP: warn on errs about keys that changed but cannot change at run
+ * time, and copy their old values into next.
+ */
+void cfg_keep_static(const struct cfg *old, struct cfg *next, FILE *errs);
+
+/* Write the annotated default config (config/leo-alertd.yaml is checked against it). */
+void cfg_write_defaults(FILE *out);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * rules.h — the symbol-indexed table of ACTIVE rules and their trigger
+ * policies (SPEC section 3).
+ *
+ * One table per worker thread: the worker that owns a symbol owns that
+ * symbol's rules and snapshot, so nothing here locks.  Rule changes and price
+ * changes for a symbol reach the table in commit order through the worker's
+ * queue, which is what makes "a rule committed before a price change is
+ * evaluated against that change" hold.
+ *
+ * The table reports what the writer must do through rules_emit_fn: a firing
+ * to deliver, a firing held back by the flood guard (rule goes PAUSED), or a
+ * rule that expired.  The callback runs on the worker thread, synchronously.
+ */
+#ifndef LEO_RULES_H
+#define LEO_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dec.h"
+
+enum rules_field { RULES_FIELD_PRICE, RULES_FIELD_CHANGE_PERCENT };
+
+/* A rule as read from its alert_rules row (status ACTIVE). */
+struct rules_def {
+	const char *rule_id;		/* 64 lower-case hex */
+	const char *tenant_id;		/* uuid text */
+	const char *symbol;
+	const char *condition;		/* condition_logic JSON text */
+	size_t condition_len;
+	bool rearm;			/* trigger_mode = 'REARM' */
+	int64_t cooldown_s;		/* 0 = none */
+	dec_t rearm_hysteresis;		/* 0 = none */
+	int64_t expires_at_us;		/* 0 = never; µs since the epoch */
+	int64_t trigger_count;
+	int64_t last_triggered_at_us;	/* 0 = never */
+};
+
+enum rules_event_kind {
+	RULES_FIRE,		/* deliver: claim, consent, delivery_log, agent_task */
+	RULES_FLOOD_PAUSE,	/* flood guard: claim, set PAUSED, agent_task only */
+	RULES_EXPIRE		/* set EXPIRED */
+};
+
+/* What the writer needs; everything is copied, nothing points into the table. */
+struct rules_event {
+	enum rules_event_kind kind;
+	char rule_id[65];
+	char tenant_id[37];
+	char symbol[65];
+	int64_t seq;		/* trigger_count this firing makes (claim expects seq-1) */
+	int64_t at_us;		/* wall clock of the firing */
+	bool has_prev;		/* false: no previous value (load-time level check) */
+	dec_t prev_price, cur_price;
+	dec_t prev_chg, cur_chg;
+};
+
+typedef void (*rules_emit_fn)(void *arg, const struct rules_event *ev);
+
+struct rules_limits {
+	int flood_max_fires;		/* engine.flood_max_fires */
+	int64_t flood_window_s;		/* engine.flood_window_seconds */
+};
+
+struct rules;
+
+struct rules *rules_new(const struct rules_limits *lim, rules_emit_fn emit,
+			void *arg) __attribute__((warn_unused_result));
+void rules_free(struct rules *t);
+void rules_set_limits(struct rules *t, const struct rules_limits *lim);
+
+/*
+ * Set a symbol's current snapshot without evaluating anything (start-up
+ * load, before the rules).  has_chg false: change_percent is NULL.
+ */
+int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
+	       dec_t chg) __attribute__((warn_unused_result));
+
+/*
+ * Add or replace one rule.  A rule whose definition is unchanged keeps its
+ * runtime state (armed, window, flood history) and only takes the row's
+ * newer counters.  A new or changed level rule is checked against the
+ * symbol's current snapshot (SPEC: checked when loaded) and may emit a
+ * firing.  A rule already past expires_at emits RULES_EXPIRE and is not
+ * kept.  Returns 0, or -1 with err set when the condition does not compile.
+ */
+int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
+		 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Remove one rule; 0 if it was there, -1 if not. */
+int rules_remove(struct rules *t, const char *rule_id);
+
+/* Remove every rule of a tenant (tenant suspended); returns how many. */
+size_t rules_remove_tenant(struct rules *t, const char *tenant_id);
+
+/*
+ * A price change of one symbol, in commit order.  The previous value is the
+ * table's own last snapshot of the symbol.  Emits the firings; returns the
+ * number of rule evaluations it did (for leo_rule_evaluations_total).
+ */
+size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
+		  bool has_chg, dec_t chg, int64_t now_us);
+
+/*
+ * Expiry sweep: emits RULES_EXPIRE for every rule past expires_at and drops
+ * it.  The worker calls it at least every engine.resync_interval_s.
+ */
+void rules_sweep(struct rules *t, int64_t now_us);
+
+size_t rules_count(const struct rules *t);
+
+#endif
