@@ -69,8 +69,9 @@ struct cond_reader {
 	size_t len, pos;
 	char *err;
 	size_t errlen;
-	struct cond_node *node;	/* COND_MAX_NODES */
-	size_t n;
+	struct cond_node *node;	/* cap nodes: `small` or the heap */
+	size_t n, cap;
+	struct cond_node small[8];
 	int leaves;
 	char path[COND_PATH_MAX];
 	size_t plen;
@@ -454,8 +455,21 @@ static int cond_object(struct cond_reader *r, int depth)
 	if (c != '{')
 		return cond_fail(r, NULL, "must be an object, not %s", cond_kind_of(c));
 	r->pos++;
-	if (r->n >= COND_MAX_NODES)
-		return cond_fail(r, NULL, "too many nodes");
+	if (r->n >= r->cap) {
+		size_t ncap = r->cap * 4 < COND_MAX_NODES ? r->cap * 4 : COND_MAX_NODES;
+		struct cond_node *nn;
+
+		if (r->n >= COND_MAX_NODES)
+			return cond_fail(r, NULL, "too many nodes");
+		nn = malloc(ncap * sizeof(*nn));
+		if (!nn)
+			return cond_fail(r, NULL, "out of memory");
+		memcpy(nn, r->node, r->n * sizeof(*nn));
+		if (r->node != r->small)
+			free(r->node);
+		r->node = nn;
+		r->cap = ncap;
+	}
 	me = r->n++;
 	memset(&r->node[me], 0, sizeof(r->node[me]));
 
@@ -635,11 +649,8 @@ struct cond *cond_compile(const char *json, size_t len, char *err, size_t errlen
 		cond_fail(&r, NULL, "no text");
 		return NULL;
 	}
-	r.node = calloc(COND_MAX_NODES, sizeof(*r.node));
-	if (!r.node) {
-		cond_fail(&r, NULL, "out of memory");
-		return NULL;
-	}
+	r.node = r.small;
+	r.cap = sizeof(r.small) / sizeof(r.small[0]);
 	if (cond_check_utf8(&r))
 		goto fail;
 	if (cond_object(&r, 0))
@@ -667,10 +678,12 @@ struct cond *cond_compile(const char *json, size_t len, char *err, size_t errlen
 		if (cond_op_is_moves(op))
 			c->flags |= COND_F_EDGE | COND_F_MOVES;
 	}
-	free(r.node);
+	if (r.node != r.small)
+		free(r.node);
 	return c;
 fail:
-	free(r.node);
+	if (r.node != r.small)
+		free(r.node);
 	return NULL;
 }
 

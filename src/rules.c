@@ -111,6 +111,7 @@ struct rules_ent {
 struct rules_idx {
 	struct rules_ent *main, *pend;
 	uint32_t n, pn, pcap, dead;
+	uint32_t cursor;	/* where the last look-up started (see rules_idx_from) */
 };
 
 struct rules_vec {
@@ -497,6 +498,47 @@ static uint32_t rules_idx_lower(const struct rules_idx *x, const struct rules_en
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/*
+ * lower_bound again, but starting from where the previous look-up of this
+ * index started: prices move a little per change, so the answer is near, and
+ * galloping from there touches the cache lines the last change touched
+ * instead of a fresh binary search's log2(n) cold lines.
+ */
+static uint32_t rules_idx_from(struct rules_idx *x, const struct rules_ent *e)
+{
+	uint32_t c = x->cursor < x->n ? x->cursor : x->n, lo, hi, step = 1;
+
+	if (c < x->n && rules_ent_cmp(&x->main[c], e) < 0) {
+		/* Answer is right of c: gallop until main[hi] >= e. */
+		lo = c + 1;
+		hi = lo;
+		while (hi < x->n && rules_ent_cmp(&x->main[hi], e) < 0) {
+			lo = hi + 1;
+			hi = hi + step < x->n ? hi + step : x->n;
+			step *= 2;
+		}
+	} else {
+		/* Answer is c or left of it: gallop until main[lo - 1] < e. */
+		hi = c;
+		lo = c;
+		while (lo > 0 && rules_ent_cmp(&x->main[lo - 1], e) >= 0) {
+			hi = lo - 1;
+			lo = lo > step ? lo - step : 0;
+			step *= 2;
+		}
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (rules_ent_cmp(&x->main[mid], e) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	x->cursor = lo;
 	return lo;
 }
 
@@ -1206,7 +1248,8 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 	uint32_t p;
 	struct rules_ent e;
 
-	if (x->pn > RULES_PEND_MIN)
+	/* Small arrays merge for next to nothing; big ones once 16 wait. */
+	if (x->pn > 16 || (x->pn && x->n < 1024))
 		(void)rules_idx_merge(x);
 	if (all) {
 		for (p = 0; p < x->n; p++)
@@ -1217,7 +1260,7 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 		return;
 	}
 	e = rules_ent_make(lo, 0);
-	for (p = rules_idx_lower(x, &e); p < x->n; p++) {
+	for (p = rules_idx_from(x, &e); p < x->n; p++) {
 		const struct rules_ent *m = &x->main[p];
 
 		if (rules_ent_key(m) > hi)

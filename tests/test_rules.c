@@ -27,7 +27,7 @@
 /* ------------------------------------------------------------------ */
 /* captured events */
 
-#define MAXEV 4096
+#define MAXEV 16384
 static struct rules_event evs[MAXEV];
 static size_t nev;
 
@@ -603,7 +603,7 @@ struct m_hist {
 	int64_t t, p;
 };
 
-#define M_MAXR 400
+#define M_MAXR 5000
 #define M_SYMS 3
 static struct m_rule mr[M_MAXR];
 static int nmr;
@@ -1024,6 +1024,18 @@ static void test_index_vs_model(void **state)
 	assert_true(fired > 1000);
 }
 
+/* Thousands of rules per symbol: big sorted arrays, pending merges, cursors. */
+static void test_index_big_vs_model(void **state)
+{
+	size_t fired = 0;
+
+	(void)state;
+	for (int seed = 200; seed < 203; seed++)
+		fired += m_run(seed, false, 4000, 300);
+	print_message("big index vs model: %zu events agreed\n", fired);
+	assert_true(fired > 1000);
+}
+
 static void test_moves_vs_model(void **state)
 {
 	size_t fired = 0;
@@ -1049,6 +1061,7 @@ int main(void)
 		cmocka_unit_test(test_upsert_semantics),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_index_vs_model),
+		cmocka_unit_test(test_index_big_vs_model),
 		cmocka_unit_test(test_moves_vs_model),
 	};
 
