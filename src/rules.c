@@ -75,7 +75,8 @@
 #define RF_INLINE 0x08		/* condition is the inline leaf */
 #define RF_ARMED 0x10
 #define RF_WATCH 0x20		/* in its symbol's watch list */
-#define RF_SCANNED 0x40		/* in its symbol's scan list (moves) */
+#define RF_SCANNED 0x40		/* in its symbol's scan list (moves in a composite) */
+#define RF_MOVEIDX 0x80		/* a single moves leaf, in a moves group */
 
 /* Rarely used policy columns and the flood history; NULL when all default. */
 struct rule_ext {
@@ -119,11 +120,24 @@ struct rules_vec {
 	uint32_t n, cap;
 };
 
+/*
+ * Single-leaf windowed moves of one window length, keyed by their percent.
+ * With the window's lowest price L, "cur is at least V percent above L"
+ * holds exactly for V <= floor((cur - L) * 2e10 / |L|) (eval.c), so the rules
+ * that hold are a prefix of the sorted array: O(log n + k) per change.
+ */
+struct rules_mgroup {
+	uint32_t window_s;
+	struct rules_idx up, down;
+};
+
 struct rules_sym {
 	char *name;
+	struct rules_mgroup *mg;	/* moves groups */
+	uint32_t nmg;
 	struct eval_snap snap;
 	struct rules_idx idx[2];	/* per enum cond_field */
-	struct rules_vec scan;		/* rules with a moves leaf */
+	struct rules_vec scan;		/* composites with a moves leaf */
 	struct rules_vec watch;		/* evaluated on every change */
 	struct eval_window *win;	/* NULL until a moves rule arrives */
 };
@@ -730,6 +744,46 @@ static void rules_windows(struct rules *t, struct rule *r, bool add)
 	}
 }
 
+static struct rules_idx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
+					 bool add)
+{
+	struct rules_mgroup *g = NULL;
+
+	for (uint32_t i = 0; i < s->nmg; i++)
+		if (s->mg[i].window_s == n->window_s)
+			g = &s->mg[i];
+	if (!g && add) {
+		struct rules_mgroup *ng = realloc(s->mg, (s->nmg + 1) * sizeof(*ng));
+
+		if (!ng)
+			return NULL;
+		s->mg = ng;
+		g = &s->mg[s->nmg++];
+		memset(g, 0, sizeof(*g));
+		g->window_s = n->window_s;
+	}
+	if (!g)
+		return NULL;
+	return n->op == COND_MOVES_UP_PCT ? &g->up : &g->down;
+}
+
+static void rules_moves_del(struct rules *t, uint32_t ri)
+{
+	struct rule *r = rules_at(t, ri);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], &r->u.leaf, false);
+
+	if (x)
+		rules_idx_del(x, r->u.leaf.a, ri);
+}
+
+static int rules_moves_add(struct rules *t, uint32_t ri)
+{
+	struct rule *r = rules_at(t, ri);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], &r->u.leaf, true);
+
+	return x ? rules_idx_add(x, r->u.leaf.a, ri) : -1;
+}
+
 /* Drop rule ri from every structure and free its slot. */
 static void rules_drop(struct rules *t, uint32_t ri)
 {
@@ -738,6 +792,9 @@ static void rules_drop(struct rules *t, uint32_t ri)
 
 	if (r->flags & RF_SCANNED) {
 		rules_vec_del(&s->scan, ri);
+		rules_windows(t, r, false);
+	} else if (r->flags & RF_MOVEIDX) {
+		rules_moves_del(t, ri);
 		rules_windows(t, r, false);
 	} else {
 		(void)rules_keys(t, ri, false);
@@ -895,7 +952,7 @@ static void rules_process(struct rules *t, uint32_t ri, int64_t now_us,
 	if (r->flags & RF_EDGE) {
 		if (holds && rules_fire(t, ri, now_us, prev, cur))
 			return;
-		if (!(r->flags & RF_SCANNED))
+		if (!(r->flags & (RF_SCANNED | RF_MOVEIDX)))
 			rules_set_watch(t, ri, eval_node(rules_nodes(r), cur, cur, win));
 		return;
 	}
@@ -956,6 +1013,11 @@ void rules_free(struct rules *t)
 		rules_idx_free(&s->idx[0]);
 		rules_idx_free(&s->idx[1]);
 		free(s->scan.v);
+		for (uint32_t k = 0; k < s->nmg; k++) {
+			rules_idx_free(&s->mg[k].up);
+			rules_idx_free(&s->mg[k].down);
+		}
+		free(s->mg);
 		free(s->watch.v);
 		eval_window_free(s->win);
 		free(s->name);
@@ -1155,7 +1217,14 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	c = NULL;
 	if (rules_id_add(t, ri))
 		goto oom_slot;
-	if (cflags & COND_F_MOVES) {
+	if ((cflags & COND_F_MOVES) && (r->flags & RF_INLINE)) {
+		if (!s->win && !(s->win = eval_window_new()))
+			goto oom_id;
+		if (rules_moves_add(t, ri))
+			goto oom_id;
+		r->flags |= RF_MOVEIDX;
+		rules_windows(t, r, true);
+	} else if (cflags & COND_F_MOVES) {
 		if (!s->win && !(s->win = eval_window_new()))
 			goto oom_id;
 		if (rules_vec_push(&s->scan, ri))
@@ -1169,7 +1238,8 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	t->count++;
 
 	/* An edge rule that holds without a crossing is watched (see DESIGN). */
-	if ((r->flags & RF_EDGE) && !(r->flags & RF_SCANNED) && s->snap.has_price &&
+	if ((r->flags & RF_EDGE) && !(r->flags & (RF_SCANNED | RF_MOVEIDX)) &&
+	    s->snap.has_price &&
 	    eval_node(rules_nodes(r), &s->snap, &s->snap, s->win))
 		rules_set_watch(t, ri, true);
 	/* SPEC: a level condition is checked against the current snapshot. */
@@ -1276,6 +1346,48 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 	}
 }
 
+/* Largest percent key a threshold can need (operands stay below 2e20). */
+#define RULES_PCT_CAP ((dec_t)1 << 80)
+
+/*
+ * Rules of index x whose percent key is <= the largest that holds for a move
+ * from `base` to `cur` (see struct rules_mgroup): a prefix of the array.
+ */
+static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec_t base)
+{
+	dec_t xx, mag, thr;
+
+	if (x->n == 0 && x->pn == 0)
+		return;
+	if (diff < 0)
+		return;
+	/* diff <= 4e26 (saturated keys), so xx <= 8e36 < 2^127: see eval.c. */
+	xx = diff * (dec_t)20000000000LL;
+	mag = base < 0 ? -base : base;
+	thr = mag == 0 ? RULES_PCT_CAP : xx / mag;
+	if (thr > RULES_PCT_CAP)
+		thr = RULES_PCT_CAP;
+	if (x->pn > 16 || (x->pn && x->n < 1024))
+		(void)rules_idx_merge(x);
+	for (uint32_t p = 0; p < x->n && rules_ent_key(&x->main[p]) <= thr; p++)
+		if (!(x->main[p].rule & RULES_DEAD))
+			(void)rules_cand(t, x->main[p].rule);
+	for (uint32_t p = 0; p < x->pn; p++)
+		if (rules_ent_key(&x->pend[p]) <= thr)
+			(void)rules_cand(t, x->pend[p].rule);
+}
+
+static void rules_cand_moves(struct rules *t, struct rules_sym *s,
+			     struct rules_mgroup *g, dec_t price)
+{
+	dec_t lo, hi;
+
+	if (!eval_window_extremes(s->win, g->window_s, &lo, &hi))
+		return;
+	rules_cand_pct(t, &g->up, price - lo, lo);
+	rules_cand_pct(t, &g->down, hi - price, hi);
+}
+
 static void rules_new_epoch(struct rules *t)
 {
 	if (++t->epoch != 0)
@@ -1322,6 +1434,8 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 				 prev.chg < cur.chg ? cur.chg : prev.chg);
 	for (uint32_t i = 0; i < s->scan.n; i++)
 		(void)rules_cand(t, s->scan.v[i]);
+	for (uint32_t i = 0; i < s->nmg; i++)
+		rules_cand_moves(t, s, &s->mg[i], price);
 	for (uint32_t i = 0; i < s->watch.n; i++)
 		(void)rules_cand(t, s->watch.v[i]);
 

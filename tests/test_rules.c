@@ -796,7 +796,8 @@ static void m_gen(struct m_rule *r, bool moves)
 		l->op = (int)m_rand(moves ? M_NOPS : M_UP);
 		l->field = l->op >= M_UP ? 0 : m_rand(4) == 0;
 		if (l->op >= M_UP) {
-			l->a = (1 + m_rand(300)) * 1000000;	/* 0.01% .. 3% */
+			/* 0.05% .. 3% in steps of 0.05%: on the price grid from round lows */
+			l->a = (1 + m_rand(60)) * 5000000;
 			l->window_s = 1 + (int)m_rand(60);
 			continue;
 		}
