@@ -78,29 +78,51 @@
 #define RF_SCANNED 0x40		/* in its symbol's scan list (moves in a composite) */
 #define RF_MOVEIDX 0x80		/* a single moves leaf, in a moves group */
 
-/* Rarely used policy columns and the flood history; NULL when all default. */
+/*
+ * Rarely needed policy state; NULL for a rule with no hysteresis, cooldown
+ * or expiry that has not fired as REARM.  last_triggered_at lives here too:
+ * only the cooldown reads it, and a rule with a cooldown always has an ext.
+ * 56 bytes, one 64-byte malloc chunk.
+ */
 struct rule_ext {
 	cond_dec hyst;
-	int64_t cooldown_us;
 	int64_t expires_us;
+	int64_t last_us;	/* last_triggered_at, 0 = never */
 	int64_t *flood;		/* ring of recent firing times */
-	uint32_t flood_cap, flood_n, flood_head;
+	uint32_t cooldown_s;
+	uint16_t flood_cap, flood_n, flood_head;
 };
 
+/*
+ * A single-leaf condition stored in the rule: the cond_node with its two
+ * 128-bit operands packed into 96 bits each (keys stay below 2^70), 32 bytes
+ * instead of 40.  rules_nodes() unpacks it.
+ */
+struct rules_leaf {
+	uint8_t op, field;
+	uint16_t pad;
+	uint32_t window_s;
+	uint64_t a_lo, b_lo;
+	int32_t a_hi, b_hi;
+};
+
+/* 96 bytes. */
 struct rule {
 	uint8_t id[32];
 	int64_t trigger_count;
-	int64_t last_us;	/* last_triggered_at, 0 = never */
 	struct rule_ext *ext;
 	union {
 		struct cond *cond;
-		struct cond_node leaf;
+		struct rules_leaf leaf;
 	} u;
 	uint32_t tenant;
 	uint32_t sym;
 	uint32_t stamp;		/* tick epoch; next free slot when not live */
 	uint8_t flags;
 };
+
+_Static_assert(sizeof(struct rule) == 96, "struct rule grew");
+_Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc chunk");
 
 /* One index entry: a 96-bit key (plenty: keys stay below 2^70) and a rule. */
 struct rules_ent {
@@ -573,7 +595,8 @@ static int rules_idx_merge(struct rules_idx *x)
 	nm = malloc((size_t)live * sizeof(*nm));
 	if (!nm)
 		return -1;
-	qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
+	if (x->pn)
+		qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
 	while (i < x->n || j < x->pn) {
 		if (i < x->n && (x->main[i].rule & RULES_DEAD)) {
 			i++;
@@ -589,11 +612,9 @@ static int rules_idx_merge(struct rules_idx *x)
 	x->n = k;
 	x->dead = 0;
 	x->pn = 0;
-	if (x->pcap > RULES_PEND_MIN) {
-		free(x->pend);
-		x->pend = NULL;
-		x->pcap = 0;
-	}
+	free(x->pend);
+	x->pend = NULL;
+	x->pcap = 0;
 	return 0;
 }
 
@@ -643,9 +664,41 @@ static void rules_idx_free(struct rules_idx *x)
 /* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
 
-static inline const struct cond_node *rules_nodes(const struct rule *r)
+static inline dec_t rules_unpack(uint64_t lo, int32_t hi)
 {
-	return (r->flags & RF_INLINE) ? &r->u.leaf : r->u.cond->node;
+	return (dec_t)hi * ((dec_t)1 << 64) + (dec_t)lo;
+}
+
+static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
+{
+	memset(l, 0, sizeof(*l));
+	l->op = n->op;
+	l->field = n->field;
+	l->window_s = n->window_s;
+	l->a_lo = (uint64_t)n->a;
+	l->a_hi = (int32_t)(n->a >> 64);
+	l->b_lo = (uint64_t)n->b;
+	l->b_hi = (int32_t)(n->b >> 64);
+}
+
+/*
+ * The rule's compiled nodes; an inline leaf is unpacked into *buf (the
+ * caller's), which is what the pointer then points to.
+ */
+static inline const struct cond_node *rules_nodes(const struct rule *r,
+						  struct cond_node *buf)
+{
+	const struct rules_leaf *l = &r->u.leaf;
+
+	if (!(r->flags & RF_INLINE))
+		return r->u.cond->node;
+	buf->op = l->op;
+	buf->field = l->field;
+	buf->size = 1;
+	buf->window_s = l->window_s;
+	buf->a = rules_unpack(l->a_lo, l->a_hi);
+	buf->b = rules_unpack(l->b_lo, l->b_hi);
+	return buf;
 }
 
 static inline uint32_t rules_nnodes(const struct rule *r)
@@ -655,7 +708,7 @@ static inline uint32_t rules_nnodes(const struct rule *r)
 
 static bool rules_single_cmp(const struct rule *r)
 {
-	unsigned op = rules_nodes(r)[0].op;
+	unsigned op = (r->flags & RF_INLINE) ? r->u.leaf.op : r->u.cond->node[0].op;
 
 	return rules_nnodes(r) == 1 && op >= COND_GT && op <= COND_LE;
 }
@@ -673,7 +726,8 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
-	const struct cond_node *nd = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *nd = rules_nodes(r, &buf);
 	uint32_t n = rules_nnodes(r);
 	dec_t h = rules_hyst(r);
 
@@ -728,7 +782,8 @@ static void rules_event_fill(struct rules *t, const struct rule *r,
 static void rules_windows(struct rules *t, struct rule *r, bool add)
 {
 	struct rules_sym *s = t->sym[r->sym];
-	const struct cond_node *nd = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *nd = rules_nodes(r, &buf);
 
 	for (uint32_t i = 0; i < rules_nnodes(r); i++) {
 		if (!cond_op_is_moves(nd[i].op))
@@ -770,18 +825,22 @@ static struct rules_idx *rules_moves_idx(struct rules_sym *s, const struct cond_
 static void rules_moves_del(struct rules *t, uint32_t ri)
 {
 	struct rule *r = rules_at(t, ri);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], &r->u.leaf, false);
+	struct cond_node buf;
+	const struct cond_node *n = rules_nodes(r, &buf);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, false);
 
 	if (x)
-		rules_idx_del(x, r->u.leaf.a, ri);
+		rules_idx_del(x, n->a, ri);
 }
 
 static int rules_moves_add(struct rules *t, uint32_t ri)
 {
 	struct rule *r = rules_at(t, ri);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], &r->u.leaf, true);
+	struct cond_node buf;
+	const struct cond_node *n = rules_nodes(r, &buf);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, true);
 
-	return x ? rules_idx_add(x, r->u.leaf.a, ri) : -1;
+	return x ? rules_idx_add(x, n->a, ri) : -1;
 }
 
 /* Drop rule ri from every structure and free its slot. */
@@ -835,7 +894,7 @@ static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
  */
 static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 {
-	int max = t->lim.flood_max_fires;
+	int max = t->lim.flood_max_fires > 65535 ? 65535 : t->lim.flood_max_fires;
 	struct rule_ext *e;
 	int64_t window_us = t->lim.flood_window_s * RULES_US_PER_S;
 
@@ -847,14 +906,14 @@ static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 			return false;
 	}
 	e = r->ext;
-	if (e->flood_cap != (uint32_t)max) {
+	if (e->flood_cap != (uint16_t)max) {
 		int64_t *nf = calloc((size_t)max, sizeof(*nf));
 
 		if (!nf)
 			return false;
 		free(e->flood);
 		e->flood = nf;
-		e->flood_cap = (uint32_t)max;
+		e->flood_cap = (uint16_t)max;
 		e->flood_n = e->flood_head = 0;
 	}
 	/* flood_head is the oldest entry when the ring is full. */
@@ -866,7 +925,7 @@ static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 		e->flood_n++;
 	} else {
 		e->flood[e->flood_head] = now_us;
-		e->flood_head = (e->flood_head + 1) % e->flood_cap;
+		e->flood_head = (uint16_t)((e->flood_head + 1) % e->flood_cap);
 	}
 	return false;
 }
@@ -881,8 +940,9 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 	struct rule *r = rules_at(t, ri);
 	struct rules_event ev;
 
-	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_us > 0 &&
-	    r->last_us != 0 && now_us < r->last_us + r->ext->cooldown_us) {
+	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
+	    r->ext->last_us != 0 &&
+	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * RULES_US_PER_S) {
 		/* Held back: not a firing; a level rule stays armed and is
 		 * watched on every change until it fires or stops holding. */
 		if (!(r->flags & RF_EDGE))
@@ -902,7 +962,8 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 		return true;
 	}
 	r->trigger_count++;
-	r->last_us = now_us;
+	if (r->ext)
+		r->ext->last_us = now_us;
 	if (!(r->flags & RF_EDGE)) {
 		r->flags &= (uint8_t)~RF_ARMED;
 		rules_set_watch(t, ri, false);
@@ -914,7 +975,8 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 /* A level rule that does not hold re-arms (hysteresis for single comparisons). */
 static bool rules_rearm_ok(const struct rule *r, const struct eval_snap *cur)
 {
-	const struct cond_node *c = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *c = rules_nodes(r, &buf);
 	dec_t h = rules_hyst(r), v;
 
 	if (h <= 0 || !rules_single_cmp(r))
@@ -944,16 +1006,19 @@ static void rules_process(struct rules *t, uint32_t ri, int64_t now_us,
 			  const struct eval_window *win)
 {
 	struct rule *r = rules_at(t, ri);
+	struct cond_node buf;
+	const struct cond_node *nd;
 	bool holds;
 
 	if (rules_expired(r, now_us))
 		return;		/* never fires again; rules_sweep drops it */
-	holds = eval_node(rules_nodes(r), prev, cur, win);
+	nd = rules_nodes(r, &buf);
+	holds = eval_node(nd, prev, cur, win);
 	if (r->flags & RF_EDGE) {
 		if (holds && rules_fire(t, ri, now_us, prev, cur))
 			return;
 		if (!(r->flags & (RF_SCANNED | RF_MOVEIDX)))
-			rules_set_watch(t, ri, eval_node(rules_nodes(r), cur, cur, win));
+			rules_set_watch(t, ri, eval_node(nd, cur, cur, win));
 		return;
 	}
 	if (r->flags & RF_ARMED) {
@@ -1098,16 +1163,17 @@ static bool rules_same(const struct rules *t, const struct rule *r,
 		       const struct rules_def *def, const struct cond *c,
 		       uint32_t sym, uint32_t tenant)
 {
-	int64_t cool = r->ext ? r->ext->cooldown_us : 0;
+	int64_t cool = r->ext ? r->ext->cooldown_s : 0;
+	struct cond_node buf;
 	int64_t exp = r->ext ? r->ext->expires_us : 0;
 
 	(void)t;
 	return r->sym == sym && r->tenant == tenant &&
 	       !!(r->flags & RF_REARM) == def->rearm &&
-	       cool == (def->cooldown_s > 0 ? def->cooldown_s * RULES_US_PER_S : 0) &&
+	       cool == (def->rearm && def->cooldown_s > 0 ? def->cooldown_s : 0) &&
 	       exp == def->expires_at_us && rules_hyst(r) == def->rearm_hysteresis &&
 	       rules_nnodes(r) == c->n &&
-	       memcmp(rules_nodes(r), c->node, c->n * sizeof(c->node[0])) == 0;
+	       memcmp(rules_nodes(r, &buf), c->node, c->n * sizeof(c->node[0])) == 0;
 }
 
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
@@ -1121,6 +1187,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	int64_t count = def->trigger_count, last = def->last_triggered_at_us;
 	bool changed = false, holds;
 	uint32_t cflags;
+	struct cond_node buf;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -1150,8 +1217,8 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		    !(def->expires_at_us != 0 && def->expires_at_us <= now_us)) {
 			if (def->trigger_count > r->trigger_count) {
 				r->trigger_count = def->trigger_count;
-				if (def->last_triggered_at_us > r->last_us)
-					r->last_us = def->last_triggered_at_us;
+				if (r->ext && def->last_triggered_at_us > r->ext->last_us)
+					r->ext->last_us = def->last_triggered_at_us;
 			}
 			cond_free(c);
 			return 0;
@@ -1159,7 +1226,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		/* Changed: the table's own counters may be ahead of the row. */
 		if (r->trigger_count > count) {
 			count = r->trigger_count;
-			last = r->last_us;
+			last = r->ext ? r->ext->last_us : 0;
 		}
 		rules_drop(t, old);
 		changed = true;
@@ -1188,7 +1255,6 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	memset(r, 0, sizeof(*r));
 	memcpy(r->id, id, 32);
 	r->trigger_count = count;
-	r->last_us = last;
 	r->tenant = ti;
 	r->sym = si;
 	r->stamp = t->epoch;
@@ -1204,11 +1270,13 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		if (!r->ext)
 			goto oom_slot;
 		r->ext->hyst = def->rearm_hysteresis > 0 ? def->rearm_hysteresis : 0;
-		r->ext->cooldown_us = def->cooldown_s > 0 ? def->cooldown_s * RULES_US_PER_S : 0;
+		r->ext->cooldown_s = def->rearm && def->cooldown_s > 0 ?
+			(def->cooldown_s > UINT32_MAX ? UINT32_MAX : (uint32_t)def->cooldown_s) : 0;
+		r->ext->last_us = last;
 		r->ext->expires_us = def->expires_at_us;
 	}
 	if (c->n == 1) {
-		r->u.leaf = c->node[0];
+		rules_leaf_pack(&r->u.leaf, &c->node[0]);
 		r->flags |= RF_INLINE;
 		cond_free(c);
 	} else {
@@ -1240,11 +1308,11 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	/* An edge rule that holds without a crossing is watched (see DESIGN). */
 	if ((r->flags & RF_EDGE) && !(r->flags & (RF_SCANNED | RF_MOVEIDX)) &&
 	    s->snap.has_price &&
-	    eval_node(rules_nodes(r), &s->snap, &s->snap, s->win))
+	    eval_node(rules_nodes(r, &buf), &s->snap, &s->snap, s->win))
 		rules_set_watch(t, ri, true);
 	/* SPEC: a level condition is checked against the current snapshot. */
 	if (!(r->flags & RF_EDGE) && s->snap.has_price) {
-		holds = eval_node(rules_nodes(r), NULL, &s->snap, s->win);
+		holds = eval_node(rules_nodes(r, &buf), NULL, &s->snap, s->win);
 		if (holds && count > 0 && !changed)
 			r->flags &= (uint8_t)~RF_ARMED;	/* restart: same episode */
 		else if (holds)

@@ -294,7 +294,8 @@ static int gen_rule(char *json, size_t cap, int64_t p, struct rules_def *d)
 		fmt_cents(c2, sizeof(c2), up + band);
 		snprintf(json, cap, "{\"all\":[{\"operator\":\">\",\"value\":%s},"
 			 "{\"operator\":\"<\",\"value\":%s},"
-			 "{\"field\":\"change_percent\",\"operator\":\">\",\"value\":1}]}", a, c2);
+			 "{\"field\":\"change_percent\",\"operator\":\">\",\"value\":%d.%02d}]}",
+			 a, c2, (int)(rnd() % 3), (int)(rnd() % 100));
 	} else if (u < 1 - pmoves) {
 		cl = CL_ANY;
 		snprintf(json, cap, "{\"any\":[{\"operator\":\"crosses_above\",\"value\":%s},"
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
 	struct rules_def *defs;
 	char *text, tenants[CL_N][37];
 	int opt;
-	long rss0, rss1;
+	long rss0, rss1, rss2;
 	double t0, w0, t_load, w_load, t_idx, w_idx, t_bf, t_csv;
 	size_t resident, evals = 0;
 	uint64_t bf_evals = 0, bf_hits = 0, fires_idx;
@@ -461,28 +462,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* ---- load: compile + index every rule; RSS before and after ---- */
-	rss0 = rss_bytes();
-	w0 = wall_s();
-	t0 = now_s();
-	for (long i = 0; i < nrules; i++) {
-		char err[256];
-
-		if (rules_upsert(t, &defs[i], clock_us, err, sizeof(err))) {
-			fprintf(stderr, "upsert: %s: %s\n", defs[i].condition, err);
-			return 1;
-		}
-	}
-	t_load = now_s() - t0;
-	w_load = wall_s() - w0;
-	rss1 = rss_bytes();
-	resident = rules_count(t);
-	printf("load: %ld rules over %ld symbols compiled and indexed in %.3f s CPU (%.3f s wall, "
-	       "%.0f rules/s); %zu resident, %" PRIu64 " fired at load\n", nrules, nsym, t_load, w_load,
-	       nrules / t_load, resident, n_fire);
-	printf("memory: RSS +%.1f MB = %.1f bytes per resident rule\n",
-	       (rss1 - rss0) / 1048576.0, (double)(rss1 - rss0) / (double)resident);
-
 	/* ---- the price changes, generated up front ---- */
 	chg = malloc((size_t)nchg * sizeof(*chg));
 	if (!chg)
@@ -524,8 +503,28 @@ int main(int argc, char **argv)
 		}
 		bf[s][bfn[s]++] = c;
 	}
-	free(defs);
-	free(text);
+	/* ---- load: compile + index every rule; RSS before and after ---- */
+	rss0 = rss_bytes();
+	w0 = wall_s();
+	t0 = now_s();
+	for (long i = 0; i < nrules; i++) {
+		char err[256];
+
+		if (rules_upsert(t, &defs[i], clock_us, err, sizeof(err))) {
+			fprintf(stderr, "upsert: %s: %s\n", defs[i].condition, err);
+			return 1;
+		}
+	}
+	t_load = now_s() - t0;
+	w_load = wall_s() - w0;
+	rss1 = rss_bytes();
+	resident = rules_count(t);
+	printf("load: %ld rules over %ld symbols compiled and indexed in %.3f s CPU (%.3f s wall, "
+	       "%.0f rules/s); %zu resident, %" PRIu64 " fired at load\n", nrules, nsym, t_load, w_load,
+	       nrules / t_load, resident, n_fire);
+	printf("memory: RSS +%.1f MB = %.1f bytes per resident rule (after the load)\n",
+	       (rss1 - rss0) / 1048576.0, (double)(rss1 - rss0) / (double)resident);
+
 	if (nbrute > nchg)
 		nbrute = nchg;
 	t0 = now_s();
@@ -553,6 +552,7 @@ int main(int argc, char **argv)
 	t_idx = now_s() - t0;
 	w_idx = wall_s() - w0;
 	fires_idx = n_fire - fires_idx;
+	rss2 = rss_bytes();
 
 	printf("changes: %ld (Zipf s=1 over %ld symbols, paths along the real closes)\n",
 	       nchg, nsym);
@@ -565,6 +565,9 @@ int main(int argc, char **argv)
 	       "change (%" PRIu64 " held)\n", nbrute, t_bf, nbrute / t_bf,
 	       (double)bf_evals / (nbrute ? nbrute : 1), bf_hits);
 	printf("ratio: index / brute force = %.0fx\n", (nchg / t_idx) / (nbrute / t_bf));
+	printf("memory after the changes (every index merged, windows filled): RSS +%.1f MB = "
+	       "%.1f bytes per resident rule\n", (rss2 - rss0) / 1048576.0,
+	       (double)(rss2 - rss0) / (double)rules_count(t));
 	printf("firings by operator (rules, firings):");
 	for (int k = 0; k < CL_N; k++)
 		printf(" %s %" PRIu64 "/%" PRIu64, cl_name[k], cl_rules[k], cl_fires[k]);
@@ -602,6 +605,8 @@ int main(int argc, char **argv)
 	free(bfcap);
 	free(bsnap);
 	free(chg);
+	free(defs);
+	free(text);
 	free(paths);
 	free(names);
 	for (int i = 0; i < nser; i++)
