@@ -24,9 +24,13 @@
  * second key, so re-arming is found the same way.  Keys never move with the
  * rule's state, so state changes cost nothing in the index.
  *
- * What the range cannot find, and how it is covered:
- *   - windowed moves depend on the window, not on thresholds: rules with a
- *     moves leaf sit in a per-symbol list evaluated on every change;
+ * Single-leaf windowed moves are indexed too, per window length, by their
+ * percent (struct rules_mgroup): the rules that hold on a change are a
+ * prefix of that sorted array.
+ *
+ * What the indexes cannot find, and how it is covered:
+ *   - a composite with a windowed-move leaf depends on the window: such
+ *     rules sit in a per-symbol "scan" list evaluated on every change;
  *   - a level rule armed and holding but held back by its cooldown would
  *     fire on any later change once the cooldown is over, and an edge rule
  *     that holds without any crossing (a crossing under "not", or beside a
@@ -39,16 +43,20 @@
  *     symbol, change_percent NULL <-> not NULL) evaluates every rule of the
  *     symbol.
  * A rule reached twice in one change (several keys in range) is evaluated
- * once (per-rule stamp).
+ * once (per-rule stamp).  tests/test_rules.c checks all of this against an
+ * independent brute-force model.
  *
- * Each per-field index is a sorted main array plus a small unsorted pending
- * array for recent inserts.  Pending entries are merged (sorted, then one
- * linear merge) when there are more than max(64, n/4) of them or before a
- * look-up finds more than 64: bulk loads cost O(n log n) overall and a
- * single insert is amortised O(log n) plus, on a hot symbol, one merge per
- * 64 inserts.  Removal marks the entry dead (high bit of its rule index,
- * which the sort order ignores) after a binary search; dead entries are
- * dropped when they pass half of the array, or at the next merge.
+ * Each index is a sorted main array plus a small unsorted pending array for
+ * recent inserts.  An insert appends to the pending array and merges it
+ * (sort, then one linear merge that also drops dead entries) once it holds
+ * more than max(64, n/4) entries; a look-up merges first when more than 16
+ * wait (or any, below 1024 entries) and scans the rest.  So a bulk load
+ * costs O(n log n) in all, and a single insert amortised O(log n) plus, on a
+ * hot symbol, one linear merge per 16 inserts that are each followed by a
+ * change.  A look-up gallops from where the previous one started, since
+ * prices move a little per change.  Removal marks the entry dead (high bit
+ * of its rule index, which the sort order ignores) after a binary search;
+ * dead entries go when they pass half of the array, or at the next merge.
  *
  * Trigger policies follow SPEC section 3 exactly; see rules_fire() and
  * rules_process().
@@ -640,6 +648,9 @@ static void rules_idx_del(struct rules_idx *x, dec_t key, uint32_t rule)
 	struct rules_ent e = rules_ent_make(key, rule);
 	uint32_t p;
 
+	/* After a bulk load many may wait: sort them in rather than scan. */
+	if (x->pn > RULES_PEND_MIN)
+		(void)rules_idx_merge(x);
 	for (uint32_t j = 0; j < x->pn; j++)
 		if (x->pend[j].lo == e.lo && x->pend[j].hi == e.hi &&
 		    x->pend[j].rule == rule) {
@@ -1198,8 +1209,13 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		return -1;
 	}
 	c = cond_compile(def->condition, def->condition_len, err, errlen);
-	if (!c)
+	if (!c) {
+		/* The row no longer says what the table holds: drop that too. */
+		old = rules_id_find(t, id);
+		if (old != RULES_NONE)
+			rules_drop(t, old);
 		goto fail;
+	}
 	si = rules_sym_get(t, def->symbol);
 	ti = rules_tenant_get(t, def->tenant_id);
 	if (si == RULES_NONE || ti == RULES_NONE) {
@@ -1375,8 +1391,10 @@ static inline int rules_cand(struct rules *t, uint32_t ri)
 
 	if (r->stamp == t->epoch)
 		return 0;
+	if (rules_vec_push(&t->cand, ri))
+		return -1;
 	r->stamp = t->epoch;
-	return rules_vec_push(&t->cand, ri);
+	return 0;
 }
 
 /* Candidates from one field's index: keys in [lo, hi], or all when `all`. */

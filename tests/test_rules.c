@@ -505,8 +505,12 @@ static void test_upsert_semantics(void **state)
 	expect1(RULES_FIRE, 1, 12);
 	assert_int_equal(rules_count(t), 0);
 
-	/* Invalid condition or id: -1 with a message, table unchanged. */
+	/* Invalid condition or id: -1 with a message, nothing added. */
 	assert_int_equal(upsert(t, 2, "{\"operator\":\">\",\"value\":1e2}", NULL, now), -1);
+	/* A rule whose row turns invalid leaves the table. */
+	assert_int_equal(upsert(t, 5, "{\"operator\":\">\",\"value\":1000}", NULL, now), 0);
+	assert_int_equal(rules_count(t), 1);
+	assert_int_equal(upsert(t, 5, "{\"operator\":\">\",\"value\":}", NULL, now), -1);
 	memset(&d, 0, sizeof(d));
 	d.rule_id = "ABC";
 	d.tenant_id = TEN_A;
