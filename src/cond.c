@@ -19,6 +19,7 @@
  * which accepts the same language on the jsonb form.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,16 +68,17 @@ static const struct {
 };
 
 struct cond_reader {
+	/* cond_read() zeroes everything before `small`. */
 	const char *s;
 	size_t len, pos;
 	char *err;
 	size_t errlen;
 	struct cond_node *node;	/* cap nodes: `small` or the heap */
 	size_t n, cap;
-	struct cond_node small[8];
 	int leaves;
-	char path[COND_PATH_MAX];
 	size_t plen;
+	char path[COND_PATH_MAX];
+	struct cond_node small[8];
 };
 
 /* Report "PATH[.KEY]: message"; always returns -1. */
@@ -667,58 +669,93 @@ static int cond_object(struct cond_reader *r, int depth)
 	return 0;
 }
 
+/* Parse the whole text into r->node; 0 or -1 (message in r->err). */
+static int cond_read(struct cond_reader *r, const char *json, size_t len,
+		     char *err, size_t errlen)
+{
+	memset(r, 0, offsetof(struct cond_reader, small));
+	r->s = json;
+	r->len = len;
+	r->err = err;
+	r->errlen = errlen;
+	r->node = r->small;
+	r->cap = sizeof(r->small) / sizeof(r->small[0]);
+	r->path[0] = '\0';
+	if (err && errlen)
+		err[0] = '\0';
+	if (!json)
+		return cond_fail(r, NULL, "no text");
+	if (cond_check_utf8(r) || cond_object(r, 0))
+		return -1;
+	if (cond_peek(r) != -1) {
+		r->plen = 0;
+		r->path[0] = '\0';
+		return cond_fail(r, NULL, "unexpected text after the object");
+	}
+	return 0;
+}
+
+static uint32_t cond_flags_of(const struct cond_node *node, size_t n)
+{
+	uint32_t flags = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned op = node[i].op;
+
+		if ((op >= COND_CROSSES_ABOVE && op <= COND_CROSSES) ||
+		    op == COND_ENTERS || op == COND_EXITS)
+			flags |= COND_F_EDGE;
+		if (cond_op_is_moves(op))
+			flags |= COND_F_EDGE | COND_F_MOVES;
+	}
+	return flags;
+}
+
+static struct cond *cond_alloc(struct cond_reader *r)
+{
+	struct cond *c = malloc(sizeof(*c) + r->n * sizeof(c->node[0]));
+
+	if (!c) {
+		cond_fail(r, NULL, "out of memory");
+		return NULL;
+	}
+	c->n = (uint32_t)r->n;
+	c->flags = cond_flags_of(r->node, r->n);
+	memcpy(c->node, r->node, r->n * sizeof(c->node[0]));
+	return c;
+}
+
 struct cond *cond_compile(const char *json, size_t len, char *err, size_t errlen)
 {
 	struct cond_reader r;
 	struct cond *c = NULL;
 
-	memset(&r, 0, sizeof(r));
-	r.s = json;
-	r.len = len;
-	r.err = err;
-	r.errlen = errlen;
-	if (err && errlen)
-		err[0] = '\0';
-	if (!json) {
-		cond_fail(&r, NULL, "no text");
-		return NULL;
-	}
-	r.node = r.small;
-	r.cap = sizeof(r.small) / sizeof(r.small[0]);
-	if (cond_check_utf8(&r))
-		goto fail;
-	if (cond_object(&r, 0))
-		goto fail;
-	if (cond_peek(&r) != -1) {
-		r.plen = 0;
-		r.path[0] = '\0';
-		cond_fail(&r, NULL, "unexpected text after the object");
-		goto fail;
-	}
-	c = malloc(sizeof(*c) + r.n * sizeof(c->node[0]));
-	if (!c) {
-		cond_fail(&r, NULL, "out of memory");
-		goto fail;
-	}
-	c->n = (uint32_t)r.n;
-	c->flags = 0;
-	memcpy(c->node, r.node, r.n * sizeof(c->node[0]));
-	for (size_t i = 0; i < r.n; i++) {
-		unsigned op = c->node[i].op;
-
-		if ((op >= COND_CROSSES_ABOVE && op <= COND_CROSSES) ||
-		    op == COND_ENTERS || op == COND_EXITS)
-			c->flags |= COND_F_EDGE;
-		if (cond_op_is_moves(op))
-			c->flags |= COND_F_EDGE | COND_F_MOVES;
-	}
+	if (cond_read(&r, json, len, err, errlen) == 0)
+		c = cond_alloc(&r);
 	if (r.node != r.small)
 		free(r.node);
 	return c;
-fail:
+}
+
+int cond_compile_leaf(const char *json, size_t len, struct cond_node *leaf,
+		      uint32_t *flags, struct cond **out, char *err, size_t errlen)
+{
+	struct cond_reader r;
+	int rc = -1;
+
+	*out = NULL;
+	if (cond_read(&r, json, len, err, errlen) == 0) {
+		if (r.n == 1) {
+			*leaf = r.node[0];
+			*flags = cond_flags_of(r.node, 1);
+			rc = 1;
+		} else if ((*out = cond_alloc(&r))) {
+			rc = 0;
+		}
+	}
 	if (r.node != r.small)
 		free(r.node);
-	return NULL;
+	return rc;
 }
 
 void cond_free(struct cond *c)

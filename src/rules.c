@@ -254,21 +254,24 @@ static uint64_t rules_hash_id(const uint8_t id[32])
 	return a ^ (a >> 31);
 }
 
+/* Lower-case hex digit value + 1; 0 for anything else (NUL included). */
+static const uint8_t rules_hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int rules_hex_id(const char *s, uint8_t out[32])
 {
-	for (int i = 0; i < 64; i++) {
-		int c = s[i], v;
+	for (int i = 0; i < 32; i++) {
+		uint8_t hi = rules_hexval[(unsigned char)s[2 * i]], lo;
 
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
+		if (!hi)	/* stops at a NUL before s[64] too */
 			return -1;
-		if (i & 1)
-			out[i / 2] |= (uint8_t)v;
-		else
-			out[i / 2] = (uint8_t)(v << 4);
+		lo = rules_hexval[(unsigned char)s[2 * i + 1]];
+		if (!lo)
+			return -1;
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return s[64] == '\0' ? 0 : -1;
 }
@@ -1171,8 +1174,8 @@ static void rules_free_slot(struct rules *t, uint32_t ri)
 
 /* Same definition: same tenant, symbol, compiled condition and policy. */
 static bool rules_same(const struct rules *t, const struct rule *r,
-		       const struct rules_def *def, const struct cond *c,
-		       uint32_t sym, uint32_t tenant)
+		       const struct rules_def *def, const struct cond_node *nodes,
+		       uint32_t n, uint32_t sym, uint32_t tenant)
 {
 	int64_t cool = r->ext ? r->ext->cooldown_s : 0;
 	struct cond_node buf;
@@ -1183,8 +1186,8 @@ static bool rules_same(const struct rules *t, const struct rule *r,
 	       !!(r->flags & RF_REARM) == def->rearm &&
 	       cool == (def->rearm && def->cooldown_s > 0 ? def->cooldown_s : 0) &&
 	       exp == def->expires_at_us && rules_hyst(r) == def->rearm_hysteresis &&
-	       rules_nnodes(r) == c->n &&
-	       memcmp(rules_nodes(r, &buf), c->node, c->n * sizeof(c->node[0])) == 0;
+	       rules_nnodes(r) == n &&
+	       memcmp(rules_nodes(r, &buf), nodes, n * sizeof(nodes[0])) == 0;
 }
 
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
@@ -1197,8 +1200,10 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	struct rules_sym *s;
 	int64_t count = def->trigger_count, last = def->last_triggered_at_us;
 	bool changed = false, holds;
-	uint32_t cflags;
-	struct cond_node buf;
+	uint32_t cflags = 0, nn_n;
+	struct cond_node buf, leaf;
+	const struct cond_node *nn;
+	int k;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -1208,8 +1213,9 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 				err[errlen - 1] = '\0';
 		return -1;
 	}
-	c = cond_compile(def->condition, def->condition_len, err, errlen);
-	if (!c) {
+	k = cond_compile_leaf(def->condition, def->condition_len, &leaf, &cflags, &c,
+			      err, errlen);
+	if (k < 0) {
 		/* The row no longer says what the table holds: drop that too. */
 		old = rules_id_find(t, id);
 		if (old != RULES_NONE)
@@ -1225,11 +1231,15 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		goto fail;
 	}
 	s = t->sym[si];
+	if (k == 0)
+		cflags = c->flags;
+	nn = k ? &leaf : c->node;
+	nn_n = k ? 1 : c->n;
 
 	old = rules_id_find(t, id);
 	if (old != RULES_NONE) {
 		r = rules_at(t, old);
-		if (rules_same(t, r, def, c, si, ti) &&
+		if (rules_same(t, r, def, nn, nn_n, si, ti) &&
 		    !(def->expires_at_us != 0 && def->expires_at_us <= now_us)) {
 			if (def->trigger_count > r->trigger_count) {
 				r->trigger_count = def->trigger_count;
@@ -1277,9 +1287,8 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	r->flags = RF_LIVE | RF_ARMED;
 	if (def->rearm)
 		r->flags |= RF_REARM;
-	if (cond_is_edge(c))
+	if (cflags & COND_F_EDGE)
 		r->flags |= RF_EDGE;
-	cflags = c->flags;
 	if ((def->rearm && def->cooldown_s > 0) || def->rearm_hysteresis > 0 ||
 	    def->expires_at_us != 0) {
 		r->ext = calloc(1, sizeof(*r->ext));
@@ -1291,10 +1300,9 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		r->ext->last_us = last;
 		r->ext->expires_us = def->expires_at_us;
 	}
-	if (c->n == 1) {
-		rules_leaf_pack(&r->u.leaf, &c->node[0]);
+	if (k == 1) {
+		rules_leaf_pack(&r->u.leaf, &leaf);
 		r->flags |= RF_INLINE;
-		cond_free(c);
 	} else {
 		r->u.cond = c;
 	}

@@ -519,6 +519,21 @@ static void test_upsert_semantics(void **state)
 	d.condition_len = strlen(d.condition);
 	assert_int_equal(rules_upsert(t, &d, now, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "rule_id"));
+	{
+		static const char *const badids[] = {
+			"000000000000000000000000000000000000000000000000000000000000000A",
+			"000000000000000000000000000000000000000000000000000000000000000",
+			"00000000000000000000000000000000000000000000000000000000000000000",
+			"000000000000000000000000000000000000000000000000000000000000000g",
+			"",
+		};
+
+		for (size_t i = 0; i < sizeof(badids) / sizeof(badids[0]); i++) {
+			d.rule_id = badids[i];
+			assert_int_equal(rules_upsert(t, &d, now, err, sizeof(err)), -1);
+			assert_int_equal(rules_remove(t, badids[i]), -1);
+		}
+	}
 	d.rule_id = "0000000000000000000000000000000000000000000000000000000000000002";
 	d.condition = "{\"operator\":\">\",\"value\":1.123456789}";
 	d.condition_len = strlen(d.condition);
