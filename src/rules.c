@@ -301,29 +301,43 @@ static int rules_hash_init(struct rules_hash *h, uint32_t cap)
 	return 0;
 }
 
-/* Rule-id hash. */
+/*
+ * Rule-id hash.  A slot holds the rule index in its low RULES_ID_BITS bits
+ * and 6 more bits of the id's hash above them, so a probe past another rule
+ * rarely has to read that rule (a cache miss) to see it is not the one.
+ */
+#define RULES_ID_BITS 26
+#define RULES_ID_MASK ((1u << RULES_ID_BITS) - 1)	/* also the rule limit */
+
+static inline uint32_t rules_id_slot(uint64_t h, uint32_t x)
+{
+	return (uint32_t)(h >> 58) << RULES_ID_BITS | x;
+}
+
 static uint32_t rules_id_find(const struct rules *t, const uint8_t id[32])
 {
-	uint32_t m = t->ids.cap - 1;
+	uint64_t h = rules_hash_id(id);
+	uint32_t m = t->ids.cap - 1, fp = rules_id_slot(h, 0);
 
-	for (uint32_t i = (uint32_t)rules_hash_id(id) & m;; i = (i + 1) & m) {
-		uint32_t x = t->ids.slot[i];
+	for (uint32_t i = (uint32_t)h & m;; i = (i + 1) & m) {
+		uint32_t v = t->ids.slot[i];
 
-		if (x == RULES_NONE)
+		if (v == RULES_NONE)
 			return RULES_NONE;
-		if (memcmp(rules_at(t, x)->id, id, 32) == 0)
-			return x;
+		if ((v & ~RULES_ID_MASK) == fp &&
+		    memcmp(rules_at(t, v & RULES_ID_MASK)->id, id, 32) == 0)
+			return v & RULES_ID_MASK;
 	}
 }
 
 static void rules_id_place(struct rules *t, uint32_t x)
 {
-	uint32_t m = t->ids.cap - 1;
-	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
+	uint64_t h = rules_hash_id(rules_at(t, x)->id);
+	uint32_t m = t->ids.cap - 1, i = (uint32_t)h & m;
 
 	while (t->ids.slot[i] != RULES_NONE)
 		i = (i + 1) & m;
-	t->ids.slot[i] = x;
+	t->ids.slot[i] = rules_id_slot(h, x);
 }
 
 static int rules_id_add(struct rules *t, uint32_t x)
@@ -338,7 +352,7 @@ static int rules_id_add(struct rules *t, uint32_t x)
 		t->ids.n = old.n;
 		for (uint32_t i = 0; i < old.cap; i++)
 			if (old.slot[i] != RULES_NONE)
-				rules_id_place(t, old.slot[i]);
+				rules_id_place(t, old.slot[i] & RULES_ID_MASK);
 		free(old.slot);
 	}
 	rules_id_place(t, x);
@@ -352,7 +366,7 @@ static void rules_id_del(struct rules *t, uint32_t x)
 	uint32_t m = t->ids.cap - 1;
 	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
 
-	while (t->ids.slot[i] != x) {
+	while ((t->ids.slot[i] & RULES_ID_MASK) != x || t->ids.slot[i] == RULES_NONE) {
 		if (t->ids.slot[i] == RULES_NONE)
 			return;
 		i = (i + 1) & m;
@@ -362,7 +376,7 @@ static void rules_id_del(struct rules *t, uint32_t x)
 
 		if (y == RULES_NONE)
 			break;
-		home = (uint32_t)rules_hash_id(rules_at(t, y)->id) & m;
+		home = (uint32_t)rules_hash_id(rules_at(t, y & RULES_ID_MASK)->id) & m;
 		/* y may move to i when i lies cyclically in [home, j). */
 		if (((j - home) & m) >= ((j - i) & m)) {
 			t->ids.slot[i] = y;
@@ -1141,7 +1155,8 @@ static uint32_t rules_alloc_slot(struct rules *t)
 		t->free_head = rules_at(t, ri)->stamp;
 		return ri;
 	}
-	if (t->next_slot >= RULES_DEAD)
+	/* Below RULES_ID_MASK, so no id slot is ever all ones (RULES_NONE). */
+	if (t->next_slot >= RULES_ID_MASK)
 		return RULES_NONE;
 	if ((t->next_slot >> RULES_CHUNK_BITS) >= t->nchunk) {
 		struct rule *c;
