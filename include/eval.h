@@ -36,7 +36,11 @@ void eval_window_unref(struct eval_window *w, uint32_t window_s);
 bool eval_window_empty(const struct eval_window *w);
 /* Forget prices older than each window at now_us (call before evaluating). */
 void eval_window_advance(struct eval_window *w, int64_t now_us);
-/* Record a price seen at now_us (call after evaluating).  -1: out of memory. */
+/*
+ * Record a price seen at now_us (call after evaluating; expired prices go at
+ * the next eval_window_advance, which extremes need first).  -1: out of
+ * memory.
+ */
 int eval_window_push(struct eval_window *w, int64_t now_us, dec_t price)
 	__attribute__((warn_unused_result));
 /* Lowest and highest price in the window; false when it holds none. */

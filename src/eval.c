@@ -184,7 +184,6 @@ int eval_window_push(struct eval_window *w, int64_t now_us, dec_t price)
 {
 	int rc = 0;
 
-	eval_window_advance(w, now_us);
 	for (uint32_t i = 0; i < w->n; i++) {
 		if (eval_dq_push(&w->q[i].lo, now_us, price, true))
 			rc = -1;

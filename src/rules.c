@@ -162,7 +162,9 @@ struct rules_mgroup {
 };
 
 struct rules_sym {
-	char *name;
+	uint32_t hash;			/* rules_sym_hash(name) */
+	char *name;			/* iname, or the heap when longer */
+	char iname[40];
 	struct rules_mgroup *mg;	/* moves groups */
 	uint32_t nmg;
 	struct eval_snap snap;
@@ -191,7 +193,8 @@ struct rules {
 
 	struct rules_sym **sym;
 	uint32_t nsym, sym_cap;
-	struct rules_hash sym_hash;
+	uint64_t *sym_slot;	/* hash << 32 | (index + 1); 0 = empty */
+	uint32_t sym_slots;	/* power of two, > 2 * nsym */
 
 	char (*tenant)[37];
 	uint32_t ntenant, tenant_cap;
@@ -432,25 +435,76 @@ static int rules_name_grow(struct rules_hash *h,
 	return 0;
 }
 
-static const char *rules_sym_name(const struct rules *t, uint32_t x)
-{
-	return t->sym[x]->name;
-}
-
 static const char *rules_tenant_name(const struct rules *t, uint32_t x)
 {
 	return t->tenant[x];
 }
 
+/*
+ * Symbols: every change looks its symbol up by name, so the slots carry the
+ * full 32-bit hash and the name sits in the symbol struct: one probe reads
+ * the slot array and, on a hash match, the symbol it needs anyway.
+ */
+static uint32_t rules_sym_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static uint32_t rules_sym_find(const struct rules *t, const char *name,
+			       uint32_t h, uint32_t *slot)
+{
+	uint32_t m = t->sym_slots - 1;
+
+	for (uint32_t i = h & m;; i = (i + 1) & m) {
+		uint64_t v = t->sym_slot[i];
+
+		if (v == 0) {
+			*slot = i;
+			return RULES_NONE;
+		}
+		if ((uint32_t)(v >> 32) == h &&
+		    strcmp(t->sym[(uint32_t)v - 1]->name, name) == 0)
+			return (uint32_t)v - 1;
+	}
+}
+
+static int rules_sym_grow(struct rules *t)
+{
+	uint32_t ncap = t->sym_slots ? t->sym_slots * 2 : 64, m = ncap - 1;
+	uint64_t *ns;
+
+	if (t->sym_slots && (t->nsym + 1) * 2 <= t->sym_slots)
+		return 0;
+	ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -1;
+	for (uint32_t x = 0; x < t->nsym; x++) {
+		uint32_t i = t->sym[x]->hash & m;
+
+		while (ns[i])
+			i = (i + 1) & m;
+		ns[i] = (uint64_t)t->sym[x]->hash << 32 | (x + 1);
+	}
+	free(t->sym_slot);
+	t->sym_slot = ns;
+	t->sym_slots = ncap;
+	return 0;
+}
+
 static uint32_t rules_sym_get(struct rules *t, const char *name)
 {
-	uint32_t x, s = 0;
+	uint32_t h = rules_sym_hash(name), x, slot = 0;
 	struct rules_sym *sy;
+	size_t len;
 
-	x = rules_name_find(&t->sym_hash, name, rules_sym_name, t, &s);
+	x = rules_sym_find(t, name, h, &slot);
 	if (x != RULES_NONE)
 		return x;
-	if (rules_name_grow(&t->sym_hash, rules_sym_name, t))
+	if (rules_sym_grow(t))
 		return RULES_NONE;
 	if (t->nsym == t->sym_cap) {
 		uint32_t ncap = t->sym_cap ? t->sym_cap * 2 : 64;
@@ -464,16 +518,18 @@ static uint32_t rules_sym_get(struct rules *t, const char *name)
 	sy = calloc(1, sizeof(*sy));
 	if (!sy)
 		return RULES_NONE;
-	sy->name = strdup(name);
+	len = strlen(name);
+	sy->name = len < sizeof(sy->iname) ? sy->iname : malloc(len + 1);
 	if (!sy->name) {
 		free(sy);
 		return RULES_NONE;
 	}
+	memcpy(sy->name, name, len + 1);
+	sy->hash = h;
 	x = t->nsym++;
 	t->sym[x] = sy;
-	(void)rules_name_find(&t->sym_hash, name, rules_sym_name, t, &s);
-	t->sym_hash.slot[s] = x;
-	t->sym_hash.n++;
+	(void)rules_sym_find(t, name, h, &slot);	/* the slot after a grow */
+	t->sym_slot[slot] = (uint64_t)h << 32 | (x + 1);
 	return x;
 }
 
@@ -1073,7 +1129,7 @@ struct rules *rules_new(const struct rules_limits *lim, rules_emit_fn emit,
 	t->emit = emit;
 	t->arg = arg;
 	t->free_head = RULES_NONE;
-	if (rules_hash_init(&t->ids, 1024) || rules_hash_init(&t->sym_hash, 64) ||
+	if (rules_hash_init(&t->ids, 1024) || rules_sym_grow(t) ||
 	    rules_hash_init(&t->tenant_hash, 16))
 		goto fail;
 	return t;
@@ -1113,13 +1169,14 @@ void rules_free(struct rules *t)
 		free(s->mg);
 		free(s->watch.v);
 		eval_window_free(s->win);
-		free(s->name);
+		if (s->name != s->iname)
+			free(s->name);
 		free(s);
 	}
 	free(t->sym);
 	free(t->tenant);
 	free(t->ids.slot);
-	free(t->sym_hash.slot);
+	free(t->sym_slot);
 	free(t->tenant_hash.slot);
 	free(t->cand.v);
 	free(t);

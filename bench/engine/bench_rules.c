@@ -11,7 +11,8 @@
  * change_percent is the move since the start, in hundredths.  Rules
  * (default 1,000,000) and changes both pick their symbol by Zipf(s=1) over
  * the symbols.  Each rule gets a mix of operators with thresholds around
- * its symbol's starting price (-d..-D percent away, default 2 to 30), ONCE or REARM (with
+ * its symbol's starting price (-d..-D percent away, default 2 to 30; the
+ * change_percent thresholds are the same distance in percent), ONCE or REARM (with
  * hysteresis, cooldown), a few composites, a few on change_percent, a few
  * windowed moves.
  *
@@ -294,8 +295,8 @@ static int gen_rule(char *json, size_t cap, int64_t p, struct rules_def *d)
 		fmt_cents(c2, sizeof(c2), up + band);
 		snprintf(json, cap, "{\"all\":[{\"operator\":\">\",\"value\":%s},"
 			 "{\"operator\":\"<\",\"value\":%s},"
-			 "{\"field\":\"change_percent\",\"operator\":\">\",\"value\":%d.%02d}]}",
-			 a, c2, (int)(rnd() % 3), (int)(rnd() % 100));
+			 "{\"field\":\"change_percent\",\"operator\":\">\",\"value\":%ld.%02ld}]}",
+			 a, c2, lround(dlt * 10000) / 100, lround(dlt * 10000) % 100);
 	} else if (u < 1 - pmoves) {
 		cl = CL_ANY;
 		snprintf(json, cap, "{\"any\":[{\"operator\":\"crosses_above\",\"value\":%s},"
