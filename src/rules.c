@@ -205,7 +205,7 @@ struct rules {
 };
 
 /* ------------------------------------------------------------------ */
-/* small helpers */
+/* vectors, hashing, rule ids */
 
 static inline struct rule *rules_at(const struct rules *t, uint32_t i)
 {
