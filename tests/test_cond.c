@@ -317,6 +317,76 @@ static void test_limits(void **state)
 	}
 }
 
+/*
+ * Random byte mutations of valid conditions: never a crash or a leak (the
+ * ASan build runs this too), every rejection has a "path: problem" message,
+ * and an accepted mutation is accepted again (no hidden state).
+ */
+static void test_mutations(void **state)
+{
+	static const char *const seeds[] = {
+		"{\"all\":[{\"operator\":\">\",\"value\":150.1},{\"not\":{\"field\":\"change_percent\","
+		"\"operator\":\"between\",\"low\":-1.5,\"high\":2}}]}",
+		"{\"any\":[{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60},"
+		"{\"operator\":\"crosses_below\",\"value\":0.00000001}]}",
+		"{\"operator\":\"exits\",\"low\":1,\"high\":2,\"field\":\"price\"}",
+	};
+	static const char alphabet[] = "{}[]\":,.-+0123456789eE \\ualnotpr\xc3\xa9\xff";
+	char buf[512], err[256];
+	int accepted = 0, rejected = 0;
+
+	(void)state;
+	srandom(3);
+	for (int it = 0; it < 100000; it++) {
+		const char *sd = seeds[it % 3];
+		size_t n = strlen(sd);
+		int edits = 1 + (int)(random() % 3);
+		struct cond *c;
+
+		memcpy(buf, sd, n);
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)random() % (n + 1);
+			/* a NUL byte now and then, else a byte of the alphabet */
+			char ch = random() % 50 ? alphabet[random() % (sizeof(alphabet) - 1)] : '\0';
+
+			switch (random() % 3) {
+			case 0:		/* replace */
+				if (at < n)
+					buf[at] = ch;
+				break;
+			case 1:		/* insert */
+				if (n + 1 < sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = ch;
+					n++;
+				}
+				break;
+			default:	/* delete */
+				if (at < n) {
+					memmove(buf + at, buf + at + 1, n - at - 1);
+					n--;
+				}
+			}
+		}
+		c = cond_compile(buf, n, err, sizeof(err));
+		if (c) {
+			struct cond *d = cond_compile(buf, n, err, sizeof(err));
+
+			assert_non_null(d);
+			assert_int_equal(cond_is_edge(c), cond_is_edge(d));
+			cond_free(d);
+			cond_free(c);
+			accepted++;
+		} else {
+			if (!strstr(err, ": "))
+				fail_msg("message without a path for %.*s: %s", (int)n, buf, err);
+			rejected++;
+		}
+	}
+	print_message("mutations: %d accepted, %d rejected\n", accepted, rejected);
+	assert_true(accepted > 100 && rejected > 10000);
+}
+
 /* Replay one directory of vectors; returns how many files. */
 static int replay(const char *dir, bool want_ok)
 {
@@ -392,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_edge_level),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_vectors),
 	};
 
