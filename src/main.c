@@ -72,6 +72,13 @@ static void main_usage(FILE *out)
 		"  --help            print this help and exit\n");
 }
 
+/* systemd is told, not asked: a lost datagram is worth a debug line only. */
+static void main_notified(int rc, const char *what)
+{
+	if (rc)
+		log_debug("sd_notify %s: %m", what);
+}
+
 /* Worker thread: an engine event goes to the writer queue. */
 static void main_emit(void *arg, const struct rules_event *ev, int64_t recv_us)
 {
@@ -91,10 +98,12 @@ static void main_ready(void *arg, bool ready)
 {
 	(void)arg;
 	if (ready) {
-		sdnotify_send("READY=1\nSTATUS=rules loaded, listening");
+		main_notified(sdnotify_ready(), "READY");
+		main_notified(sdnotify_status("rules loaded, listening"), "STATUS");
 		log_info("ready: rules loaded, listening");
 	} else {
-		sdnotify_send("STATUS=database connection lost, reconnecting");
+		main_notified(sdnotify_status("database connection lost, reconnecting"),
+			      "STATUS");
 	}
 }
 
@@ -110,7 +119,7 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping (flushing pending firings)", (int)sig);
-	sdnotify_send("STOPPING=1\nSTATUS=stopping");
+	main_notified(sdnotify_stopping(), "STOPPING");
 	event_base_loopbreak(d->base);
 }
 
@@ -123,10 +132,12 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_info("SIGHUP: reloading %s", d->config_path);
+	main_notified(sdnotify_reloading(), "RELOADING");
 	next = cfg_load(d->config_path, d->path_is_default, stderr);
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
 			  d->config_path);
+		main_notified(sdnotify_ready(), "READY");
 		return;
 	}
 	cfg_keep_static(d->cfg, next, stderr);
@@ -138,7 +149,8 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	writer_set_limits(d->writer, next->writer.batch_max_rows,
 			  next->writer.batch_max_delay_ms);
 	listen_reload(d->listen, next->engine.resync_interval_s);
-	sdnotify_send("STATUS=configuration reloaded, rules resynced");
+	main_notified(sdnotify_ready(), "READY");
+	main_notified(sdnotify_status("configuration reloaded, rules resynced"), "STATUS");
 }
 
 /* Loop: tell systemd we are alive while the workers make progress. */
@@ -151,7 +163,7 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	workers_progress(d->workers, &processed, &waiting);
 	if (waiting == 0 || processed != d->wd_processed)
-		sdnotify_send("WATCHDOG=1");
+		main_notified(sdnotify_watchdog(), "WATCHDOG");
 	else
 		log_warn("watchdog: workers made no progress with %llu messages waiting",
 			 (unsigned long long)waiting);
@@ -239,7 +251,7 @@ int main(int argc, char **argv)
 	struct rules_limits lim;
 	bool check = false;
 	int rc, exit_now;
-	long wd_usec;
+	uint64_t wd_usec;
 
 	rc = main_args(&d, argc, argv, &check, &exit_now);
 	if (rc || exit_now >= 0)
@@ -308,7 +320,8 @@ int main(int argc, char **argv)
 	}
 	wd_usec = sdnotify_watchdog_usec();
 	if (wd_usec > 0) {
-		struct timeval tv = { wd_usec / 2000000, (wd_usec / 2) % 1000000 };
+		struct timeval tv = { (time_t)(wd_usec / 2000000),
+				      (suseconds_t)((wd_usec / 2) % 1000000) };
 
 		d.ev_watchdog = event_new(d.base, -1, EV_PERSIST, main_on_watchdog, &d);
 		if (!d.ev_watchdog || event_add(d.ev_watchdog, &tv)) {
@@ -316,7 +329,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	sdnotify_send("STATUS=connecting to the database, loading rules");
+	main_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
 
 	if (event_base_dispatch(d.base) < 0) {
 		log_error("event loop failed");
