@@ -1,8 +1,13 @@
--- 40_functions.sql — trigger functions, the partition helper and
+-- 40_functions.sql — trigger functions, the partition function and
 -- leo_active_tenants().  The triggers that use them are in 50_triggers.sql.
 --
 -- Every function pins its search_path, so a caller's search_path can neither
--- break nor hijack it.
+-- break nor hijack it — except the two that run for every price tick,
+-- update_timestamp() and leo_market_notify(): a SET clause costs each call a
+-- GUC change and a search-path recomputation.  They run with the invoker's
+-- rights, name nothing outside pg_catalog (which is searched first unless a
+-- caller deliberately lists it later, hurting only that caller) and their
+-- trigger's transition tables.
 
 SET client_min_messages = warning;	-- quiet "already exists" on a re-apply
 
@@ -10,7 +15,6 @@ SET client_min_messages = warning;	-- quiet "already exists" on a re-apply
 CREATE OR REPLACE FUNCTION update_timestamp()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public
 AS $$
 BEGIN
 	NEW.updated_at := now();
@@ -153,49 +157,50 @@ $$;
 -- cut into chunks of at most 7400 bytes plus one line, each with its own
 -- header, in the statement's row order.
 --
--- Speed matters (one call per feed statement): the transition tables are
--- read once each into arrays, and zipped by position — PostgreSQL fills the
--- old and the new table in the same order — so there is no join, no sort and,
--- in the common case of a statement below 7400 bytes of lines, no window
--- either.  (A join on row_number() with a windowed chunk number cost four
--- times as much per 50-row statement; BENCHMARKS.md.)
+-- Speed matters (one call per feed statement): one query reads each
+-- transition table into arrays and zips them by position — PostgreSQL fills
+-- the old and the new table in the same order — so there is no join and no
+-- sort, and a statement whose lines fit one notification (the usual case)
+-- skips the chunking query.  (A join on row_number() with a windowed chunk
+-- number cost about four times as much per 50-row statement.)
 CREATE OR REPLACE FUNCTION leo_market_notify()
 RETURNS trigger
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public
 AS $$
 DECLARE
 	chan text := coalesce(nullif(current_setting('leo.market_channel', true), ''), 'leo_market');
 	hdr text;
 	lines text[];
 	total bigint;
-	os text[];
-	op numeric[];
-	oc numeric[];
-	ns text[];
-	np numeric[];
-	nc numeric[];
 	msg text;
 BEGIN
 	IF TG_OP = 'UPDATE' THEN
-		SELECT array_agg(symbol::text), array_agg(price), array_agg(change_percent)
-		INTO os, op, oc FROM leo_old_rows;
+		SELECT array_agg(line), sum(octet_length(line) + 1) INTO lines, total
+		FROM (SELECT CASE WHEN u.os = u.ns THEN
+				u.ns || E'\t' || coalesce(u.op::text, '') || E'\t' || u.np::text
+				|| E'\t' || coalesce(u.oc::text, '') || E'\t' || coalesce(u.nc::text, '')
+			     ELSE	-- the row got a new symbol: nothing old to report
+				u.ns || E'\t\t' || u.np::text || E'\t\t' || coalesce(u.nc::text, '')
+			     END AS line
+		      FROM unnest(ARRAY(SELECT symbol::text FROM leo_old_rows),
+				  ARRAY(SELECT price FROM leo_old_rows),
+				  ARRAY(SELECT change_percent FROM leo_old_rows),
+				  ARRAY(SELECT symbol::text FROM leo_new_rows),
+				  ARRAY(SELECT price FROM leo_new_rows),
+				  ARRAY(SELECT change_percent FROM leo_new_rows))
+			   AS u(os, op, oc, ns, np, nc)
+		      WHERE u.np IS NOT NULL
+			AND (u.os <> u.ns OR u.op IS DISTINCT FROM u.np
+			     OR u.oc IS DISTINCT FROM u.nc)) AS l;
+	ELSE
+		SELECT array_agg(symbol || E'\t\t' || price::text || E'\t\t'
+				 || coalesce(change_percent::text, '')),
+		       sum(octet_length(symbol) + octet_length(price::text)
+			   + coalesce(octet_length(change_percent::text), 0) + 5)
+		INTO lines, total
+		FROM leo_new_rows
+		WHERE price IS NOT NULL;
 	END IF;
-	SELECT array_agg(symbol::text), array_agg(price), array_agg(change_percent)
-	INTO ns, np, nc FROM leo_new_rows;
-
-	-- unnest() pads the shorter (for INSERT: empty) old arrays with NULLs.
-	SELECT array_agg(line), sum(octet_length(line) + 1) INTO lines, total
-	FROM (SELECT CASE WHEN u.os = u.ns THEN
-			u.ns || E'\t' || coalesce(u.op::text, '') || E'\t' || u.np::text
-			|| E'\t' || coalesce(u.oc::text, '') || E'\t' || coalesce(u.nc::text, '')
-		     ELSE	-- inserted, or the row got a new symbol: nothing old
-			u.ns || E'\t\t' || u.np::text || E'\t\t' || coalesce(u.nc::text, '')
-		     END AS line
-	      FROM unnest(os, op, oc, ns, np, nc) AS u(os, op, oc, ns, np, nc)
-	      WHERE u.np IS NOT NULL
-		AND (u.os IS DISTINCT FROM u.ns OR u.op IS DISTINCT FROM u.np
-		     OR u.oc IS DISTINCT FROM u.nc)) AS l;
 	IF lines IS NULL THEN
 		RETURN NULL;
 	END IF;

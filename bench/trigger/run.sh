@@ -17,7 +17,9 @@
 # cluster, the listener's backend included), which other load on the machine
 # disturbs much less than throughput.
 #
-#   bench/trigger/run.sh     env: BENCH_SECONDS=10 BENCH_CLIENTS="1 2 4" BENCH_ROUNDS=3
+#   bench/trigger/run.sh
+#   env: BENCH_SECONDS=10 BENCH_CLIENTS="1 2 4" BENCH_ROUNDS=3
+#        BENCH_STATEMENTS="single multi" (1-symbol and 50-symbol statements)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -26,6 +28,7 @@ top=$(cd "$here/../.." && pwd)
 secs=${BENCH_SECONDS:-10}
 clients=${BENCH_CLIENTS:-"1 2 4"}
 rounds=${BENCH_ROUNDS:-3}
+statements=${BENCH_STATEMENTS:-"single multi"}
 csv=$top/bench/data/strucchange_SP2001_daily.csv
 
 work=$(mktemp -d /tmp/leo-bench-trigger.XXXXXX)
@@ -136,7 +139,7 @@ median() {
 
 echo "| statement | clients | no trigger, ticks/s | trigger + listener, ticks/s | ratio | ratio per round | notifications/s | server CPU µs/tick, no trigger | with trigger | CPU ratio |"
 echo "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
-for script in single multi; do
+for script in $statements; do
 	for c in $clients; do
 		offs=() ons=() ratios=() notes=() coffs=() cons=()
 		for ((r = 0; r < rounds; r++)); do
