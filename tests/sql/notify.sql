@@ -132,9 +132,11 @@ SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
 CREATE TEMP TABLE before AS SELECT symbol::text, price, change_percent FROM market_snapshot WHERE symbol LIKE 'SYM%';
 TRUNCATE got;
+CREATE TEMP TABLE upd_order (n serial, symbol text);
 BEGIN;
-UPDATE market_snapshot SET price = round(price * 1.01, 4), change_percent = change_percent + 0.25
-WHERE symbol LIKE 'SYM%';
+WITH u AS (UPDATE market_snapshot SET price = round(price * 1.01, 4), change_percent = change_percent + 0.25
+	   WHERE symbol LIKE 'SYM%' RETURNING symbol)
+INSERT INTO upd_order (symbol) SELECT symbol FROM u;
 SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
@@ -150,6 +152,8 @@ SELECT set_eq($$SELECT symbol, old_price, new_price, old_chg, new_chg FROM pg_te
 		       m.change_percent::text AS nc
 		FROM before b JOIN market_snapshot m USING (symbol)$$,
 	      'every row once, with its old and new values');
+SELECT results_eq($$SELECT symbol FROM pg_temp.lines() ORDER BY n$$, $$SELECT symbol FROM upd_order ORDER BY n$$,
+		  'lines in the order the statement updated the rows, across notifications');
 SELECT ok(max(octet_length(payload)) > 7000, 'chunks are filled (largest ' || max(octet_length(payload)) || ' bytes)')
 FROM got;
 

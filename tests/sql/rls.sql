@@ -1,7 +1,7 @@
 -- Row-level security and the daemon's role: RLS is enabled and forced on
 -- every tenant-owned table; a session sees and writes only its own tenant's
 -- rows and nothing at all without a tenant; leo_alertd holds exactly the
--- privileges of the contract and is neither superuser, owner nor BYPASSRLS.
+-- privileges the daemon needs and is neither superuser, owner nor BYPASSRLS.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -59,7 +59,7 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 	      ARRAY['market_snapshot SELECT', 'news_feed SELECT', 'alert_rules SELECT',
 		    'consent_management SELECT', 'instruments SELECT', 'delivery_log SELECT',
 		    'delivery_log INSERT', 'agent_task SELECT', 'agent_task INSERT'],
-	      'leo_alertd: exactly its table privileges');
+	      'leo_alertd: exactly the table privileges the daemon needs');
 SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
 		WHERE a.attrelid = 'alert_rules'::regclass AND a.attnum > 0 AND NOT a.attisdropped
 		  AND has_column_privilege('leo_alertd', 'alert_rules', a.attname, 'UPDATE')$$,
