@@ -41,6 +41,8 @@ struct evbuffer;
 	  "Rules not loaded, by reason.")                                             \
 	X(NOTIFY_ERRORS, "leo_notify_errors_total", "",                               \
 	  "Malformed or unexpected notifications.")                                   \
+	X(CONSENT_CHANGES, "leo_consent_changes_total", "",                           \
+	  "Consent changes notified (consent is checked at write time).")            \
 	X(DB_RECONNECTS, "leo_db_reconnects_total", "",                               \
 	  "Reconnections to PostgreSQL.")                                             \
 	X(BATCHES_FAILED, "leo_batches_failed_total", "",                             \
