@@ -31,7 +31,8 @@ else
 		echo "unsubstituted variables in the installed unit"
 		fail=1
 	fi
-	grep -q '^ExecStart=/.*/sbin/leo-alertd --config /.*/leo-alertd/leo-alertd.yaml$' "$unit" || {
+	# The unit names the configured prefix; the files are under DIR instead.
+	grep -q '^ExecStart=/.*/sbin/leo-alertd --config /.*/etc/leo-alertd/leo-alertd.yaml$' "$unit" || {
 		echo "ExecStart does not run sbin/leo-alertd with the installed config"
 		fail=1
 	}
@@ -53,4 +54,18 @@ if [ -n "$extra" ]; then
 	fail=1
 fi
 [ $fail = 0 ] && (cd "$dir" && find . -type f | sort)
+
+# Packaged for /usr (as the Dockerfile does): the config must land in /etc,
+# where the unit looks.  Configure only and install the ops component, so
+# nothing is compiled again.
+cmake -S "$src" -B "$dir/usr-build" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF \
+	>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
+DESTDIR=$dir/usr-root cmake --install "$dir/usr-build" --component ops \
+	>>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
+for f in etc/leo-alertd/leo-alertd.yaml usr/lib/systemd/system/leo-alertd.service; do
+	[ -f "$dir/usr-root/$f" ] || { echo "prefix /usr: missing /$f"; fail=1; }
+done
+grep -q '^ExecStart=/usr/sbin/leo-alertd --config /etc/leo-alertd/leo-alertd.yaml$' \
+	"$dir/usr-root/usr/lib/systemd/system/leo-alertd.service" ||
+	{ echo "prefix /usr: the unit does not run /usr/sbin/leo-alertd with /etc's config"; fail=1; }
 exit $fail
