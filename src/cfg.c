@@ -126,7 +126,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "open HTTP connections at most; more wait in the kernel's backlog" },
 	{ "stats.timeout_s", CFG_INT, "10", 1, 3600, NULL, false,
 	  OFF(stats.timeout_s), NULL, NULL,
-	  "seconds an HTTP connection may stay idle or slow before it is closed" },
+	  "seconds an HTTP connection may stay idle or slow; it lives 6 times this at most" },
 	{ "log.level", CFG_ENUM, "info", 0, 0, cfg_level_names, true,
 	  OFF(log.level), NULL, NULL,
 	  "least severe level logged" },
