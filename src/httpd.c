@@ -193,8 +193,10 @@ static struct bufferevent *httpd_new_bev(struct event_base *base, void *arg)
 
 		/*
 		 * NB: returning NULL makes evhttp fall back to a plain socket
-		 * bufferevent we do not count; only when memory is short, and
-		 * the connection still times out.
+		 * bufferevent we do not count (and, with TLS on, one that
+		 * speaks plain HTTP); only when memory is short, and the
+		 * connection still times out.  XXX: a bufferevent that fails
+		 * at once would be stricter, if it could be had without memory.
 		 */
 		if (!p)
 			return NULL;
