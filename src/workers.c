@@ -194,9 +194,10 @@ static void *workers_main(void *arg)
 			o->head = (o->head + 1) % o->cap;
 			o->len--;
 		}
+		/* counted under the lock, so the gauge never goes below zero */
+		atomic_fetch_sub(&o->w->waiting, n);
 		pthread_cond_signal(&o->not_full);
 		pthread_mutex_unlock(&o->lock);
-		atomic_fetch_sub(&o->w->waiting, n);
 
 		for (size_t i = 0; i < n; i++) {
 			if (running)
@@ -220,9 +221,9 @@ static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 		pthread_cond_wait(&o->not_full, &o->lock);
 	o->ring[(o->head + o->len) % o->cap] = *m;
 	o->len++;
+	atomic_fetch_add(&w->waiting, 1);
 	pthread_cond_signal(&o->not_empty);
 	pthread_mutex_unlock(&o->lock);
-	atomic_fetch_add(&w->waiting, 1);
 }
 
 static void workers_broadcast(struct workers *w, const struct workers_msg *m)

@@ -10,8 +10,10 @@
  *
  * A thread gathers events into one batch per tenant and flushes a batch when
  * it holds writer.batch_max_rows events, when its oldest event has waited
- * writer.batch_max_delay_ms, when a second firing of a rule already in it
- * arrives (one UPDATE can claim a row once), or at shutdown.
+ * writer.batch_max_delay_ms, or at shutdown.  A second firing of a rule
+ * already in the batch (one UPDATE can claim a row once) waits in the
+ * batch's `later` list and joins the next transaction, after the first
+ * committed.
  *
  * A batch is ONE transaction, sent as one pipeline (one round trip):
  *
@@ -61,11 +63,17 @@ struct writer_ev {
 	int64_t recv_us;
 };
 
+/* A growable array of events. */
+struct writer_evs {
+	size_t n, cap;
+	struct writer_ev *e;
+};
+
 struct writer_batch {
 	char tenant[37];
-	size_t n, cap;
 	int64_t first_ms;		/* monotonic, when the first event came */
-	struct writer_ev *evs;
+	struct writer_evs now;		/* the next transaction: one event per rule */
+	struct writer_evs later;	/* later firings of rules already in `now` */
 };
 
 struct writer_thread {
@@ -542,12 +550,48 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 	}
 }
 
+static int writer_evs_push(struct writer_evs *a, const struct writer_ev *e)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		struct writer_ev *ne = realloc(a->e, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -1;
+		a->e = ne;
+		a->cap = ncap;
+	}
+	a->e[a->n++] = *e;
+	return 0;
+}
+
+static bool writer_has_rule(const struct writer_evs *a, const char *rule_id)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->e[i].ev.rule_id, rule_id) == 0)
+			return true;
+	return false;
+}
+
+static void writer_add(struct writer_thread *t, const struct writer_ev *e);
+
+/*
+ * Write `now`, then let the deferred firings in, in their order: a rule's
+ * next firing is claimed only after its previous one committed.
+ */
 static void writer_flush(struct writer_thread *t, struct writer_batch *b)
 {
-	if (b->n == 0)
+	struct writer_evs later;
+
+	if (b->now.n == 0)
 		return;
-	writer_write(t, b->tenant, b->evs, b->n);
-	b->n = 0;
+	writer_write(t, b->tenant, b->now.e, b->now.n);
+	b->now.n = 0;
+	later = b->later;
+	memset(&b->later, 0, sizeof(b->later));
+	for (size_t i = 0; i < later.n; i++)
+		writer_add(t, &later.e[i]);
+	free(later.e);
 }
 
 static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)
@@ -567,7 +611,11 @@ static struct writer_batch *writer_batch_for(struct writer_thread *t, const char
 	return nb;
 }
 
-/* Add one event to its tenant's batch, flushing as the policy says. */
+/*
+ * Add one event to its tenant's batch: into `now`, or — when `now` already
+ * claims that rule (one UPDATE claims a row once) — behind it into `later`.
+ * A full batch is written at once.
+ */
 static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 {
 	struct writer_batch *b = writer_batch_for(t, e->ev.tenant_id);
@@ -578,28 +626,25 @@ static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 		writer_write(t, e->ev.tenant_id, e, 1);
 		return;
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (strcmp(b->evs[i].ev.rule_id, e->ev.rule_id) == 0) {
-			writer_flush(t, b);
-			break;
-		}
-	}
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct writer_ev *ne = realloc(b->evs, ncap * sizeof(*ne));
-
-		if (!ne) {
+	if (writer_has_rule(&b->now, e->ev.rule_id) ||
+	    (b->later.n && writer_has_rule(&b->later, e->ev.rule_id))) {
+		/* behind its earlier deferred firings too: each rule stays in order */
+		if (writer_evs_push(&b->later, e)) {
 			writer_flush(t, b);
 			writer_write(t, e->ev.tenant_id, e, 1);
-			return;
 		}
-		b->evs = ne;
-		b->cap = ncap;
+		if (b->later.n >= (size_t)rows)
+			writer_flush(t, b);
+		return;
 	}
-	if (b->n == 0)
+	if (b->now.n == 0)
 		b->first_ms = writer_mono_ms();
-	b->evs[b->n++] = *e;
-	if ((int)b->n >= rows)
+	if (writer_evs_push(&b->now, e)) {
+		writer_flush(t, b);
+		writer_write(t, e->ev.tenant_id, e, 1);
+		return;
+	}
+	if ((int)b->now.n >= rows)
 		writer_flush(t, b);
 }
 
@@ -621,7 +666,7 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
-			if (b->n && (deadline < 0 || b->first_ms + delay < deadline))
+			if (b->now.n && (deadline < 0 || b->first_ms + delay < deadline))
 				deadline = b->first_ms + delay;
 		}
 		pthread_mutex_lock(&t->lock);
@@ -649,10 +694,9 @@ static void *writer_main(void *arg)
 			t->len--;
 		}
 		stopping = t->stopping && t->len == 0;
+		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
 		pthread_cond_broadcast(&t->not_full);
 		pthread_mutex_unlock(&t->lock);
-		atomic_fetch_sub(&w->waiting, n);
-		metrics_set(METRIC_QUEUE_WRITER, (double)atomic_load(&w->waiting));
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
@@ -660,7 +704,8 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
-			if (b->n && (stopping || now >= b->first_ms + delay))
+			/* at shutdown, until `later` is empty too */
+			while (b->now.n && (stopping || now >= b->first_ms + delay))
 				writer_flush(t, b);
 		}
 		if (stopping || !local)
@@ -691,9 +736,9 @@ void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us
 		pthread_cond_wait(&t->not_full, &t->lock);
 	t->ring[(t->head + t->len) % t->cap] = (struct writer_ev){ *ev, recv_us };
 	t->len++;
+	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 	pthread_cond_signal(&t->not_empty);
 	pthread_mutex_unlock(&t->lock);
-	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 }
 
 void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms)
@@ -704,8 +749,10 @@ void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay
 
 static void writer_free_thread(struct writer_thread *t)
 {
-	for (size_t i = 0; i < t->nbatches; i++)
-		free(t->batches[i].evs);
+	for (size_t i = 0; i < t->nbatches; i++) {
+		free(t->batches[i].now.e);
+		free(t->batches[i].later.e);
+	}
 	free(t->batches);
 	free(t->ring);
 	pthread_mutex_destroy(&t->lock);
