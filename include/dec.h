@@ -23,6 +23,10 @@ __extension__ typedef __int128 dec_t;
 
 #define DEC_FRAC_DIGITS 8
 #define DEC_ONE ((dec_t)200000000)	/* 1.0 */
+/* Saturation bound of observed values: 10^18 (operands stay below 10^12). */
+#define DEC_MAX (DEC_ONE * (dec_t)1000000000 * (dec_t)1000000000)
+/* Longest text dec_format writes, NUL included. */
+#define DEC_FMT_MAX 48
 
 enum dec_mode {
 	DEC_OPERAND,	/* rule operand: <= 8 fraction digits, |v| < 10^12 */
@@ -36,7 +40,12 @@ enum dec_mode {
 int dec_parse(const char *s, size_t len, enum dec_mode mode, dec_t *out,
 	      const char **why) __attribute__((warn_unused_result));
 
-/* Format as plain decimal text with trailing zeros trimmed; returns length. */
+/*
+ * Format as plain decimal text with trailing zeros trimmed; returns the
+ * length (at most DEC_FMT_MAX - 1).  Even keys print exactly; a key with the
+ * sticky bit prints the digits that were kept (the value truncated toward
+ * zero at 10^-8), since the cut-off digits are gone.
+ */
 size_t dec_format(dec_t v, char *buf, size_t buflen);
 
 #endif

@@ -50,17 +50,20 @@ struct rules_event {
 	char rule_id[65];
 	char tenant_id[37];
 	char symbol[65];
-	int64_t seq;		/* trigger_count this firing makes (claim expects seq-1) */
+	int64_t seq;		/* trigger_count this firing makes (claim expects seq-1);
+				 * RULES_EXPIRE: the rule's trigger_count */
 	int64_t at_us;		/* wall clock of the firing */
 	bool has_prev;		/* false: no previous value (load-time level check) */
+	bool has_prev_chg;	/* false: previous change_percent NULL (or no prev) */
+	bool has_cur_chg;	/* false: current change_percent NULL */
 	dec_t prev_price, cur_price;
-	dec_t prev_chg, cur_chg;
+	dec_t prev_chg, cur_chg;	/* 0 when the matching has_* is false */
 };
 
 typedef void (*rules_emit_fn)(void *arg, const struct rules_event *ev);
 
 struct rules_limits {
-	int flood_max_fires;		/* engine.flood_max_fires */
+	int flood_max_fires;		/* engine.flood_max_fires; <= 0: no guard */
 	int64_t flood_window_s;		/* engine.flood_window_seconds */
 };
 
@@ -79,12 +82,18 @@ int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
 	       dec_t chg) __attribute__((warn_unused_result));
 
 /*
- * Add or replace one rule.  A rule whose definition is unchanged keeps its
- * runtime state (armed, window, flood history) and only takes the row's
- * newer counters.  A new or changed level rule is checked against the
+ * Add or replace one rule.  A rule whose definition is unchanged (same
+ * tenant, symbol, compiled condition and policy columns) keeps its runtime
+ * state (armed, window, flood history) and only takes the row's newer
+ * counters (trigger_count larger than the table's, with its
+ * last_triggered_at).  A new or changed level rule is checked against the
  * symbol's current snapshot (SPEC: checked when loaded) and may emit a
- * firing.  A rule already past expires_at emits RULES_EXPIRE and is not
- * kept.  Returns 0, or -1 with err set when the condition does not compile.
+ * firing with has_prev false; a rule new to the table with trigger_count > 0
+ * whose condition holds starts disarmed instead (a restart never fires twice
+ * for one episode).  A rule already past expires_at emits RULES_EXPIRE and is
+ * not kept (and leaves the table if it was there).  Returns 0, or -1 with err
+ * set when the condition does not compile or rule_id is not 64 lower-case
+ * hex digits.
  */
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		 char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -142,6 +142,11 @@ void metrics_set(enum metrics_gauge g, double v)
 	atomic_store_explicit(&metrics_gauge_bits[g], metrics_bits(v), memory_order_relaxed);
 }
 
+double metrics_get(enum metrics_gauge g)
+{
+	return metrics_double(atomic_load_explicit(&metrics_gauge_bits[g], memory_order_relaxed));
+}
+
 void metrics_observe(enum metrics_histogram h, double v)
 {
 	const struct metrics_hdesc *d = &metrics_hist_desc[h];

@@ -1,0 +1,371 @@
+/*
+ * test_cond.c — the condition compiler accepts exactly SPEC section 3 and
+ * names the path and the problem of every rejection.  Also replays the
+ * shared vectors in $LEO_TEST_DATA/cond/{ok,bad,bad-text} when present.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cond.h"
+
+static void ok_len(const char *json, size_t len)
+{
+	char err[256];
+	struct cond *c = cond_compile(json, len, err, sizeof(err));
+
+	if (!c)
+		fail_msg("rejected %s: %s", json, err);
+	cond_free(c);
+}
+
+static void ok(const char *json)
+{
+	ok_len(json, strlen(json));
+}
+
+/* Rejected, and the message contains `want`. */
+static void bad_len(const char *json, size_t len, const char *want)
+{
+	char err[256];
+	struct cond *c = cond_compile(json, len, err, sizeof(err));
+
+	if (c) {
+		cond_free(c);
+		fail_msg("accepted %.*s", (int)(len > 200 ? 200 : len), json);
+	}
+	if (want && !strstr(err, want))
+		fail_msg("for %.*s: message \"%s\" lacks \"%s\"",
+			 (int)(len > 200 ? 200 : len), json, err, want);
+}
+
+static void bad(const char *json, const char *want)
+{
+	bad_len(json, strlen(json), want);
+}
+
+static void test_operators(void **state)
+{
+	static const char *const ops[] = {
+		">", ">=", "<", "<=", "==", "!=", "crosses_above", "crosses_below", "crosses"
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"operator\": \"%s\", \"value\": 150.1}", ops[i]);
+		ok(buf);
+		snprintf(buf, sizeof(buf),
+			 "{\"field\":\"change_percent\",\"operator\":\"%s\",\"value\":-2.5}", ops[i]);
+		ok(buf);
+		snprintf(buf, sizeof(buf),
+			 "{\"operator\":\"%s\",\"field\":\"price\",\"value\":0}", ops[i]);
+		ok(buf);
+	}
+	ok("{\"operator\":\"between\",\"low\":1,\"high\":2}");
+	ok("{\"operator\":\"outside\",\"low\":-1.5,\"high\":-1.5}");
+	ok("{\"operator\":\"enters\",\"high\":2,\"low\":1,\"field\":\"change_percent\"}");
+	ok("{\"operator\":\"exits\",\"low\":1,\"high\":2}");
+	ok("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60}");
+	ok("{\"operator\":\"moves_down_pct\",\"value\":0.00000001,\"window_seconds\":86400,\"field\":\"price\"}");
+	ok("{\"operator\":\"moves_down_pct\",\"value\":250,\"window_seconds\":1}");
+	ok(" \t\r\n{ \"operator\" : \">\" , \"value\" : 1 } \n");
+	ok("{\"oper\\u0061tor\":\">\",\"value\":1}");	/* escapes decode */
+	ok("{\"operator\":\">\",\"value\":999999999999.99999999}");
+	ok("{\"operator\":\">\",\"value\":-999999999999.99999999}");
+	ok("{\"operator\":\">\",\"value\":1.50000000}");
+	ok("{\"operator\":\">\",\"value\":-0}");
+}
+
+static void test_edge_level(void **state)
+{
+	static const struct {
+		const char *json;
+		bool edge;
+	} v[] = {
+		{ "{\"operator\":\">\",\"value\":1}", false },
+		{ "{\"operator\":\"between\",\"low\":1,\"high\":2}", false },
+		{ "{\"operator\":\"crosses\",\"value\":1}", true },
+		{ "{\"operator\":\"enters\",\"low\":1,\"high\":2}", true },
+		{ "{\"operator\":\"exits\",\"low\":1,\"high\":2}", true },
+		{ "{\"operator\":\"moves_up_pct\",\"value\":1,\"window_seconds\":5}", true },
+		{ "{\"all\":[{\"operator\":\">\",\"value\":1},{\"not\":{\"operator\":\"crosses_below\",\"value\":3}}]}", true },
+		{ "{\"any\":[{\"operator\":\">\",\"value\":1},{\"not\":{\"operator\":\"!=\",\"value\":3}}]}", false },
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct cond *c = cond_compile(v[i].json, strlen(v[i].json), err, sizeof(err));
+
+		assert_non_null(c);
+		assert_int_equal(cond_is_edge(c), v[i].edge);
+		cond_free(c);
+	}
+}
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	/* Numbers. */
+	bad("{\"operator\":\">\",\"value\":1.000000001}", "value: more than 8 fractional digits");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1},{\"operator\":\"<\",\"value\":1.123456789}]}",
+	    "all[1].value: more than 8 fractional digits");
+	bad("{\"operator\":\">\",\"value\":1e3}", "value: exponent notation not allowed");
+	bad("{\"operator\":\">\",\"value\":1E-3}", "value: exponent");
+	bad("{\"operator\":\">\",\"value\":1000000000000}", "value: magnitude not below 10^12");
+	bad("{\"operator\":\">\",\"value\":-1000000000000}", "value: magnitude");
+	bad("{\"operator\":\">\",\"value\":01}", "value: not a valid JSON number");
+	bad("{\"operator\":\">\",\"value\":+1}", "value: must be a number");
+	bad("{\"operator\":\">\",\"value\":.5}", "value: must be a number");
+	bad("{\"operator\":\">\",\"value\":1.}", "value: not a valid JSON number");
+	bad("{\"operator\":\">\",\"value\":\"150\"}", "value: must be a number, not a string");
+	bad("{\"operator\":\">\",\"value\":null}", "value: must be a number, not null");
+	bad("{\"operator\":\">\",\"value\":true}", "value: must be a number, not a boolean");
+	bad("{\"operator\":\">\",\"value\":[1]}", "value: must be a number, not an array");
+	bad("{\"operator\":\">\",\"value\":NaN}", "value: must be a number");
+	/* Operators, fields, keys. */
+	bad("{\"operator\":\">>\",\"value\":1}", "operator: unknown operator");
+	bad("{\"operator\":\"GT\",\"value\":1}", "operator: unknown operator");
+	bad("{\"operator\":5,\"value\":1}", "operator: must be a string");
+	bad("{\"value\":1}", "condition: missing operator");
+	bad("{\"operator\":\">\"}", "condition: missing value for operator >");
+	bad("{\"operator\":\"between\",\"low\":1}", "missing high for operator between");
+	bad("{\"operator\":\">\",\"value\":1,\"low\":0}", "low: unknown key for operator >");
+	bad("{\"operator\":\"between\",\"low\":1,\"high\":2,\"value\":1}",
+	    "value: unknown key for operator between");
+	bad("{\"operator\":\">\",\"value\":1,\"window_seconds\":5}",
+	    "window_seconds: unknown key for operator >");
+	bad("{\"operator\":\">\",\"value\":1,\"extra\":0}", "extra: unknown key");
+	bad("{\"operator\":\">\",\"value\":1,\"Value\":0}", "Value: unknown key");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"volume\"}", "field: unknown field");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"Price\"}", "field: unknown field");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":null}", "field: must be a string");
+	bad("{\"operator\":\">\",\"value\":1,\"value\":2}", "value: duplicate key");
+	bad("{\"operator\":\">\",\"operator\":\"<\",\"value\":1}", "operator: duplicate key");
+	bad("{\"operator\":\"between\",\"low\":2,\"high\":1}", "condition: low is greater than high");
+	bad("{\"any\":[{\"operator\":\"enters\",\"low\":2.00000001,\"high\":2}]}",
+	    "any[0]: low is greater than high");
+	/* Windowed moves. */
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5}", "missing window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"window_seconds\":5}", "missing value");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":0,\"window_seconds\":5}",
+	    "value: must be greater than 0");
+	bad("{\"operator\":\"moves_down_pct\",\"value\":-1,\"window_seconds\":5}",
+	    "value: must be greater than 0");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":0}",
+	    "window_seconds: must be an integer from 1 to 86400");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":86401}", "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":1.5}", "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60.0}", "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":-5}", "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":\"60\"}", "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":99999999999999999999}",
+	    "window_seconds");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60,\"field\":\"change_percent\"}",
+	    "field: must be price");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5.123456789,\"window_seconds\":60}",
+	    "value: more than 8 fractional digits");
+	/* Composites. */
+	bad("{\"all\":[]}", "all: must be a non-empty array");
+	bad("{\"any\":{}}", "any: must be a non-empty array");
+	bad("{\"not\":[{\"operator\":\">\",\"value\":1}]}", "not: must be an object");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1}],\"operator\":\">\"}",
+	    "operator: unknown key beside a composite");
+	bad("{\"operator\":\">\",\"value\":1,\"all\":[{\"operator\":\">\",\"value\":1}]}",
+	    "all: a composite must be the only key");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1}],\"any\":[{\"operator\":\">\",\"value\":1}]}",
+	    "any: a composite must be the only key");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1},5]}", "all[1]: must be an object");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1},]}", "all[1]: must be an object");
+	bad("{\"not\":{\"all\":[{\"any\":[{\"operator\":\"~\",\"value\":1}]}]}}",
+	    "not.all[0].any[0].operator: unknown operator");
+	bad("{}", "condition: empty object");
+	bad("{\"not\":{}}", "not: empty object");
+	/* Text. */
+	bad("", "condition: must be an object, not nothing");
+	bad("[]", "condition: must be an object");
+	bad("\"x\"", "condition: must be an object");
+	bad("{\"operator\":\">\",\"value\":1} x", "unexpected text after the object");
+	bad("{\"operator\":\">\",\"value\":1}{}", "unexpected text after the object");
+	bad("{\"operator\":\">\",\"value\":1", "expected ',' or '}'");
+	bad("{\"operator\":\">\" \"value\":1}", "expected ',' or '}'");
+	bad("{\"operator\":\">\",,\"value\":1}", "expected a key");
+	bad("{'operator':'>','value':1}", "expected a key");
+	bad("{\"operator\":\">\",\"value\"1}", "value: expected ':'");
+	bad("{\"operator\":\"\\x\",\"value\":1}", "bad escape");
+	bad("{\"operator\":\"\\ud800\",\"value\":1}", "unpaired surrogate");
+	bad("{\"operator\":\"\\u0000\",\"value\":1}", "NUL character");
+	bad("{\"operator\":\"a\tb\",\"value\":1}", "control character");
+	bad("{\"operator\":\"\xff\",\"value\":1}", "invalid UTF-8");
+	bad("{\"operator\":\"\xc0\xbe\",\"value\":1}", "invalid UTF-8");	/* overlong */
+	bad("{\"operator\":\"\xed\xa0\x80\",\"value\":1}", "invalid UTF-8");	/* surrogate */
+	bad("{\"operator\":\"\xe2\x82\",\"value\":1}", "invalid UTF-8");	/* truncated */
+	bad_len("{\"operator\":\">\",\"value\":1}\0", 28, "NUL character");
+	bad_len("{\"operator\":\">\0\",\"value\":1}", 27, "NUL character");
+	ok("{\"operator\":\">\",\"value\":1,\"field\":\"price\"}");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"pr\xc3\xa9\"}", "field: unknown field");
+	bad("{\"operator\":\">\",\"value\":1,\"\xe2\x82\xac\":1}", "?: unknown key");
+}
+
+/* Nest `depth` composites around one leaf, cycling all/any/not. */
+static char *nest(int depth)
+{
+	size_t cap = (size_t)depth * 16 + 64, n = 0;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	for (int i = 0; i < depth; i++)
+		n += (size_t)snprintf(s + n, cap - n, "%s",
+				      i % 3 == 0 ? "{\"all\":[" : i % 3 == 1 ? "{\"not\":" : "{\"any\":[");
+	n += (size_t)snprintf(s + n, cap - n, "{\"operator\":\">\",\"value\":1}");
+	for (int i = depth - 1; i >= 0; i--)
+		n += (size_t)snprintf(s + n, cap - n, "%s", i % 3 == 1 ? "}" : "]}");
+	return s;
+}
+
+/* n leaves spread over a tree of depth <= 2. */
+static char *leaves(int n)
+{
+	size_t cap = (size_t)n * 40 + 64, len = 0;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	len += (size_t)snprintf(s + len, cap - len, "{\"any\":[{\"all\":[");
+	for (int i = 0; i < n; i++) {
+		if (i == n / 2)
+			len += (size_t)snprintf(s + len, cap - len, "]},{\"all\":[");
+		else if (i)
+			len += (size_t)snprintf(s + len, cap - len, ",");
+		len += (size_t)snprintf(s + len, cap - len,
+					"{\"operator\":\">\",\"value\":%d}", i);
+	}
+	snprintf(s + len, cap - len, "]}]}");
+	return s;
+}
+
+static void test_limits(void **state)
+{
+	char *s;
+	clock_t t0;
+
+	(void)state;
+	s = nest(8);
+	ok(s);
+	free(s);
+	s = nest(9);
+	bad(s, "more than 8 nested composites");
+	free(s);
+	s = leaves(64);
+	ok(s);
+	free(s);
+	s = leaves(65);
+	bad(s, "more than 64 leaves");
+	free(s);
+
+	/* Hostile nesting is refused early, without deep recursion. */
+	{
+		size_t n = 1 << 20;
+		char *h = malloc(n + 1);
+
+		assert_non_null(h);
+		for (size_t i = 0; i + 8 <= n; i += 8)
+			memcpy(h + i, "{\"not\": ", 8);
+		t0 = clock();
+		bad_len(h, n, "more than 8 nested composites");
+		for (size_t i = 0; i < n; i++)
+			h[i] = '[';
+		bad_len(h, n, "condition: must be an object");
+		memset(h, '{', n);
+		bad_len(h, n, "expected a key");
+		assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
+		free(h);
+	}
+}
+
+/* Replay one directory of vectors; returns how many files. */
+static int replay(const char *dir, bool want_ok)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[1024], err[256];
+		FILE *f;
+		char *buf;
+		long len;
+		struct cond *c;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		buf = malloc((size_t)len + 1);
+		assert_non_null(buf);
+		assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+		fclose(f);
+		/* A file's one trailing newline is not part of the vector. */
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
+		c = cond_compile(buf, (size_t)len, err, sizeof(err));
+		if (want_ok && !c)
+			fail_msg("%s rejected: %s", path, err);
+		if (!want_ok && c)
+			fail_msg("%s accepted", path);
+		if (!want_ok && !strchr(err, ':'))
+			fail_msg("%s: message without a path: %s", path, err);
+		cond_free(c);
+		free(buf);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_vectors(void **state)
+{
+	const char *root = getenv("LEO_TEST_DATA");
+	char dir[1024];
+	int n = 0;
+
+	(void)state;
+	if (!root)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/cond/ok", root);
+	n += replay(dir, true);
+	snprintf(dir, sizeof(dir), "%s/cond/bad", root);
+	n += replay(dir, false);
+	snprintf(dir, sizeof(dir), "%s/cond/bad-text", root);
+	n += replay(dir, false);
+	if (n == 0)
+		skip();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_operators),
+		cmocka_unit_test(test_edge_level),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_vectors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
