@@ -275,7 +275,7 @@ static const char writer_expire_sql[] =
 /* Append a dec as an array element, NULL when absent. */
 static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
 {
-	char num[64];
+	char num[DEC_FMT_MAX];
 
 	if (!has) {
 		writer_sbuf_add(b, "%sNULL", first ? "" : ",");
@@ -382,11 +382,8 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		writer_sbuf_add(&a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
 		writer_arr_dec(&a[5], first, e->has_prev, e->prev_price);
 		writer_arr_dec(&a[6], first, true, e->cur_price);
-		/* a zero change next to a missing one cannot be told apart in the
-		 * event; the price is what every trace needs, change_percent is shown
-		 * as observed by the tick */
-		writer_arr_dec(&a[7], first, e->has_prev, e->prev_chg);
-		writer_arr_dec(&a[8], first, true, e->cur_chg);
+		writer_arr_dec(&a[7], first, e->has_prev_chg, e->prev_chg);
+		writer_arr_dec(&a[8], first, e->has_cur_chg, e->cur_chg);
 	}
 	writer_sbuf_add(&ex, "}");
 	for (int k = 0; k < 9; k++) {
