@@ -40,3 +40,7 @@ expect 78 "syntax.yaml:[0-9]+:" --config "$tmp/syntax.yaml" --check-config
 expect 78 "missing.yaml" --config "$tmp/missing.yaml" --check-config
 # the daemon itself refuses a broken file the same way
 expect 78 "unknown.yaml:3:" --config "$tmp/unknown.yaml"
+
+# an unreadable password file stops the start-up as a config error
+printf 'database:\n  conninfo: "dbname=x"\n  password_file: "%s/none"\nstats:\n  listen: ""\n' "$tmp" >"$tmp/pw.yaml"
+expect 78 "password_file .*/none: cannot open" --config "$tmp/pw.yaml"
