@@ -34,6 +34,9 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Messages taken off a queue per wake-up, at most. */
+#define WORKERS_POP_MAX 4096
+
 enum workers_kind {
 	WORKERS_SEED,
 	WORKERS_TICK,
@@ -75,6 +78,7 @@ struct workers_one {
 	size_t cap, head, len;
 	struct workers_msg *ring;
 	struct workers_msg *local;	/* worker thread only: popped batch */
+	size_t lcap;
 };
 
 struct workers {
@@ -189,7 +193,7 @@ static void *workers_main(void *arg)
 		pthread_mutex_lock(&o->lock);
 		while (o->len == 0)
 			pthread_cond_wait(&o->not_empty, &o->lock);
-		while (o->len > 0) {
+		while (o->len > 0 && n < o->lcap) {
 			o->local[n++] = o->ring[o->head];
 			o->head = (o->head + 1) % o->cap;
 			o->len--;
@@ -257,7 +261,8 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 		pthread_cond_init(&o->not_empty, NULL);
 		pthread_cond_init(&o->not_full, NULL);
 		o->ring = calloc(o->cap, sizeof(*o->ring));
-		o->local = calloc(o->cap, sizeof(*o->local));
+		o->lcap = o->cap < WORKERS_POP_MAX ? o->cap : WORKERS_POP_MAX;
+		o->local = calloc(o->lcap, sizeof(*o->local));
 		o->rules = rules_new(lim, workers_emit, o);
 		if (!o->ring || !o->local || !o->rules)
 			goto fail;

@@ -58,6 +58,9 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Events taken off the queue per wake-up, at most. */
+#define WRITER_POP_MAX 4096
+
 struct writer_ev {
 	struct rules_event ev;
 	int64_t recv_us;
@@ -81,12 +84,15 @@ struct writer_thread {
 	int index;
 	pthread_t thread;
 	PGconn *conn;			/* checked out, thread only */
+	bool prepared;			/* writer_sql is prepared on conn */
 
 	pthread_mutex_t lock;		/* guards ring, head, len, stopping */
 	pthread_cond_t not_empty, not_full;
 	size_t cap, head, len;
 	bool stopping;
 	struct writer_ev *ring;
+	size_t lcap;			/* thread only: events popped per wake-up */
+	struct writer_ev *local;
 
 	size_t nbatches;		/* thread only */
 	struct writer_batch *batches;
@@ -287,6 +293,21 @@ static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
 
 enum writer_result { WRITER_OK, WRITER_RETRY, WRITER_BAD };
 
+/* A server message as one log line (it may carry DETAIL/HINT lines). */
+static char *writer_oneline(const char *msg)
+{
+	char *s = strdup(msg), *p;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+	return s;
+}
+
 /* Classify a failed result: transient errors are retried, others bisected. */
 static enum writer_result writer_classify(PGconn *c, const PGresult *r)
 {
@@ -352,10 +373,12 @@ static void writer_account(struct writer *w, const char *tenant,
  * Send one batch as one pipelined transaction on c.  On success the outcome
  * has been accounted.  On failure *errmsg gets the first error (malloc'd).
  */
-static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *tenant,
+static enum writer_result writer_exec(struct writer_thread *t, const char *tenant,
 				      const struct writer_ev *evs, size_t n,
 				      char **errmsg)
 {
+	struct writer *w = t->w;
+	PGconn *c = t->conn;
 	struct writer_sbuf a[9] = { 0 }, ex = { 0 };
 	const char *params[10];
 	const char *exparams[1];
@@ -403,6 +426,21 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		params[k + 1] = a[k].s;
 	exparams[0] = ex.s;
 
+	/* planned once per connection: the batch statement is long */
+	if (nfire && !t->prepared) {
+		PGresult *r = PQprepare(c, "leo_batch", writer_sql, 10, NULL);
+		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(r) == PGRES_COMMAND_OK || (st && !strcmp(st, "42P05"))) {
+			t->prepared = true;
+		} else {
+			res = writer_classify(c, r);
+			*errmsg = writer_oneline(PQresultErrorMessage(r));
+		}
+		PQclear(r);
+		if (!t->prepared)
+			goto out;
+	}
 	if (!PQenterPipelineMode(c)) {
 		res = WRITER_RETRY;
 		goto out;
@@ -416,7 +454,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		goto send_fail;
 	nsent++;
 	if (nfire) {
-		if (!PQsendQueryParams(c, writer_sql, 10, NULL, params, NULL, NULL, 0))
+		if (!PQsendQueryPrepared(c, "leo_batch", 10, params, NULL, NULL, 0))
 			goto send_fail;
 		want_out = nsent++;
 	}
@@ -440,7 +478,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 
 			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
 				res = writer_classify(c, r);
-				*errmsg = strdup(PQresultErrorMessage(r));
+				*errmsg = writer_oneline(PQresultErrorMessage(r));
 			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
 				res = WRITER_RETRY;
 			}
@@ -477,7 +515,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 send_fail:
 	res = WRITER_RETRY;
 	if (!*errmsg)
-		*errmsg = strdup(PQerrorMessage(c));
+		*errmsg = writer_oneline(PQerrorMessage(c));
 	goto out;
 oom:
 	res = WRITER_RETRY;
@@ -503,12 +541,14 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		char *err = NULL;
 		enum writer_result r;
 
-		if (!t->conn)
+		if (!t->conn) {
 			t->conn = pool_get(w->pool);
+			t->prepared = false;
+		}
 		if (!t->conn) {
 			r = WRITER_RETRY;
 		} else {
-			r = writer_exec(w, t->conn, tenant, evs, n, &err);
+			r = writer_exec(t, tenant, evs, n, &err);
 		}
 		if (r == WRITER_OK) {
 			free(err);
@@ -531,6 +571,7 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		if (t->conn && PQstatus(t->conn) != CONNECTION_OK) {
 			pool_put(w->pool, t->conn, true);
 			t->conn = NULL;
+			t->prepared = false;
 		}
 		log_warn("writer: batch of %zu for tenant %s failed, retrying: %s", n, tenant,
 			 err ? err : "no connection");
@@ -649,7 +690,8 @@ static void *writer_main(void *arg)
 {
 	struct writer_thread *t = arg;
 	struct writer *w = t->w;
-	struct writer_ev *local = malloc(t->cap * sizeof(*local));
+	size_t lcap = t->lcap;
+	struct writer_ev *local = t->local;
 	char name[32];
 
 	snprintf(name, sizeof(name), "writer-%d", t->index);
@@ -685,7 +727,7 @@ static void *writer_main(void *arg)
 			}
 			now = writer_mono_ms();
 		}
-		while (t->len > 0 && local) {
+		while (t->len > 0 && n < lcap) {
 			local[n++] = t->ring[t->head];
 			t->head = (t->head + 1) % t->cap;
 			t->len--;
@@ -705,10 +747,9 @@ static void *writer_main(void *arg)
 			while (b->now.n && (stopping || now >= b->first_ms + delay))
 				writer_flush(t, b);
 		}
-		if (stopping || !local)
+		if (stopping)
 			break;
 	}
-	free(local);
 	if (t->conn)
 		pool_put(w->pool, t->conn, false);
 	t->conn = NULL;
@@ -751,6 +792,7 @@ static void writer_free_thread(struct writer_thread *t)
 		free(t->batches[i].later.e);
 	}
 	free(t->batches);
+	free(t->local);
 	free(t->ring);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->not_empty);
@@ -784,7 +826,9 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 		pthread_cond_init(&t->not_empty, NULL);
 		pthread_cond_init(&t->not_full, NULL);
 		t->ring = calloc(t->cap, sizeof(*t->ring));
-		if (!t->ring)
+		t->lcap = t->cap < WRITER_POP_MAX ? t->cap : WRITER_POP_MAX;
+		t->local = calloc(t->lcap, sizeof(*t->local));
+		if (!t->ring || !t->local)
 			goto fail;
 	}
 	for (; started < w->n; started++)
