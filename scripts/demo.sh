@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM	# so that cleanup runs on ^C too
 [ "$(id -u)" -eq 0 ] && chmod 755 "$work"
 
 echo "== PostgreSQL (throwaway, $work/pg)"
