@@ -27,6 +27,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM	# so that cleanup runs on ^C too
 [ "$(id -u)" -eq 0 ] && chmod 755 "$work"
 
 echo "== PostgreSQL (throwaway, $work/pg)"
@@ -148,6 +149,7 @@ awk -F, -v first="$first" '
 		printf "UPDATE market_snapshot m SET price = v.p, change_percent = round((v.p - m.price) / m.price * 100, 4) FROM (VALUES %s) v(s, p) WHERE m.symbol = v.s;\n", vals
 	}
 	END { if (day != "") flush() }' "$prices" | sql
+fed=$(date +%s.%N)
 # wait until the daemon has written everything it decided
 last=-1
 while :; do
@@ -160,7 +162,7 @@ end=$(date +%s.%N)
 
 echo
 echo "== report"
-printf 'replay and processing: %.1f s\n' "$(echo "$end - $start" | bc -l 2>/dev/null || python3 -c "print($end - $start)")"
+python3 -c "print('replay: prices fed in %.1f s, all firings written after %.1f s' % ($fed - $start, $end - $start))"
 sql -F ' | ' -P footer=off <<'SQL'
 \pset format aligned
 \pset tuples_only off
@@ -200,6 +202,8 @@ for line in body.splitlines():
     if line.startswith("leo_tick_to_commit_seconds_bucket"):
         le = line.split('le="')[1].split('"')[0]
         buckets.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
+    elif line.startswith("leo_batch_rows_count"):
+        other["write batches"] = int(float(line.split()[-1]))
     elif line.startswith("leo_tick_to_commit_seconds_count"):
         count = float(line.split()[-1])
     elif line.startswith("leo_tick_to_commit_seconds_sum"):

@@ -280,6 +280,9 @@ static const char *listen_errmsg(PGconn *c, const PGresult *r)
 	while (n && m[n - 1] == '\n')
 		n--;
 	snprintf(buf, sizeof(buf), "%.*s", (int)n, m);
+	for (char *p = buf; *p; p++)	/* DETAIL and HINT lines: one log line */
+		if (*p == '\n')
+			*p = ' ';
 	return buf;
 }
 
@@ -713,9 +716,17 @@ static struct listen_item *listen_burst_add(struct listen_burst *b,
 
 static void listen_bad_notify(const char *channel, const char *payload, const char *why)
 {
+	char shown[81];
+	size_t n = 0;
+
+	/* the payload is untrusted: a bounded, one-line excerpt */
+	for (; payload[n] && n < sizeof(shown) - 1; n++)
+		shown[n] = (unsigned char)payload[n] < 0x20 || payload[n] == 0x7f ? '?'
+									   : payload[n];
+	shown[n] = '\0';
 	metrics_add(METRIC_NOTIFY_ERRORS, 1);
-	log_warn("notification on %s ignored: %s (payload %.80s%s)", channel, why, payload,
-		 strlen(payload) > 80 ? "..." : "");
+	log_warn("notification on %s ignored: %s (payload %s%s)", channel, why, shown,
+		 payload[n] ? "..." : "");
 }
 
 /* Decode one notification into the burst. */

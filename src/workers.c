@@ -34,6 +34,9 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Messages taken off a queue per wake-up, at most. */
+#define WORKERS_POP_MAX 4096
+
 enum workers_kind {
 	WORKERS_SEED,
 	WORKERS_TICK,
@@ -75,6 +78,7 @@ struct workers_one {
 	size_t cap, head, len;
 	struct workers_msg *ring;
 	struct workers_msg *local;	/* worker thread only: popped batch */
+	size_t lcap;
 };
 
 struct workers {
@@ -189,14 +193,15 @@ static void *workers_main(void *arg)
 		pthread_mutex_lock(&o->lock);
 		while (o->len == 0)
 			pthread_cond_wait(&o->not_empty, &o->lock);
-		while (o->len > 0) {
+		while (o->len > 0 && n < o->lcap) {
 			o->local[n++] = o->ring[o->head];
 			o->head = (o->head + 1) % o->cap;
 			o->len--;
 		}
+		/* counted under the lock, so the gauge never goes below zero */
+		atomic_fetch_sub(&o->w->waiting, n);
 		pthread_cond_signal(&o->not_full);
 		pthread_mutex_unlock(&o->lock);
-		atomic_fetch_sub(&o->w->waiting, n);
 
 		for (size_t i = 0; i < n; i++) {
 			if (running)
@@ -220,9 +225,9 @@ static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 		pthread_cond_wait(&o->not_full, &o->lock);
 	o->ring[(o->head + o->len) % o->cap] = *m;
 	o->len++;
+	atomic_fetch_add(&w->waiting, 1);
 	pthread_cond_signal(&o->not_empty);
 	pthread_mutex_unlock(&o->lock);
-	atomic_fetch_add(&w->waiting, 1);
 }
 
 static void workers_broadcast(struct workers *w, const struct workers_msg *m)
@@ -256,7 +261,8 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 		pthread_cond_init(&o->not_empty, NULL);
 		pthread_cond_init(&o->not_full, NULL);
 		o->ring = calloc(o->cap, sizeof(*o->ring));
-		o->local = calloc(o->cap, sizeof(*o->local));
+		o->lcap = o->cap < WORKERS_POP_MAX ? o->cap : WORKERS_POP_MAX;
+		o->local = calloc(o->lcap, sizeof(*o->local));
 		o->rules = rules_new(lim, workers_emit, o);
 		if (!o->ring || !o->local || !o->rules)
 			goto fail;

@@ -10,8 +10,10 @@
  *
  * A thread gathers events into one batch per tenant and flushes a batch when
  * it holds writer.batch_max_rows events, when its oldest event has waited
- * writer.batch_max_delay_ms, when a second firing of a rule already in it
- * arrives (one UPDATE can claim a row once), or at shutdown.
+ * writer.batch_max_delay_ms, or at shutdown.  A second firing of a rule
+ * already in the batch (one UPDATE can claim a row once) waits in the
+ * batch's `later` list and joins the next transaction, after the first
+ * committed.
  *
  * A batch is ONE transaction, sent as one pipeline (one round trip):
  *
@@ -56,16 +58,25 @@
 #include "log.h"
 #include "metrics.h"
 
+/* Events taken off the queue per wake-up, at most. */
+#define WRITER_POP_MAX 4096
+
 struct writer_ev {
 	struct rules_event ev;
 	int64_t recv_us;
 };
 
+/* A growable array of events. */
+struct writer_evs {
+	size_t n, cap;
+	struct writer_ev *e;
+};
+
 struct writer_batch {
 	char tenant[37];
-	size_t n, cap;
 	int64_t first_ms;		/* monotonic, when the first event came */
-	struct writer_ev *evs;
+	struct writer_evs now;		/* the next transaction: one event per rule */
+	struct writer_evs later;	/* later firings of rules already in `now` */
 };
 
 struct writer_thread {
@@ -73,12 +84,15 @@ struct writer_thread {
 	int index;
 	pthread_t thread;
 	PGconn *conn;			/* checked out, thread only */
+	bool prepared;			/* writer_sql is prepared on conn */
 
 	pthread_mutex_t lock;		/* guards ring, head, len, stopping */
 	pthread_cond_t not_empty, not_full;
 	size_t cap, head, len;
 	bool stopping;
 	struct writer_ev *ring;
+	size_t lcap;			/* thread only: events popped per wake-up */
+	struct writer_ev *local;
 
 	size_t nbatches;		/* thread only */
 	struct writer_batch *batches;
@@ -267,7 +281,7 @@ static const char writer_expire_sql[] =
 /* Append a dec as an array element, NULL when absent. */
 static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
 {
-	char num[64];
+	char num[DEC_FMT_MAX];
 
 	if (!has) {
 		writer_sbuf_add(b, "%sNULL", first ? "" : ",");
@@ -278,6 +292,21 @@ static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
 }
 
 enum writer_result { WRITER_OK, WRITER_RETRY, WRITER_BAD };
+
+/* A server message as one log line (it may carry DETAIL/HINT lines). */
+static char *writer_oneline(const char *msg)
+{
+	char *s = strdup(msg), *p;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+	return s;
+}
 
 /* Classify a failed result: transient errors are retried, others bisected. */
 static enum writer_result writer_classify(PGconn *c, const PGresult *r)
@@ -344,10 +373,12 @@ static void writer_account(struct writer *w, const char *tenant,
  * Send one batch as one pipelined transaction on c.  On success the outcome
  * has been accounted.  On failure *errmsg gets the first error (malloc'd).
  */
-static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *tenant,
+static enum writer_result writer_exec(struct writer_thread *t, const char *tenant,
 				      const struct writer_ev *evs, size_t n,
 				      char **errmsg)
 {
+	struct writer *w = t->w;
+	PGconn *c = t->conn;
 	struct writer_sbuf a[9] = { 0 }, ex = { 0 };
 	const char *params[10];
 	const char *exparams[1];
@@ -374,11 +405,8 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		writer_sbuf_add(&a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
 		writer_arr_dec(&a[5], first, e->has_prev, e->prev_price);
 		writer_arr_dec(&a[6], first, true, e->cur_price);
-		/* a zero change next to a missing one cannot be told apart in the
-		 * event; the price is what every trace needs, change_percent is shown
-		 * as observed by the tick */
-		writer_arr_dec(&a[7], first, e->has_prev, e->prev_chg);
-		writer_arr_dec(&a[8], first, true, e->cur_chg);
+		writer_arr_dec(&a[7], first, e->has_prev_chg, e->prev_chg);
+		writer_arr_dec(&a[8], first, e->has_cur_chg, e->cur_chg);
 	}
 	writer_sbuf_add(&ex, "}");
 	for (int k = 0; k < 9; k++) {
@@ -398,6 +426,21 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		params[k + 1] = a[k].s;
 	exparams[0] = ex.s;
 
+	/* planned once per connection: the batch statement is long */
+	if (nfire && !t->prepared) {
+		PGresult *r = PQprepare(c, "leo_batch", writer_sql, 10, NULL);
+		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(r) == PGRES_COMMAND_OK || (st && !strcmp(st, "42P05"))) {
+			t->prepared = true;
+		} else {
+			res = writer_classify(c, r);
+			*errmsg = writer_oneline(PQresultErrorMessage(r));
+		}
+		PQclear(r);
+		if (!t->prepared)
+			goto out;
+	}
 	if (!PQenterPipelineMode(c)) {
 		res = WRITER_RETRY;
 		goto out;
@@ -411,7 +454,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 		goto send_fail;
 	nsent++;
 	if (nfire) {
-		if (!PQsendQueryParams(c, writer_sql, 10, NULL, params, NULL, NULL, 0))
+		if (!PQsendQueryPrepared(c, "leo_batch", 10, params, NULL, NULL, 0))
 			goto send_fail;
 		want_out = nsent++;
 	}
@@ -435,7 +478,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 
 			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
 				res = writer_classify(c, r);
-				*errmsg = strdup(PQresultErrorMessage(r));
+				*errmsg = writer_oneline(PQresultErrorMessage(r));
 			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
 				res = WRITER_RETRY;
 			}
@@ -472,7 +515,7 @@ static enum writer_result writer_exec(struct writer *w, PGconn *c, const char *t
 send_fail:
 	res = WRITER_RETRY;
 	if (!*errmsg)
-		*errmsg = strdup(PQerrorMessage(c));
+		*errmsg = writer_oneline(PQerrorMessage(c));
 	goto out;
 oom:
 	res = WRITER_RETRY;
@@ -498,12 +541,14 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		char *err = NULL;
 		enum writer_result r;
 
-		if (!t->conn)
+		if (!t->conn) {
 			t->conn = pool_get(w->pool);
+			t->prepared = false;
+		}
 		if (!t->conn) {
 			r = WRITER_RETRY;
 		} else {
-			r = writer_exec(w, t->conn, tenant, evs, n, &err);
+			r = writer_exec(t, tenant, evs, n, &err);
 		}
 		if (r == WRITER_OK) {
 			free(err);
@@ -526,6 +571,7 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		if (t->conn && PQstatus(t->conn) != CONNECTION_OK) {
 			pool_put(w->pool, t->conn, true);
 			t->conn = NULL;
+			t->prepared = false;
 		}
 		log_warn("writer: batch of %zu for tenant %s failed, retrying: %s", n, tenant,
 			 err ? err : "no connection");
@@ -542,12 +588,48 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 	}
 }
 
+static int writer_evs_push(struct writer_evs *a, const struct writer_ev *e)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		struct writer_ev *ne = realloc(a->e, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -1;
+		a->e = ne;
+		a->cap = ncap;
+	}
+	a->e[a->n++] = *e;
+	return 0;
+}
+
+static bool writer_has_rule(const struct writer_evs *a, const char *rule_id)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->e[i].ev.rule_id, rule_id) == 0)
+			return true;
+	return false;
+}
+
+static void writer_add(struct writer_thread *t, const struct writer_ev *e);
+
+/*
+ * Write `now`, then let the deferred firings in, in their order: a rule's
+ * next firing is claimed only after its previous one committed.
+ */
 static void writer_flush(struct writer_thread *t, struct writer_batch *b)
 {
-	if (b->n == 0)
+	struct writer_evs later;
+
+	if (b->now.n == 0)
 		return;
-	writer_write(t, b->tenant, b->evs, b->n);
-	b->n = 0;
+	writer_write(t, b->tenant, b->now.e, b->now.n);
+	b->now.n = 0;
+	later = b->later;
+	memset(&b->later, 0, sizeof(b->later));
+	for (size_t i = 0; i < later.n; i++)
+		writer_add(t, &later.e[i]);
+	free(later.e);
 }
 
 static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)
@@ -567,7 +649,11 @@ static struct writer_batch *writer_batch_for(struct writer_thread *t, const char
 	return nb;
 }
 
-/* Add one event to its tenant's batch, flushing as the policy says. */
+/*
+ * Add one event to its tenant's batch: into `now`, or — when `now` already
+ * claims that rule (one UPDATE claims a row once) — behind it into `later`.
+ * A full batch is written at once.
+ */
 static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 {
 	struct writer_batch *b = writer_batch_for(t, e->ev.tenant_id);
@@ -578,28 +664,25 @@ static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 		writer_write(t, e->ev.tenant_id, e, 1);
 		return;
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (strcmp(b->evs[i].ev.rule_id, e->ev.rule_id) == 0) {
-			writer_flush(t, b);
-			break;
-		}
-	}
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct writer_ev *ne = realloc(b->evs, ncap * sizeof(*ne));
-
-		if (!ne) {
+	if (writer_has_rule(&b->now, e->ev.rule_id) ||
+	    (b->later.n && writer_has_rule(&b->later, e->ev.rule_id))) {
+		/* behind its earlier deferred firings too: each rule stays in order */
+		if (writer_evs_push(&b->later, e)) {
 			writer_flush(t, b);
 			writer_write(t, e->ev.tenant_id, e, 1);
-			return;
 		}
-		b->evs = ne;
-		b->cap = ncap;
+		if (b->later.n >= (size_t)rows)
+			writer_flush(t, b);
+		return;
 	}
-	if (b->n == 0)
+	if (b->now.n == 0)
 		b->first_ms = writer_mono_ms();
-	b->evs[b->n++] = *e;
-	if ((int)b->n >= rows)
+	if (writer_evs_push(&b->now, e)) {
+		writer_flush(t, b);
+		writer_write(t, e->ev.tenant_id, e, 1);
+		return;
+	}
+	if ((int)b->now.n >= rows)
 		writer_flush(t, b);
 }
 
@@ -607,7 +690,8 @@ static void *writer_main(void *arg)
 {
 	struct writer_thread *t = arg;
 	struct writer *w = t->w;
-	struct writer_ev *local = malloc(t->cap * sizeof(*local));
+	size_t lcap = t->lcap;
+	struct writer_ev *local = t->local;
 	char name[32];
 
 	snprintf(name, sizeof(name), "writer-%d", t->index);
@@ -621,7 +705,7 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
-			if (b->n && (deadline < 0 || b->first_ms + delay < deadline))
+			if (b->now.n && (deadline < 0 || b->first_ms + delay < deadline))
 				deadline = b->first_ms + delay;
 		}
 		pthread_mutex_lock(&t->lock);
@@ -643,16 +727,15 @@ static void *writer_main(void *arg)
 			}
 			now = writer_mono_ms();
 		}
-		while (t->len > 0 && local) {
+		while (t->len > 0 && n < lcap) {
 			local[n++] = t->ring[t->head];
 			t->head = (t->head + 1) % t->cap;
 			t->len--;
 		}
 		stopping = t->stopping && t->len == 0;
+		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
 		pthread_cond_broadcast(&t->not_full);
 		pthread_mutex_unlock(&t->lock);
-		atomic_fetch_sub(&w->waiting, n);
-		metrics_set(METRIC_QUEUE_WRITER, (double)atomic_load(&w->waiting));
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
@@ -660,13 +743,13 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
-			if (b->n && (stopping || now >= b->first_ms + delay))
+			/* at shutdown, until `later` is empty too */
+			while (b->now.n && (stopping || now >= b->first_ms + delay))
 				writer_flush(t, b);
 		}
-		if (stopping || !local)
+		if (stopping)
 			break;
 	}
-	free(local);
 	if (t->conn)
 		pool_put(w->pool, t->conn, false);
 	t->conn = NULL;
@@ -691,9 +774,9 @@ void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us
 		pthread_cond_wait(&t->not_full, &t->lock);
 	t->ring[(t->head + t->len) % t->cap] = (struct writer_ev){ *ev, recv_us };
 	t->len++;
+	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 	pthread_cond_signal(&t->not_empty);
 	pthread_mutex_unlock(&t->lock);
-	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 }
 
 void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms)
@@ -704,9 +787,12 @@ void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay
 
 static void writer_free_thread(struct writer_thread *t)
 {
-	for (size_t i = 0; i < t->nbatches; i++)
-		free(t->batches[i].evs);
+	for (size_t i = 0; i < t->nbatches; i++) {
+		free(t->batches[i].now.e);
+		free(t->batches[i].later.e);
+	}
 	free(t->batches);
+	free(t->local);
 	free(t->ring);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->not_empty);
@@ -740,7 +826,9 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 		pthread_cond_init(&t->not_empty, NULL);
 		pthread_cond_init(&t->not_full, NULL);
 		t->ring = calloc(t->cap, sizeof(*t->ring));
-		if (!t->ring)
+		t->lcap = t->cap < WRITER_POP_MAX ? t->cap : WRITER_POP_MAX;
+		t->local = calloc(t->lcap, sizeof(*t->local));
+		if (!t->ring || !t->local)
 			goto fail;
 	}
 	for (; started < w->n; started++)

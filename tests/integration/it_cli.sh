@@ -40,3 +40,18 @@ expect 78 "syntax.yaml:[0-9]+:" --config "$tmp/syntax.yaml" --check-config
 expect 78 "missing.yaml" --config "$tmp/missing.yaml" --check-config
 # the daemon itself refuses a broken file the same way
 expect 78 "unknown.yaml:3:" --config "$tmp/unknown.yaml"
+
+# an unreadable password file stops the start-up as a config error
+printf 'database:\n  conninfo: "dbname=x"\n  password_file: "%s/none"\nstats:\n  listen: ""\n' "$tmp" >"$tmp/pw.yaml"
+expect 78 "password_file .*/none: cannot open" --config "$tmp/pw.yaml"
+
+# the stats port is taken: the service is unavailable (69)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/port" &
+holder=$!
+trap 'kill $holder 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+busy=$(cat "$tmp/port")
+printf 'database:\n  conninfo: "dbname=x"\nstats:\n  listen: "127.0.0.1:%s"\n' "$busy" >"$tmp/busy.yaml"
+expect 69 "cannot listen on 127.0.0.1:$busy" --config "$tmp/busy.yaml"

@@ -19,6 +19,6 @@ it_sql -c "UPDATE market_snapshot SET price = 100"
 it_wait "SELECT count(*) > 0 FROM delivery_log"
 kill -TERM "${it_pids[d]}"
 echo "SIGTERM with $(it_sql -c "SELECT count(*) FROM delivery_log") of 1000 written"
-it_stop d 0
+it_reap d
 n=$(it_sql -c "SELECT count(*) FROM delivery_log")
 it_eq "$n" 1000 "deliveries written before exit"

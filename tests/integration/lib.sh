@@ -106,10 +106,16 @@ it_wait_log() {
 }
 
 # it_stop [NAME] [SIGNAL]: stop a daemon, expect exit status 0 (under ASan
-# that also means no leak).
+# that also means no leak); after SIGKILL any status.
 it_stop() {
-	local n=${1:-d} sig=${2:-TERM} rc=0
+	local n=${1:-d} sig=${2:-TERM}
 	kill -"$sig" "${it_pids[$n]}"
+	it_reap "$n" "$sig"
+}
+
+# it_reap NAME [SIGNAL]: wait for a daemon already told to stop.
+it_reap() {
+	local n=$1 sig=${2:-TERM} rc=0
 	wait "${it_pids[$n]}" || rc=$?
 	unset "it_pids[$n]"
 	[ "$sig" = KILL ] && return 0
