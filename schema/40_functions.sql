@@ -162,7 +162,7 @@ $$;
 -- the old and the new table in the same order — so there is no join and no
 -- sort, and a statement whose lines fit one notification (the usual case)
 -- skips the chunking query.  (A join on row_number() with a windowed chunk
--- number cost about four times as much per 50-row statement.)
+-- number cost several times as much per 50-row statement.)
 CREATE OR REPLACE FUNCTION leo_market_notify()
 RETURNS trigger
 LANGUAGE plpgsql
