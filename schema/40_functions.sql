@@ -157,12 +157,19 @@ $$;
 -- cut into chunks of at most 7400 bytes plus one line, each with its own
 -- header, in the statement's row order.
 --
+-- NB: PostgreSQL delivers identical notifications of one transaction once.
+-- A transaction whose statements move a price 1 -> 2, 2 -> 1 and 1 -> 2 again
+-- sends the third payload, equal to the first, not at all: a listener sees
+-- 1 -> 2 -> 1 and is left with 1.  Feeds that write one change per symbol
+-- and transaction are not affected; the payload format has no field that
+-- could tell such statements apart.
+--
 -- Speed matters (one call per feed statement): one query reads each
 -- transition table into arrays and zips them by position — PostgreSQL fills
 -- the old and the new table in the same order — so there is no join and no
 -- sort, and a statement whose lines fit one notification (the usual case)
 -- skips the chunking query.  (A join on row_number() with a windowed chunk
--- number cost about four times as much per 50-row statement.)
+-- number cost several times as much per 50-row statement.)
 CREATE OR REPLACE FUNCTION leo_market_notify()
 RETURNS trigger
 LANGUAGE plpgsql

@@ -108,6 +108,17 @@ SELECT set_eq($$SELECT payload FROM got$$,
 	      ARRAY[E'M1 ' || :'xid' || E'\nS4\t\t40\t\t-1', E'M1 ' || :'xid' || E'\nS1\t11.000\t12\t\t0.5'],
 	      'upsert: the inserted and the updated row');
 
+-- A renamed symbol is reported as new: no old fields.
+TRUNCATE got;
+BEGIN;
+UPDATE market_snapshot SET symbol = 'S5' WHERE symbol = 'S4';
+SELECT pg_current_xact_id() AS xid \gset
+COMMIT;
+SELECT pg_notify('leo_test_sentinel', '') \gset
+SELECT pg_temp.wait() AS waited \gset
+SELECT results_eq($$SELECT payload FROM got$$, ARRAY[E'M1 ' || :'xid' || E'\nS5\t\t40\t\t-1'],
+		  'a renamed row: the new symbol with empty old fields');
+
 -- leo.market_channel chooses the channel.
 TRUNCATE got;
 SET leo.market_channel = 'prices_x';

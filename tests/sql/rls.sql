@@ -91,6 +91,10 @@ SELECT results_eq($$SELECT * FROM leo_active_tenants()$$,
 		  'leo_active_tenants(): the active tenants, without a tenant set');
 SELECT throws_ok($$SELECT * FROM tenant$$, '42501', NULL, 'daemon cannot read tenant directly');
 SELECT throws_ok($$SELECT * FROM cdp_profiles$$, '42501', NULL, 'daemon cannot read cdp_profiles');
+SELECT lives_ok($$SELECT set_config('leo.writer', 'on', true), set_config('leo.market_channel', 'x', true)$$,
+		'daemon may set leo.writer and leo.market_channel');
+SELECT lives_ok($$SELECT pg_notify('leo_delivery', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa 1')$$,
+		'daemon may notify leo_delivery');
 
 -- As the daemon for tenant A.
 SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
