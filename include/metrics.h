@@ -41,6 +41,8 @@ struct evbuffer;
 	  "Rules not loaded, by reason.")                                             \
 	X(NOTIFY_ERRORS, "leo_notify_errors_total", "",                               \
 	  "Malformed or unexpected notifications.")                                   \
+	X(CONSENT_CHANGES, "leo_consent_changes_total", "",                           \
+	  "Consent changes notified (consent is checked at write time).")            \
 	X(DB_RECONNECTS, "leo_db_reconnects_total", "",                               \
 	  "Reconnections to PostgreSQL.")                                             \
 	X(BATCHES_FAILED, "leo_batches_failed_total", "",                             \
@@ -54,7 +56,9 @@ struct evbuffer;
 	  "Messages waiting in a queue.")                                             \
 	X(PG_QUEUE_USAGE, "leo_pg_notification_queue_usage", "",                      \
 	  "pg_notification_queue_usage() of the database, 0 to 1.")                   \
-	X(READY, "leo_ready", "", "1 when rules are loaded and the database answers.")
+	X(READY, "leo_ready", "", "1 when rules are loaded and the database answers.") \
+	X(HTTP_CONNECTIONS, "leo_http_connections", "",                               \
+	  "Open connections to the stats endpoint.")
 
 /* X(id, name, help, bucket upper bounds as a brace list) */
 #define METRICS_HISTOGRAMS(X)                                                         \
@@ -72,6 +76,7 @@ enum metrics_histogram { METRICS_HISTOGRAMS(METRICS_ENUM) METRICS_HISTOGRAM_COUN
 
 void metrics_add(enum metrics_counter c, uint64_t n);
 void metrics_set(enum metrics_gauge g, double v);
+double metrics_get(enum metrics_gauge g);
 void metrics_observe(enum metrics_histogram h, double v);
 
 /* Wall clock of the newest tick (leo_seconds_since_last_tick). */

@@ -1,0 +1,80 @@
+/*
+ * payload.h — decode the notifications the schema's triggers send (SPEC,
+ * "Notifications") and decide whether a notification's transaction is
+ * already visible in a snapshot the daemon loaded.
+ *
+ * Pure functions; any thread.  The loop thread (listen.c) is the only caller
+ * in the daemon.
+ */
+#ifndef LEO_PAYLOAD_H
+#define LEO_PAYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dec.h"
+
+/* One row of a market notification: a symbol's old and new values. */
+struct payload_tick {
+	char symbol[65];
+	bool has_old_price, has_old_chg, has_chg;	/* false: empty field (NULL) */
+	dec_t old_price, price, old_chg, chg;
+};
+
+/* A decoded market notification ("M1 <xid>\n<rows>").  Owns ticks. */
+struct payload_market {
+	uint64_t xid;
+	size_t nticks;
+	struct payload_tick *ticks;
+};
+
+/*
+ * Decode `len` bytes of a market payload into m (ticks allocated; free with
+ * payload_market_free, also after a failure).  Returns 0, or -1 with a
+ * reason in err; a payload with one bad row is rejected whole.
+ */
+int payload_market_decode(const char *s, size_t len, struct payload_market *m,
+			  char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+void payload_market_free(struct payload_market *m);
+
+enum payload_control_kind { PAYLOAD_RULE, PAYLOAD_CONSENT, PAYLOAD_TENANT };
+
+/* A decoded leo_control notification; absent strings are "". */
+struct payload_control {
+	enum payload_control_kind kind;
+	uint64_t xid;
+	char op;			/* 'I', 'U' or 'D' */
+	char tenant[37];
+	char rule[65];			/* PAYLOAD_RULE */
+	char symbol[65];		/* PAYLOAD_RULE */
+	char old_symbol[65];		/* PAYLOAD_RULE, "" when null */
+	char profile[201];		/* PAYLOAD_CONSENT */
+	char channel[16];		/* PAYLOAD_CONSENT */
+	char status[16];		/* PAYLOAD_TENANT */
+};
+
+int payload_control_decode(const char *s, size_t len, struct payload_control *c,
+			   char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* pg_current_snapshot() as text "xmin:xmax:xip,xip,...".  Owns xip. */
+struct payload_snapshot {
+	uint64_t xmin, xmax;
+	size_t nxip;
+	uint64_t *xip;
+};
+
+int payload_snapshot_parse(const char *s, struct payload_snapshot *snap)
+	__attribute__((warn_unused_result));
+void payload_snapshot_free(struct payload_snapshot *snap);
+
+/*
+ * True when transaction xid had committed when the snapshot was taken (the
+ * caller only asks about committed transactions: NOTIFY is delivered at
+ * commit): xid < xmin, or xid < xmax and not in the in-progress list.
+ */
+bool payload_snapshot_visible(const struct payload_snapshot *snap, uint64_t xid);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * workers.h — the evaluation threads.  Each worker owns the symbols that
+ * hash to it, their snapshot and rules (one struct rules each), and a
+ * bounded queue that carries ticks and rule changes in the order the loop
+ * pushed them, which is commit order.
+ *
+ * All workers_* calls but workers_start/stop/progress are made by the loop
+ * thread only.  A push onto a full queue blocks the loop until the worker
+ * makes room: back-pressure reaches the LISTEN socket, nothing is dropped.
+ */
+#ifndef LEO_WORKERS_H
+#define LEO_WORKERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dec.h"
+#include "rules.h"
+
+/* Called on the worker thread for each event the rule table emits; recv_us
+ * is when the loop received the change that led to it (wall clock, µs). */
+typedef void (*workers_emit_fn)(void *arg, const struct rules_event *ev,
+				int64_t recv_us);
+
+struct workers;
+
+struct workers *workers_start(int nthreads, int queue_capacity,
+			      const struct rules_limits *lim, workers_emit_fn emit,
+			      void *emit_arg) __attribute__((warn_unused_result));
+
+/* Drain every queue, join the threads, free everything. */
+void workers_stop(struct workers *w);
+
+/* Which worker owns a symbol (stable for the process lifetime). */
+int workers_owner(const struct workers *w, const char *symbol);
+
+void workers_seed(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		  dec_t chg);
+void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		  dec_t chg, int64_t recv_us);
+/* Copies def.  Returns -1 only when out of memory. */
+int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
+	__attribute__((warn_unused_result));
+void workers_remove(struct workers *w, const char *symbol, const char *rule_id);
+void workers_remove_tenant(struct workers *w, const char *tenant_id);
+void workers_sweep(struct workers *w);
+void workers_set_limits(struct workers *w, const struct rules_limits *lim);
+
+/* For the watchdog: messages processed so far and messages waiting. */
+void workers_progress(struct workers *w, uint64_t *processed, uint64_t *waiting);
+
+#endif

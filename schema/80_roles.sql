@@ -1,0 +1,25 @@
+-- 80_roles.sql — leo_alertd: the privileges leo-alertd needs and nothing
+-- more.  A NOLOGIN template: deployments grant it to the daemon's login role.
+-- Not a superuser, not an owner, no BYPASSRLS, so row-level security holds.
+--
+-- Roles are cluster-wide: the role is created once, the grants per database.
+
+SET client_min_messages = warning;
+
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_alertd') THEN
+		CREATE ROLE leo_alertd NOLOGIN;
+	END IF;
+END
+$$;
+ALTER ROLE leo_alertd NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+COMMENT ON ROLE leo_alertd IS 'Privileges of the leo-alertd daemon; grant to its login role.';
+
+GRANT USAGE ON SCHEMA public TO leo_alertd;
+GRANT SELECT ON market_snapshot, news_feed, alert_rules, consent_management, instruments
+	TO leo_alertd;
+GRANT UPDATE (status, trigger_count, last_triggered_at) ON alert_rules TO leo_alertd;
+GRANT SELECT, INSERT ON delivery_log, agent_task TO leo_alertd;
+GRANT USAGE ON SEQUENCE delivery_log_delivery_id_seq TO leo_alertd;
+GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_alertd;

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# leo-alertd on a throwaway PostgreSQL, fed ten years of real Dow Jones 30
+# closing prices (data/README.md).
+#
+# Installs the Debian packages it needs (as root), builds, starts PostgreSQL
+# in a temporary directory, applies the schema, creates two tenants with
+# profiles, consents (some missing, revoked or expired) and a few hundred
+# rules of every operator family, starts the daemon, replays the prices as
+# one market_snapshot UPDATE per trading day, prints a report, and stops
+# everything it started, whatever happens.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$leo_top"
+
+leo_install_packages build test
+echo "== build"
+leo_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+work=$(mktemp -d /tmp/leo-demo.XXXXXX)
+daemon=
+cleanup() {
+	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
+		kill -TERM "$daemon"
+		wait "$daemon" || true
+	fi
+	"$leo_top/scripts/pgtmp.sh" stop "$work/pg" || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM	# so that cleanup runs on ^C too
+[ "$(id -u)" -eq 0 ] && chmod 755 "$work"
+
+echo "== PostgreSQL (throwaway, $work/pg)"
+eval "$("$leo_top/scripts/pgtmp.sh" start "$work/pg")"
+export PGHOST PGPORT PGUSER
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d leo_demo "$@"; }
+psql -X -q -d postgres -c "CREATE DATABASE leo_demo"
+"$leo_top/scripts/schema-apply.sh" leo_demo 2>&1 | grep -v NOTICE || true
+psql -X -q -d postgres -c "CREATE ROLE leo_demo_daemon LOGIN IN ROLE leo_alertd"
+
+prices=$leo_top/data/fbasics_DowJones30_daily.csv
+first=$(awk -F, 'NR == 2 { print $1; exit }' "$prices")
+
+echo "== tenants, profiles, consents, rules"
+sql <<SQL
+INSERT INTO tenant (tenant_id, tenant_name, keycloak_realm) VALUES
+	('5f0c8a2e-1d3b-4c7a-9e21-6b8d4f2a1c01', 'Acme Securities', 'acme'),
+	('a3e19b74-52c8-4f06-8d3a-0c7e5b9f2d02', 'Blue Ocean Invest', 'blueocean');
+-- the same 20 profile ids in both tenants: isolation is by tenant
+INSERT INTO cdp_profiles (tenant_id, profile_id)
+SELECT t.tenant_id, 'client-' || lpad(i::text, 2, '0')
+  FROM tenant t, generate_series(1, 20) i;
+-- channel per profile; consent granted except: every 5th missing, every
+-- 7th revoked, every 9th expired
+INSERT INTO consent_management (tenant_id, profile_id, channel, status, legal_basis,
+	source, revoked_at, expires_at)
+SELECT p.tenant_id, p.profile_id,
+       (ARRAY['email', 'sms', 'web_push', 'zalo_oa']::leo_channel[])[i % 4 + 1],
+       CASE WHEN i % 7 = 0 THEN 'revoked' ELSE 'granted' END,
+       (ARRAY['consent', 'contract']::consent_legal_basis[])[i % 2 + 1],
+       'onboarding form v3',
+       CASE WHEN i % 7 = 0 THEN now() - interval '3 days' END,
+       CASE WHEN i % 9 = 0 THEN now() - interval '1 day' END
+  FROM cdp_profiles p, LATERAL (SELECT substr(p.profile_id, 8)::int) n(i)
+ WHERE i % 5 <> 0;
+-- the first trading day
+INSERT INTO market_snapshot (symbol, price, change_percent)
+SELECT symbol, price, 0 FROM (VALUES $(awk -F, -v d="$first" '$1 == d {
+	printf "%s(%s, %s)", (n++ ? ", " : ""), "'"'"'" $2 "'"'"'", $3 }' "$prices")) v(symbol, price);
+-- rules: every operator family, thresholds relative to the first price
+CREATE TEMP TABLE tpl (n int, logic text, mode text);
+INSERT INTO tpl VALUES
+	(1, '{"operator": ">", "value": %s}', 'ONCE'),
+	(2, '{"operator": "<", "value": %s}', 'ONCE'),
+	(3, '{"operator": "crosses_above", "value": %s}', 'REARM'),
+	(4, '{"operator": "crosses_below", "value": %s}', 'REARM'),
+	(5, '{"operator": "crosses", "value": %s}', 'REARM'),
+	(6, '{"operator": "outside", "low": %s, "high": %s}', 'ONCE'),
+	(7, '{"operator": "exits", "low": %s, "high": %s}', 'REARM'),
+	(8, '{"operator": "enters", "low": %s, "high": %s}', 'REARM'),
+	(9, '{"operator": "moves_up_pct", "value": 8, "window_seconds": 5}', 'REARM'),
+	(10, '{"operator": "moves_down_pct", "value": 8, "window_seconds": 5}', 'REARM'),
+	(11, '{"all": [{"operator": ">=", "value": %s}, {"field": "change_percent", "operator": ">", "value": 3}]}', 'REARM'),
+	(12, '{"any": [{"operator": "<=", "value": %s}, {"field": "change_percent", "operator": "<", "value": -5}]}', 'ONCE'),
+	(13, '{"not": {"operator": "between", "low": %s, "high": %s}}', 'ONCE');
+INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode,
+	channel, source)
+SELECT p.tenant_id, p.profile_id, m.symbol,
+       format(tpl.logic,
+              round(m.price * CASE WHEN tpl.n IN (2, 4, 12) THEN 0.7 WHEN tpl.n = 5 THEN 1.1 ELSE 1.5 END, 2),
+              round(m.price * 2.0, 2))::jsonb,
+       tpl.mode::trigger_mode,
+       coalesce(c.channel, 'email'),
+       CASE WHEN tpl.n > 8 THEN 'AI_AGENT' ELSE 'USER_MANUAL' END::alert_source
+  FROM market_snapshot m
+  CROSS JOIN tpl
+  CROSS JOIN tenant t
+  -- one profile per tenant, symbol and template, picked deterministically
+  JOIN LATERAL (SELECT * FROM cdp_profiles p WHERE p.tenant_id = t.tenant_id
+                 ORDER BY md5(m.symbol || tpl.n || p.profile_id) LIMIT 1) p ON true
+  LEFT JOIN consent_management c ON c.tenant_id = p.tenant_id AND c.profile_id = p.profile_id
+ON CONFLICT (rule_id) DO NOTHING;
+-- a news item naming some symbols, for the reasoning trace
+INSERT INTO news_feed (headline, source, published_at, related_symbols) VALUES
+	('Tech rally lifts Microsoft and Intel', 'demo wire', now() - interval '2 hours',
+	 ARRAY['MSFT', 'INTC']);
+SQL
+echo "rules: $(sql -c "SELECT sum(n) || ' (' || string_agg(n || ' ' || o, ', ') || ')' FROM (
+	SELECT coalesce(condition_logic->>'operator', (SELECT k FROM jsonb_object_keys(condition_logic) k LIMIT 1)) o,
+	       count(*) n FROM alert_rules GROUP BY 1 ORDER BY 1) x")"
+
+echo "== leo-alertd"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$work/leo-alertd.yaml" <<YAML
+database:
+  conninfo: "dbname=leo_demo user=leo_demo_daemon"
+  pool_size: 2
+engine:
+  worker_threads: 2
+writer:
+  batch_max_rows: 500
+  batch_max_delay_ms: 10
+stats:
+  listen: "127.0.0.1:$port"
+log:
+  level: info
+YAML
+build/leo-alertd --config "$work/leo-alertd.yaml" 2>"$work/daemon.log" &
+daemon=$!
+for _ in $(seq 100); do
+	grep -q "ready: rules loaded" "$work/daemon.log" && break
+	kill -0 "$daemon" 2>/dev/null || { cat "$work/daemon.log"; exit 1; }
+	sleep 0.1
+done
+grep -q "ready: rules loaded" "$work/daemon.log" || { cat "$work/daemon.log"; exit 1; }
+sed 's/^/  daemon: /' "$work/daemon.log"
+
+days=$(awk -F, 'NR > 1 { print $1 }' "$prices" | uniq | wc -l)
+echo "== replaying $days trading days ($(($(wc -l <"$prices") - 1)) prices), one UPDATE per day"
+start=$(date +%s.%N)
+awk -F, -v first="$first" '
+	NR == 1 || $1 == first { next }
+	$1 != day {
+		if (day != "") flush()
+		day = $1; n = 0; vals = ""
+	}
+	{ vals = vals (n++ ? ", " : "") "('"'"'" $2 "'"'"', " $3 ")" }
+	function flush() {
+		printf "UPDATE market_snapshot m SET price = v.p, change_percent = round((v.p - m.price) / m.price * 100, 4) FROM (VALUES %s) v(s, p) WHERE m.symbol = v.s;\n", vals
+	}
+	END { if (day != "") flush() }' "$prices" | sql
+fed=$(date +%s.%N)
+# wait until the daemon has written everything it decided
+last=-1
+while :; do
+	sleep 0.5
+	now=$(sql -c "SELECT count(*) FROM agent_task")
+	[ "$now" = "$last" ] && break
+	last=$now
+done
+end=$(date +%s.%N)
+
+echo
+echo "== report"
+python3 -c "print('replay: prices fed in %.1f s, all firings written after %.1f s' % ($fed - $start, $end - $start))"
+sql -F ' | ' -P footer=off <<'SQL'
+\pset format aligned
+\pset tuples_only off
+SELECT coalesce(r.condition_logic->>'operator',
+                (SELECT k FROM jsonb_object_keys(r.condition_logic) k LIMIT 1)) AS "operator",
+       count(*) AS firings,
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'action' = 'deliver') AS delivered,
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'action' = 'suppress') AS "consent-suppressed",
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'action' = 'pause') AS "flood-paused"
+  FROM agent_task a JOIN alert_rules r USING (rule_id)
+ GROUP BY 1 ORDER BY 2 DESC;
+SELECT t.tenant_name AS tenant,
+       (SELECT count(*) FROM delivery_log d WHERE d.tenant_id = t.tenant_id) AS deliveries,
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'reason' = 'consent_missing') AS "no consent",
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'reason' = 'consent_revoked') AS revoked,
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'reason' = 'consent_expired') AS expired,
+       count(*) FILTER (WHERE a.reasoning_trace->2->>'reason' = 'flood_guard') AS "flood guard"
+  FROM tenant t JOIN agent_task a USING (tenant_id)
+ GROUP BY t.tenant_id, t.tenant_name ORDER BY 1;
+SELECT status, count(*) AS rules FROM alert_rules GROUP BY 1 ORDER BY 1;
+SQL
+echo
+echo "a few reasoning summaries:"
+sql -c "(SELECT reasoning_summary FROM agent_task WHERE reasoning_trace->2->>'action' = 'deliver'
+	 ORDER BY task_id LIMIT 2)
+	UNION ALL (SELECT reasoning_summary FROM agent_task WHERE reasoning_trace->2->>'action' = 'suppress'
+	 ORDER BY task_id LIMIT 2)
+	UNION ALL (SELECT reasoning_summary FROM agent_task WHERE related_news_id IS NOT NULL LIMIT 1)" |
+	sed 's/^/  - /'
+echo
+echo "latency, price change received -> firing committed (the daemon's /metrics):"
+python3 - "$port" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+buckets, count, total, other = [], 0, 0.0, {}
+for line in body.splitlines():
+    if line.startswith("leo_tick_to_commit_seconds_bucket"):
+        le = line.split('le="')[1].split('"')[0]
+        buckets.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
+    elif line.startswith("leo_batch_rows_count"):
+        other["write batches"] = int(float(line.split()[-1]))
+    elif line.startswith("leo_tick_to_commit_seconds_count"):
+        count = float(line.split()[-1])
+    elif line.startswith("leo_tick_to_commit_seconds_sum"):
+        total = float(line.split()[-1])
+    elif line.split(" ")[0] in ("leo_ticks_received_total", "leo_alerts_fired_total",
+                                "leo_deliveries_written_total", "leo_rule_evaluations_total"):
+        other[line.split(" ")[0]] = int(float(line.split()[-1]))
+def q(p):
+    for le, c in buckets:
+        if c >= p * count:
+            return "<= %g ms" % (le * 1000) if le != float("inf") else "> last bucket"
+if count:
+    print("  firings %d, mean %.1f ms, p50 %s, p90 %s, p99 %s" %
+          (count, total / count * 1000, q(0.5), q(0.9), q(0.99)))
+for k, v in other.items():
+    print("  %s %d" % (k, v))
+PY
+
+echo
+echo "== stopping"
+kill -TERM "$daemon"
+wait "$daemon"
+daemon=
+tail -n 2 "$work/daemon.log" | sed 's/^/  daemon: /'

@@ -1,0 +1,1162 @@
+/*
+ * listen.c — the LISTEN connection, start-up load, reconnect catch-up and
+ * resync.  Loop thread.
+ *
+ * DESIGN
+ *
+ * Two connections of the loop's own: `lc` LISTENs on the market channel and
+ * on leo_control and is only ever read (its socket is a libevent read
+ * event); `qc` runs the loop's queries (loads, rule look-ups), blocking, on
+ * the loop.  They are short and indexed; nothing else on the loop waits on
+ * them for long.
+ *
+ * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
+ * pg_current_snapshot(), market_snapshot, leo_active_tenants() and, per
+ * tenant (pipelined, under its app.current_tenant_id), its ACTIVE rules.  A
+ * notification whose transaction is visible in that snapshot is already in
+ * what was loaded and is skipped; everything committed later arrives on lc,
+ * because LISTEN came first.
+ *   - start-up: snapshots are seeded, then rules loaded (a level rule that
+ *     holds fires against the current price);
+ *   - reconnect: a symbol whose price differs from the last one the loop
+ *     passed on becomes one tick (so a crossing while away fires once),
+ *     then rules are re-upserted (unchanged ones keep their state) and rules
+ *     that are gone are removed;
+ *   - resync (timer, SIGHUP): rules only, then the expiry sweep.
+ *
+ * Ordering.  Notifications are drained in bursts.  The rules named by rule
+ * notifications of a burst are fetched (one pipeline, per tenant) before
+ * any message of the burst goes to the workers; then ticks, rule upserts and
+ * removals are pushed in notification order, i.e. commit order.  A rule
+ * committed before a price change is therefore in the worker's table when
+ * the tick arrives, even within one burst.
+ *
+ * State (loop thread only unless said): `prices` the last price passed on
+ * per symbol; `reg` every rule sent to a worker (rule id -> symbol, tenant,
+ * load generation), a superset of what the workers hold, used to route
+ * removals and to find rules gone at a reload; `tenants` the active tenants.
+ * `rq` (guarded by rq_lock) holds re-fetch requests from writer threads.
+ */
+#include "listen.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "payload.h"
+
+#define LISTEN_CONTROL "leo_control"
+#define LISTEN_QUEUE_SAMPLE_S 5
+
+/* --- a small string-keyed hash map ------------------------------------ */
+
+struct listen_ent {
+	struct listen_ent *next;
+	uint32_t hash;
+	char *key;
+	union {
+		struct {
+			dec_t price, chg;
+			bool has_chg;
+		} px;
+		struct {
+			char symbol[65];
+			char tenant[37];
+			uint64_t gen;
+		} rule;
+		struct {
+			PGresult *res;
+			int row;	/* tenant look-ups: index of its query */
+			int all;	/* tenant look-ups: index of its ACTIVE query, -1 */
+		} row;
+	} v;
+};
+
+struct listen_map {
+	size_t nb, n;
+	struct listen_ent **b;
+};
+
+static uint32_t listen_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
+{
+	uint32_t h = listen_hash(key);
+
+	if (!m->nb)
+		return NULL;
+	for (struct listen_ent *e = m->b[h % m->nb]; e; e = e->next)
+		if (e->hash == h && strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+/* Find or add; *added tells which.  NULL when out of memory. */
+static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
+					 bool *added)
+{
+	struct listen_ent *e = listen_map_get(m, key);
+
+	*added = false;
+	if (e)
+		return e;
+	if (m->n >= m->nb) {
+		size_t nb = m->nb ? m->nb * 2 : 64;
+		struct listen_ent **b = calloc(nb, sizeof(*b));
+
+		if (!b)
+			return NULL;
+		for (size_t i = 0; i < m->nb; i++) {
+			struct listen_ent *x = m->b[i], *nx;
+
+			for (; x; x = nx) {
+				nx = x->next;
+				x->next = b[x->hash % nb];
+				b[x->hash % nb] = x;
+			}
+		}
+		free(m->b);
+		m->b = b;
+		m->nb = nb;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->key = strdup(key))) {
+		free(e);
+		return NULL;
+	}
+	e->hash = listen_hash(key);
+	e->next = m->b[e->hash % m->nb];
+	m->b[e->hash % m->nb] = e;
+	m->n++;
+	*added = true;
+	return e;
+}
+
+static void listen_map_del(struct listen_map *m, const char *key)
+{
+	uint32_t h = listen_hash(key);
+
+	if (!m->nb)
+		return;
+	for (struct listen_ent **p = &m->b[h % m->nb]; *p; p = &(*p)->next) {
+		if ((*p)->hash == h && strcmp((*p)->key, key) == 0) {
+			struct listen_ent *e = *p;
+
+			*p = e->next;
+			free(e->key);
+			free(e);
+			m->n--;
+			return;
+		}
+	}
+}
+
+/* Delete every entry for which drop(e, arg) is true. */
+static void listen_map_filter(struct listen_map *m,
+			      bool (*drop)(struct listen_ent *e, void *arg), void *arg)
+{
+	for (size_t i = 0; i < m->nb; i++) {
+		for (struct listen_ent **p = &m->b[i]; *p;) {
+			struct listen_ent *e = *p;
+
+			if (drop(e, arg)) {
+				*p = e->next;
+				free(e->key);
+				free(e);
+				m->n--;
+			} else {
+				p = &e->next;
+			}
+		}
+	}
+}
+
+static bool listen_drop_all(struct listen_ent *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	return true;
+}
+
+static void listen_map_clear(struct listen_map *m)
+{
+	listen_map_filter(m, listen_drop_all, NULL);
+	free(m->b);
+	m->b = NULL;
+	m->nb = m->n = 0;
+}
+
+/* --- state --------------------------------------------------------------- */
+
+enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
+
+struct listen_req {
+	char tenant[37];
+	char rule[65];
+	char symbol[65];
+};
+
+struct listen {
+	struct event_base *base;
+	struct pool *pool;
+	struct workers *workers;
+	char *market_channel;
+	int resync_s;
+	listen_ready_fn ready_fn;
+	void *ready_arg;
+
+	PGconn *lc, *qc;
+	struct event *ev_read, *ev_connect, *ev_resync, *ev_sample, *ev_refetch;
+	int attempt;
+	bool loaded_once, ready, stopped;
+
+	struct payload_snapshot snap;
+	bool have_snap;
+	uint64_t gen;
+	struct listen_map prices, reg, tenants;
+
+	pthread_mutex_t rq_lock;
+	size_t rq_n, rq_cap;
+	struct listen_req *rq;
+};
+
+/* One thing a burst carries, in notification order. */
+enum listen_item_kind { LISTEN_TICK, LISTEN_RULE, LISTEN_TENANT_ON, LISTEN_TENANT_OFF };
+
+struct listen_item {
+	enum listen_item_kind kind;
+	struct payload_tick tick;	/* LISTEN_TICK */
+	char tenant[37];
+	char rule[65];
+	char symbol[65];
+	char old_symbol[65];
+};
+
+struct listen_burst {
+	size_t n, cap;
+	struct listen_item *items;
+	int64_t recv_us;
+};
+
+static int64_t listen_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void listen_set_ready(struct listen *l, bool ready)
+{
+	if (l->ready == ready)
+		return;
+	l->ready = ready;
+	metrics_set(METRIC_READY, ready ? 1 : 0);
+	if (l->ready_fn)
+		l->ready_fn(l->ready_arg, ready);
+}
+
+static const char *listen_errmsg(PGconn *c, const PGresult *r)
+{
+	static __thread char buf[512];
+	const char *m = r ? PQresultErrorMessage(r) : "";
+	size_t n;
+
+	if (!m[0])
+		m = PQerrorMessage(c);
+	n = strlen(m);
+	while (n && m[n - 1] == '\n')
+		n--;
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, m);
+	for (char *p = buf; *p; p++)	/* DETAIL and HINT lines: one log line */
+		if (*p == '\n')
+			*p = ' ';
+	return buf;
+}
+
+/* Blocking exec on qc that must succeed with st; NULL (logged) otherwise. */
+static PGresult *listen_exec(struct listen *l, const char *sql, int n,
+			     const char *const *params, ExecStatusType st)
+{
+	PGresult *r = PQexecParams(l->qc, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != st) {
+		log_warn("database: %s", listen_errmsg(l->qc, r));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* --- rules rows -> workers ------------------------------------------------ */
+
+/* The columns every rule read selects, in rules_def order. */
+#define LISTEN_RULE_COLS                                                         \
+	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text,"        \
+	" status::text, trigger_mode::text = 'REARM', cooldown_seconds,"         \
+	" rearm_hysteresis::text,"                                              \
+	" coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0),"      \
+	" trigger_count,"                                                       \
+	" coalesce((extract(epoch FROM last_triggered_at) * 1000000)::bigint, 0)" \
+	" FROM alert_rules"
+
+static void listen_remove_rule(struct listen *l, const char *rule_id,
+			       const char *symbol_hint)
+{
+	struct listen_ent *e = listen_map_get(&l->reg, rule_id);
+
+	if (e) {
+		workers_remove(l->workers, e->v.rule.symbol, rule_id);
+		listen_map_del(&l->reg, rule_id);
+	} else if (symbol_hint && symbol_hint[0]) {
+		workers_remove(l->workers, symbol_hint, rule_id);
+	}
+}
+
+/* Push row i of r to its worker: upsert when ACTIVE, else remove. */
+static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us)
+{
+	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
+	const char *why = NULL;
+	struct rules_def def = {
+		.rule_id = id,
+		.tenant_id = PQgetvalue(r, i, 1),
+		.symbol = symbol,
+		.condition = PQgetvalue(r, i, 3),
+		.condition_len = (size_t)PQgetlength(r, i, 3),
+		.rearm = PQgetvalue(r, i, 5)[0] == 't',
+		.cooldown_s = strtoll(PQgetvalue(r, i, 6), NULL, 10),
+		.expires_at_us = strtoll(PQgetvalue(r, i, 8), NULL, 10),
+		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
+		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
+	};
+	struct listen_ent *e;
+	bool added;
+
+	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
+	    !listen_map_get(&l->tenants, def.tenant_id)) {
+		listen_remove_rule(l, id, symbol);
+		return;
+	}
+	if (dec_parse(PQgetvalue(r, i, 7), (size_t)PQgetlength(r, i, 7), DEC_OPERAND,
+		      &def.rearm_hysteresis, &why)) {
+		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
+		log_warn("rule %s: rearm_hysteresis: %s", id, why ? why : "invalid");
+		listen_remove_rule(l, id, symbol);
+		return;
+	}
+	e = listen_map_get(&l->reg, id);
+	if (e && strcmp(e->v.rule.symbol, symbol) != 0) {
+		/* the rule moved to another symbol: drop it where it was */
+		workers_remove(l->workers, e->v.rule.symbol, id);
+	}
+	e = listen_map_put(&l->reg, id, &added);
+	if (!e || workers_upsert(l->workers, &def, recv_us)) {
+		log_error("rule %s: out of memory, not loaded", id);
+		return;
+	}
+	snprintf(e->v.rule.symbol, sizeof(e->v.rule.symbol), "%s", symbol);
+	snprintf(e->v.rule.tenant, sizeof(e->v.rule.tenant), "%s", def.tenant_id);
+	e->v.rule.gen = l->gen;
+}
+
+static bool listen_drop_tenant(struct listen_ent *e, void *arg)
+{
+	return strcmp(e->v.rule.tenant, arg) == 0;
+}
+
+static bool listen_drop_stale(struct listen_ent *e, void *arg)
+{
+	struct listen *l = arg;
+
+	if (e->v.rule.gen == l->gen)
+		return false;
+	workers_remove(l->workers, e->v.rule.symbol, e->key);
+	return true;
+}
+
+static void listen_tenant_off(struct listen *l, const char *tenant)
+{
+	listen_map_del(&l->tenants, tenant);
+	workers_remove_tenant(l->workers, tenant);
+	listen_map_filter(&l->reg, listen_drop_tenant, (void *)tenant);
+}
+
+/* --- the load ------------------------------------------------------------ */
+
+/* Apply the market rows of a load: seed (start-up) or catch up (reconnect). */
+static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode mode)
+{
+	int64_t now = listen_now_us();
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *sym = PQgetvalue(r, i, 0), *why = NULL;
+		struct listen_ent *e;
+		dec_t price, chg = 0;
+		bool has_chg = !PQgetisnull(r, i, 2), added;
+
+		if (PQgetisnull(r, i, 1) ||
+		    dec_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), DEC_PRICE,
+			      &price, &why) ||
+		    (has_chg && dec_parse(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
+					  DEC_PRICE, &chg, &why))) {
+			log_warn("market_snapshot %s: unusable price: %s", sym,
+				 why ? why : "null");
+			continue;
+		}
+		e = listen_map_put(&l->prices, sym, &added);
+		if (!e)
+			return -1;
+		if (mode == LISTEN_RESTART) {
+			workers_seed(l->workers, sym, price, has_chg, chg);
+		} else if (added || e->v.px.price != price || e->v.px.has_chg != has_chg ||
+			   e->v.px.chg != chg) {
+			metrics_add(METRIC_TICKS_RECEIVED, 1);
+			workers_tick(l->workers, sym, price, has_chg, chg, now);
+		}
+		e->v.px.price = price;
+		e->v.px.chg = chg;
+		e->v.px.has_chg = has_chg;
+	}
+	return 0;
+}
+
+/*
+ * Send, on qc in pipeline mode, set_config + query for each tenant; results
+ * land in res[i] (one per tenant; NULL on failure).  Returns 0 or -1.
+ */
+static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
+			     const char *sql, const char *const *arrays, PGresult **res)
+{
+	int rc = 0;
+
+	if (!PQenterPipelineMode(l->qc))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *p1[1] = { tenants[i] };
+		const char *p2[1] = { arrays ? arrays[i] : NULL };
+
+		if (!PQsendQueryParams(l->qc,
+				       "SELECT set_config('app.current_tenant_id', $1, true)",
+				       1, NULL, p1, NULL, NULL, 0) ||
+		    !PQsendQueryParams(l->qc, sql, arrays ? 1 : 0, NULL, p2, NULL, NULL, 0)) {
+			rc = -1;
+			break;
+		}
+	}
+	if (!PQpipelineSync(l->qc))
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		for (int q = 0; q < 2; q++) {
+			PGresult *r;
+
+			while ((r = PQgetResult(l->qc)) != NULL) {
+				ExecStatusType st = PQresultStatus(r);
+
+				if (st == PGRES_FATAL_ERROR) {
+					log_warn("database: %s", listen_errmsg(l->qc, r));
+					rc = -1;
+				} else if (st == PGRES_PIPELINE_ABORTED) {
+					rc = -1;
+				}
+				if (q == 1 && st == PGRES_TUPLES_OK && !res[i]) {
+					res[i] = r;
+				} else {
+					PQclear(r);
+				}
+			}
+			if (PQstatus(l->qc) != CONNECTION_OK) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	/* drain to the sync, whatever happened */
+	while (PQstatus(l->qc) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(l->qc);
+		bool sync;
+
+		if (!r)
+			continue;
+		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (PQstatus(l->qc) != CONNECTION_OK || !PQexitPipelineMode(l->qc))
+		rc = -1;
+	return rc;
+}
+
+static void listen_clear_results(PGresult **res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		PQclear(res[i]);
+}
+
+/* The load of the DESIGN comment.  0, or -1 when the database failed. */
+static int listen_load(struct listen *l, enum listen_mode mode)
+{
+	PGresult *snap = NULL, *market = NULL, *ten = NULL, **rules = NULL;
+	char **ids = NULL;
+	size_t nt = 0;
+	int rc = -1;
+	int64_t now = listen_now_us();
+
+	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+			    PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS)
+		goto out;
+	if (mode != LISTEN_RESYNC) {
+		snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
+				   PGRES_TUPLES_OK);
+		market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
+				     " FROM market_snapshot WHERE price IS NOT NULL",
+				     0, NULL, PGRES_TUPLES_OK);
+		if (!snap || !market || PQntuples(snap) != 1)
+			goto out;
+	}
+	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
+			  PGRES_TUPLES_OK);
+	if (!ten)
+		goto out;
+	nt = (size_t)PQntuples(ten);
+	ids = calloc(nt + 1, sizeof(*ids));
+	rules = calloc(nt + 1, sizeof(*rules));
+	if (!ids || !rules)
+		goto out;
+	for (size_t i = 0; i < nt; i++)
+		ids[i] = PQgetvalue(ten, (int)i, 0);
+	if (nt && listen_per_tenant(l, ids, nt, LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
+				    NULL, rules))
+		goto out;
+	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		goto out;
+
+	/* Everything read; now apply, in the order the DESIGN comment gives. */
+	if (mode != LISTEN_RESYNC) {
+		struct payload_snapshot s;
+
+		if (payload_snapshot_parse(PQgetvalue(snap, 0, 0), &s)) {
+			log_error("pg_current_snapshot(): cannot parse %s",
+				  PQgetvalue(snap, 0, 0));
+			goto out;
+		}
+		payload_snapshot_free(&l->snap);
+		l->snap = s;
+		l->have_snap = true;
+		if (listen_apply_market(l, market, mode))
+			goto out;
+	}
+	/* tenants: the set is exactly what the database says now */
+	{
+		struct listen_map old = l->tenants;
+
+		memset(&l->tenants, 0, sizeof(l->tenants));
+		for (size_t i = 0; i < nt; i++) {
+			bool added;
+
+			if (!listen_map_put(&l->tenants, ids[i], &added))
+				goto out;
+			listen_map_del(&old, ids[i]);
+		}
+		for (size_t i = 0; i < old.nb; i++)
+			for (struct listen_ent *e = old.b[i]; e; e = e->next)
+				workers_remove_tenant(l->workers, e->key);
+		listen_map_clear(&old);
+	}
+	l->gen++;
+	size_t nrules = 0;
+	for (size_t i = 0; i < nt; i++) {
+		for (int j = 0; j < PQntuples(rules[i]); j++)
+			listen_apply_row(l, rules[i], j, now);
+		nrules += (size_t)PQntuples(rules[i]);
+	}
+	listen_map_filter(&l->reg, listen_drop_stale, l);
+	log_info("%s: %zu tenants, %zu active rules%s",
+		 mode == LISTEN_RESTART ? "loaded" :
+		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
+		 nt, nrules, mode == LISTEN_RESYNC ? "" : ", snapshots caught up");
+	rc = 0;
+out:
+	if (rules)
+		listen_clear_results(rules, nt);
+	free(rules);
+	free(ids);
+	PQclear(ten);
+	PQclear(market);
+	PQclear(snap);
+	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
+	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		PQclear(PQexec(l->qc, "ROLLBACK"));
+	return rc;
+}
+
+/* --- connection life cycle ---------------------------------------------- */
+
+static void listen_on_read(evutil_socket_t fd, short what, void *arg);
+
+static void listen_teardown(struct listen *l)
+{
+	if (l->ev_read) {
+		event_free(l->ev_read);
+		l->ev_read = NULL;
+	}
+	PQfinish(l->lc);
+	PQfinish(l->qc);
+	l->lc = l->qc = NULL;
+	listen_set_ready(l, false);
+}
+
+static void listen_schedule_connect(struct listen *l)
+{
+	int ms = l->attempt ? pool_backoff_ms(l->attempt - 1) : 0;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	l->attempt++;
+	event_add(l->ev_connect, &tv);
+}
+
+/* The database went away under us: close both, retry with backoff. */
+static void listen_lost(struct listen *l, const char *what)
+{
+	if (l->stopped)
+		return;
+	log_warn("database connection lost (%s); reconnecting", what);
+	listen_teardown(l);
+	listen_schedule_connect(l);
+}
+
+static int listen_do_listen(struct listen *l)
+{
+	char *ident = PQescapeIdentifier(l->lc, l->market_channel,
+					 strlen(l->market_channel));
+	char sql[256];
+	PGresult *r;
+	int rc = -1;
+
+	if (!ident)
+		return -1;
+	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " LISTEN_CONTROL, ident);
+	PQfreemem(ident);
+	r = PQexec(l->lc, sql);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK)
+		rc = 0;
+	else
+		log_warn("LISTEN: %s", listen_errmsg(l->lc, r));
+	PQclear(r);
+	return rc;
+}
+
+static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+	enum listen_mode mode = l->loaded_once ? LISTEN_RECONNECT : LISTEN_RESTART;
+
+	(void)fd;
+	(void)what;
+	if (l->stopped)
+		return;
+	if (l->loaded_once || l->attempt > 1)
+		metrics_add(METRIC_DB_RECONNECTS, 1);
+	l->lc = pool_connect(l->pool);
+	l->qc = l->lc ? pool_connect(l->pool) : NULL;
+	if (!l->qc || listen_do_listen(l) || PQsetnonblocking(l->lc, 1) ||
+	    listen_load(l, mode)) {
+		listen_teardown(l);
+		listen_schedule_connect(l);
+		return;
+	}
+	l->ev_read = event_new(l->base, PQsocket(l->lc), EV_READ | EV_PERSIST,
+			       listen_on_read, l);
+	if (!l->ev_read || event_add(l->ev_read, NULL)) {
+		log_error("listen: cannot watch the LISTEN socket");
+		listen_teardown(l);
+		listen_schedule_connect(l);
+		return;
+	}
+	l->attempt = 0;
+	l->loaded_once = true;
+	listen_set_ready(l, true);
+	/* anything that came in while loading is already waiting */
+	event_active(l->ev_read, EV_READ, 0);
+}
+
+/* --- bursts ------------------------------------------------------------- */
+
+static struct listen_item *listen_burst_add(struct listen_burst *b,
+					    enum listen_item_kind kind)
+{
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 64;
+		struct listen_item *ni = realloc(b->items, ncap * sizeof(*ni));
+
+		if (!ni)
+			return NULL;
+		b->items = ni;
+		b->cap = ncap;
+	}
+	memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
+	b->items[b->n].kind = kind;
+	return &b->items[b->n++];
+}
+
+static void listen_bad_notify(const char *channel, const char *payload, const char *why)
+{
+	char shown[81];
+	size_t n = 0;
+
+	/* the payload is untrusted: a bounded, one-line excerpt */
+	for (; payload[n] && n < sizeof(shown) - 1; n++)
+		shown[n] = (unsigned char)payload[n] < 0x20 || payload[n] == 0x7f ? '?'
+									   : payload[n];
+	shown[n] = '\0';
+	metrics_add(METRIC_NOTIFY_ERRORS, 1);
+	log_warn("notification on %s ignored: %s (payload %s%s)", channel, why, shown,
+		 payload[n] ? "..." : "");
+}
+
+/* Decode one notification into the burst. */
+static void listen_decode(struct listen *l, const PGnotify *n, struct listen_burst *b)
+{
+	char err[256];
+
+	if (strcmp(n->relname, l->market_channel) == 0) {
+		struct payload_market m;
+
+		if (payload_market_decode(n->extra, strlen(n->extra), &m, err, sizeof(err))) {
+			listen_bad_notify(n->relname, n->extra, err);
+			return;
+		}
+		if (l->have_snap && payload_snapshot_visible(&l->snap, m.xid)) {
+			payload_market_free(&m);
+			return;
+		}
+		for (size_t i = 0; i < m.nticks; i++) {
+			struct listen_item *it = listen_burst_add(b, LISTEN_TICK);
+
+			if (!it) {
+				log_error("out of memory: %zu price changes not evaluated",
+					  m.nticks - i);
+				break;
+			}
+			it->tick = m.ticks[i];
+		}
+		metrics_add(METRIC_TICKS_RECEIVED, m.nticks);
+		payload_market_free(&m);
+	} else if (strcmp(n->relname, LISTEN_CONTROL) == 0) {
+		struct payload_control c;
+		struct listen_item *it = NULL;
+
+		if (payload_control_decode(n->extra, strlen(n->extra), &c, err, sizeof(err))) {
+			listen_bad_notify(n->relname, n->extra, err);
+			return;
+		}
+		if (l->have_snap && payload_snapshot_visible(&l->snap, c.xid))
+			return;
+		switch (c.kind) {
+		case PAYLOAD_RULE:
+			it = listen_burst_add(b, LISTEN_RULE);
+			if (it) {
+				memcpy(it->rule, c.rule, sizeof(it->rule));
+				memcpy(it->symbol, c.symbol, sizeof(it->symbol));
+				memcpy(it->old_symbol, c.old_symbol, sizeof(it->old_symbol));
+			}
+			break;
+		case PAYLOAD_TENANT:
+			it = listen_burst_add(b, c.op != 'D' && strcmp(c.status, "active") == 0
+							 ? LISTEN_TENANT_ON : LISTEN_TENANT_OFF);
+			break;
+		case PAYLOAD_CONSENT:
+			/* consent is checked at write time, in SQL: nothing to cache */
+			metrics_add(METRIC_CONSENT_CHANGES, 1);
+			return;
+		}
+		if (!it) {
+			log_error("out of memory: control notification dropped");
+			return;
+		}
+		memcpy(it->tenant, c.tenant, sizeof(it->tenant));
+	} else {
+		listen_bad_notify(n->relname, n->extra, "unexpected channel");
+	}
+}
+
+/*
+ * Fetch the rules the burst names (and all rules of tenants that became
+ * active), then push the burst to the workers in order.  0, or -1 when qc
+ * failed (the caller reconnects; the reload then covers the burst).
+ */
+static int listen_dispatch(struct listen *l, struct listen_burst *b)
+{
+	char **tenants = NULL, **arrays = NULL;
+	PGresult **res = NULL;
+	struct listen_map rows = { 0 }, tix = { 0 };
+	size_t nt = 0, nq = 0;
+	int rc = -1;
+
+	/* distinct tenants with rule look-ups or activations */
+	for (size_t i = 0; i < b->n; i++) {
+		struct listen_item *it = &b->items[i];
+		struct listen_ent *e;
+		bool added;
+
+		if (it->kind != LISTEN_RULE && it->kind != LISTEN_TENANT_ON)
+			continue;
+		e = listen_map_put(&tix, it->tenant, &added);
+		if (!e)
+			goto out;
+		if (added) {
+			e->v.row.all = -1;
+			nt++;
+		}
+		if (it->kind == LISTEN_TENANT_ON && e->v.row.all < 0)
+			e->v.row.all = 0;	/* numbered below */
+	}
+	if (nt) {
+		size_t k = 0, na = 0;
+
+		/* queries 0..nt-1: each tenant's named rules; then one query of
+		 * all ACTIVE rules per tenant that became active */
+		tenants = calloc(2 * nt, sizeof(*tenants));
+		arrays = calloc(nt, sizeof(*arrays));
+		res = calloc(2 * nt, sizeof(*res));
+		if (!tenants || !arrays || !res)
+			goto out;
+		for (size_t i = 0; i < tix.nb; i++) {
+			for (struct listen_ent *e = tix.b[i]; e; e = e->next) {
+				size_t len = 1, cap = 3;
+				char *a;
+
+				for (size_t j = 0; j < b->n; j++)
+					if (b->items[j].kind == LISTEN_RULE &&
+					    strcmp(b->items[j].tenant, e->key) == 0)
+						cap += 66;
+				a = malloc(cap);
+				if (!a)
+					goto out;
+				a[0] = '{';
+				for (size_t j = 0; j < b->n; j++) {
+					if (b->items[j].kind != LISTEN_RULE ||
+					    strcmp(b->items[j].tenant, e->key) != 0)
+						continue;
+					len += (size_t)sprintf(a + len, "%s%s", len > 1 ? "," : "",
+							       b->items[j].rule);
+				}
+				strcpy(a + len, "}");
+				tenants[k] = e->key;
+				arrays[k] = a;
+				e->v.row.row = (int)k++;
+				if (e->v.row.all >= 0) {
+					tenants[nt + na] = e->key;
+					e->v.row.all = (int)(nt + na++);
+				}
+			}
+		}
+		nq = nt + na;
+		PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+				    NULL, PGRES_COMMAND_OK));
+		if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
+		    listen_per_tenant(l, tenants, nt, LISTEN_RULE_COLS
+				      " WHERE rule_id = ANY($1::text[])",
+				      (const char *const *)arrays, res))
+			goto out;
+		if (na && listen_per_tenant(l, tenants + nt, na,
+					    LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
+					    NULL, res + nt))
+			goto out;
+		PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+		if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+			goto out;
+		for (size_t i = 0; i < nt; i++) {
+			for (int j = 0; j < PQntuples(res[i]); j++) {
+				bool added;
+				struct listen_ent *e = listen_map_put(&rows, PQgetvalue(res[i], j, 0),
+								      &added);
+
+				if (!e)
+					goto out;
+				e->v.row.res = res[i];
+				e->v.row.row = j;
+			}
+		}
+	}
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct listen_item *it = &b->items[i];
+		struct listen_ent *e;
+		bool added;
+
+		switch (it->kind) {
+		case LISTEN_TICK: {
+			struct payload_tick *t = &it->tick;
+
+			e = listen_map_put(&l->prices, t->symbol, &added);
+			if (e) {
+				e->v.px.price = t->price;
+				e->v.px.chg = t->chg;
+				e->v.px.has_chg = t->has_chg;
+			}
+			workers_tick(l->workers, t->symbol, t->price, t->has_chg, t->chg,
+				     b->recv_us);
+			metrics_tick_seen();
+			break;
+		}
+		case LISTEN_RULE:
+			e = listen_map_get(&rows, it->rule);
+			if (it->old_symbol[0] && strcmp(it->old_symbol, it->symbol) != 0 &&
+			    !listen_map_get(&l->reg, it->rule))
+				workers_remove(l->workers, it->old_symbol, it->rule);
+			if (e)
+				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us);
+			else
+				listen_remove_rule(l, it->rule, it->symbol);
+			break;
+		case LISTEN_TENANT_ON:
+			if (listen_map_get(&l->tenants, it->tenant))
+				break;
+			if (!listen_map_put(&l->tenants, it->tenant, &added))
+				goto out;
+			e = listen_map_get(&tix, it->tenant);
+			if (e && e->v.row.all >= 0) {
+				PGresult *r = res[e->v.row.all];
+
+				for (int j = 0; j < PQntuples(r); j++)
+					listen_apply_row(l, r, j, b->recv_us);
+			}
+			log_info("tenant %s active: its rules loaded", it->tenant);
+			break;
+		case LISTEN_TENANT_OFF:
+			if (listen_map_get(&l->tenants, it->tenant)) {
+				listen_tenant_off(l, it->tenant);
+				log_info("tenant %s not active: its rules dropped", it->tenant);
+			}
+			break;
+		}
+	}
+	rc = 0;
+out:
+	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
+	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		PQclear(PQexec(l->qc, "ROLLBACK"));
+	if (res)
+		listen_clear_results(res, nq);
+	if (arrays)
+		for (size_t i = 0; i < nt; i++)
+			free(arrays[i]);
+	free(arrays);
+	free(tenants);
+	free(res);
+	listen_map_clear(&rows);
+	listen_map_clear(&tix);
+	return rc;
+}
+
+static void listen_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+	struct listen_burst b = { 0 };
+	PGnotify *n;
+
+	(void)fd;
+	(void)what;
+	if (!PQconsumeInput(l->lc)) {
+		listen_lost(l, listen_errmsg(l->lc, NULL));
+		return;
+	}
+	b.recv_us = listen_now_us();
+	while ((n = PQnotifies(l->lc)) != NULL) {
+		listen_decode(l, n, &b);
+		PQfreemem(n);
+	}
+	if (b.n && listen_dispatch(l, &b))
+		listen_lost(l, "rule look-up failed");
+	free(b.items);
+}
+
+/* --- timers and requests -------------------------------------------------- */
+
+static void listen_on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+
+	(void)fd;
+	(void)what;
+	if (!l->ready)
+		return;
+	if (listen_load(l, LISTEN_RESYNC)) {
+		listen_lost(l, "resync failed");
+		return;
+	}
+	workers_sweep(l->workers);
+}
+
+static void listen_on_sample(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+	PGresult *r;
+
+	(void)fd;
+	(void)what;
+	if (!l->ready)
+		return;
+	r = listen_exec(l, "SELECT pg_notification_queue_usage()", 0, NULL, PGRES_TUPLES_OK);
+	if (!r) {
+		listen_lost(l, "queue usage query failed");
+		return;
+	}
+	metrics_set(METRIC_PG_QUEUE_USAGE, strtod(PQgetvalue(r, 0, 0), NULL));
+	PQclear(r);
+}
+
+static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+	struct listen_burst b = { 0 };
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&l->rq_lock);
+	for (size_t i = 0; i < l->rq_n; i++) {
+		struct listen_item *it = listen_burst_add(&b, LISTEN_RULE);
+
+		if (!it)
+			break;
+		memcpy(it->tenant, l->rq[i].tenant, sizeof(it->tenant));
+		memcpy(it->rule, l->rq[i].rule, sizeof(it->rule));
+		memcpy(it->symbol, l->rq[i].symbol, sizeof(it->symbol));
+	}
+	l->rq_n = 0;
+	pthread_mutex_unlock(&l->rq_lock);
+	b.recv_us = listen_now_us();
+	/* not connected: the reload after reconnecting re-reads every rule */
+	if (b.n && l->ready && listen_dispatch(l, &b))
+		listen_lost(l, "rule look-up failed");
+	free(b.items);
+}
+
+void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id,
+		    const char *symbol)
+{
+	pthread_mutex_lock(&l->rq_lock);
+	if (l->rq_n == l->rq_cap) {
+		size_t ncap = l->rq_cap ? l->rq_cap * 2 : 64;
+		struct listen_req *nr = realloc(l->rq, ncap * sizeof(*nr));
+
+		if (!nr) {
+			/* the periodic resync re-reads it */
+			pthread_mutex_unlock(&l->rq_lock);
+			return;
+		}
+		l->rq = nr;
+		l->rq_cap = ncap;
+	}
+	snprintf(l->rq[l->rq_n].tenant, sizeof(l->rq[0].tenant), "%s", tenant_id);
+	snprintf(l->rq[l->rq_n].rule, sizeof(l->rq[0].rule), "%s", rule_id);
+	snprintf(l->rq[l->rq_n].symbol, sizeof(l->rq[0].symbol), "%s", symbol);
+	l->rq_n++;
+	pthread_mutex_unlock(&l->rq_lock);
+	event_active(l->ev_refetch, EV_READ, 0);
+}
+
+/* --- life cycle ------------------------------------------------------------- */
+
+struct listen *listen_new(struct event_base *base, struct pool *pool,
+			  struct workers *workers, const char *market_channel,
+			  int resync_interval_s, listen_ready_fn ready, void *ready_arg)
+{
+	struct listen *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	pthread_mutex_init(&l->rq_lock, NULL);
+	l->base = base;
+	l->pool = pool;
+	l->workers = workers;
+	l->resync_s = resync_interval_s > 0 ? resync_interval_s : 60;
+	l->ready_fn = ready;
+	l->ready_arg = ready_arg;
+	l->market_channel = strdup(market_channel);
+	l->ev_connect = evtimer_new(base, listen_on_connect, l);
+	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
+	l->ev_sample = event_new(base, -1, EV_PERSIST, listen_on_sample, l);
+	l->ev_refetch = event_new(base, -1, 0, listen_on_refetch, l);
+	if (!l->market_channel || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
+	    !l->ev_refetch) {
+		listen_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+int listen_start(struct listen *l)
+{
+	struct timeval rs = { l->resync_s, 0 }, qs = { LISTEN_QUEUE_SAMPLE_S, 0 };
+
+	if (event_add(l->ev_resync, &rs) || event_add(l->ev_sample, &qs))
+		return -1;
+	listen_schedule_connect(l);
+	return 0;
+}
+
+void listen_reload(struct listen *l, int resync_interval_s)
+{
+	struct timeval rs;
+
+	if (resync_interval_s > 0 && resync_interval_s != l->resync_s) {
+		l->resync_s = resync_interval_s;
+		rs = (struct timeval){ l->resync_s, 0 };
+		event_del(l->ev_resync);
+		if (event_add(l->ev_resync, &rs))
+			log_error("listen: cannot re-arm the resync timer");
+	}
+	listen_on_resync(-1, 0, l);
+}
+
+void listen_stop(struct listen *l)
+{
+	if (!l)
+		return;
+	l->stopped = true;
+	event_del(l->ev_connect);
+	event_del(l->ev_resync);
+	event_del(l->ev_sample);
+	event_del(l->ev_refetch);
+	listen_teardown(l);
+}
+
+void listen_free(struct listen *l)
+{
+	if (!l)
+		return;
+	listen_stop(l);
+	if (l->ev_connect)
+		event_free(l->ev_connect);
+	if (l->ev_resync)
+		event_free(l->ev_resync);
+	if (l->ev_sample)
+		event_free(l->ev_sample);
+	if (l->ev_refetch)
+		event_free(l->ev_refetch);
+	payload_snapshot_free(&l->snap);
+	listen_map_clear(&l->prices);
+	listen_map_clear(&l->reg);
+	listen_map_clear(&l->tenants);
+	free(l->rq);
+	free(l->market_channel);
+	pthread_mutex_destroy(&l->rq_lock);
+	free(l);
+}

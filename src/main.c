@@ -1,0 +1,357 @@
+/*
+ * main.c — leo-alertd: argv, ordered start-up and shut-down, the thread map.
+ *
+ * THREADS
+ *
+ *   loop      this thread: libevent base with the signals (as events), the
+ *             LISTEN connection and its look-ups (listen.c), the HTTP stats
+ *             endpoint (httpd.c), the resync, sampling and watchdog timers.
+ *   worker-N  engine.worker_threads evaluation threads (workers.c), each
+ *             owning the symbols that hash to it.
+ *   writer-N  database.pool_size writer threads (writer.c), each writing
+ *             batches over one pooled connection.
+ *
+ * Data flows loop -> workers -> writers through bounded queues that block
+ * when full; the only way back (a claim that lost, so the rule must be
+ * re-read) is listen_refetch, which never blocks.  Shut-down runs the other
+ * way round: stop intake, let the workers drain, let the writers flush,
+ * then free everything (the ASan build checks that nothing leaks).
+ *
+ * The loaded config never changes; SIGHUP loads a new one, keeps the old on
+ * error, and otherwise swaps it in and hands each part its new values.
+ */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cfg.h"
+#include "httpd.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "sdnotify.h"
+#include "workers.h"
+#include "writer.h"
+
+struct main_daemon {
+	const char *config_path;
+	bool path_is_default;
+	bool log_level_forced;
+	enum log_level log_level;
+
+	struct cfg *cfg;
+	struct event_base *base;
+	struct pool *pool;
+	struct writer *writer;
+	struct workers *workers;
+	struct listen *listen;
+	struct httpd *httpd;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog;
+	uint64_t wd_processed;
+};
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: leo-alertd [--config FILE] [--check-config] [--foreground]\n"
+		"                  [--log-level debug|info|warn|error] [--version] [--help]\n"
+		"\n"
+		"  --config FILE     configuration (default " CFG_DEFAULT_PATH ")\n"
+		"  --check-config    validate the configuration and exit (0, or 78)\n"
+		"  --foreground      accepted for compatibility: leo-alertd never\n"
+		"                    daemonizes (systemd Type=notify, containers)\n"
+		"  --log-level L     override log.level\n"
+		"  --version         print the version and exit\n"
+		"  --help            print this help and exit\n");
+}
+
+/* systemd is told, not asked: a lost datagram is worth a debug line only. */
+static void main_notified(int rc, const char *what)
+{
+	if (rc)
+		log_debug("sd_notify %s: %m", what);
+}
+
+/* Worker thread: an engine event goes to the writer queue. */
+static void main_emit(void *arg, const struct rules_event *ev, int64_t recv_us)
+{
+	writer_push(arg, ev, recv_us);
+}
+
+/* Writer thread: a lost claim; the loop re-reads the rule. */
+static void main_refetch(void *arg, const char *tenant, const char *rule,
+			 const char *symbol)
+{
+	struct main_daemon *d = arg;
+
+	listen_refetch(d->listen, tenant, rule, symbol);
+}
+
+static void main_ready(void *arg, bool ready)
+{
+	(void)arg;
+	if (ready) {
+		main_notified(sdnotify_ready(), "READY");
+		main_notified(sdnotify_status("rules loaded, listening"), "STATUS");
+		log_info("ready: rules loaded, listening");
+	} else {
+		main_notified(sdnotify_status("database connection lost, reconnecting"),
+			      "STATUS");
+	}
+}
+
+static struct rules_limits main_limits(const struct cfg *c)
+{
+	return (struct rules_limits){ .flood_max_fires = c->engine.flood_max_fires,
+				      .flood_window_s = c->engine.flood_window_seconds };
+}
+
+static void main_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_daemon *d = arg;
+
+	(void)what;
+	log_info("signal %d: stopping (flushing pending firings)", (int)sig);
+	main_notified(sdnotify_stopping(), "STOPPING");
+	event_base_loopbreak(d->base);
+}
+
+static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_daemon *d = arg;
+	struct cfg *next;
+	struct rules_limits lim;
+
+	(void)sig;
+	(void)what;
+	log_info("SIGHUP: reloading %s", d->config_path);
+	main_notified(sdnotify_reloading(), "RELOADING");
+	next = cfg_load(d->config_path, d->path_is_default, stderr);
+	if (!next) {
+		log_error("SIGHUP: %s has errors; keeping the running configuration",
+			  d->config_path);
+		main_notified(sdnotify_ready(), "READY");
+		return;
+	}
+	cfg_keep_static(d->cfg, next, stderr);
+	cfg_free(d->cfg);
+	d->cfg = next;
+	log_setup(d->log_level_forced ? d->log_level : next->log.level, next->log.format);
+	lim = main_limits(next);
+	workers_set_limits(d->workers, &lim);
+	writer_set_limits(d->writer, next->writer.batch_max_rows,
+			  next->writer.batch_max_delay_ms);
+	listen_reload(d->listen, next->engine.resync_interval_s);
+	main_notified(sdnotify_ready(), "READY");
+	main_notified(sdnotify_status("configuration reloaded, rules resynced"), "STATUS");
+}
+
+/* Loop: tell systemd we are alive while the workers make progress. */
+static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_daemon *d = arg;
+	uint64_t processed, waiting;
+
+	(void)fd;
+	(void)what;
+	workers_progress(d->workers, &processed, &waiting);
+	if (waiting == 0 || processed != d->wd_processed)
+		main_notified(sdnotify_watchdog(), "WATCHDOG");
+	else
+		log_warn("watchdog: workers made no progress with %llu messages waiting",
+			 (unsigned long long)waiting);
+	d->wd_processed = processed;
+}
+
+static int main_args(struct main_daemon *d, int argc, char **argv, bool *check,
+		     int *exit_now)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o;
+
+	d->config_path = CFG_DEFAULT_PATH;
+	d->path_is_default = true;
+	*exit_now = -1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			d->config_path = optarg;
+			d->path_is_default = false;
+			break;
+		case 'C':
+			*check = true;
+			break;
+		case 'f':
+			break;	/* never daemonizes; accepted for compatibility */
+		case 'l':
+			if (log_level_parse(optarg, &d->log_level)) {
+				fprintf(stderr, "leo-alertd: --log-level: unknown level '%s'\n",
+					optarg);
+				main_usage(stderr);
+				return EX_USAGE;
+			}
+			d->log_level_forced = true;
+			break;
+		case 'V':
+			printf("leo-alertd %s\n", LEO_VERSION);
+			*exit_now = 0;
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			*exit_now = 0;
+			return 0;
+		default:
+			main_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "leo-alertd: unexpected argument '%s'\n", argv[optind]);
+		main_usage(stderr);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static struct event *main_signal(struct main_daemon *d, int sig, event_callback_fn fn)
+{
+	struct event *ev = evsignal_new(d->base, sig, fn, d);
+
+	if (ev && event_add(ev, NULL)) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+static void main_free_event(struct event *ev)
+{
+	if (ev)
+		event_free(ev);
+}
+
+int main(int argc, char **argv)
+{
+	struct main_daemon d = { 0 };
+	struct rules_limits lim;
+	bool check = false;
+	int rc, exit_now;
+	uint64_t wd_usec;
+
+	rc = main_args(&d, argc, argv, &check, &exit_now);
+	if (rc || exit_now >= 0)
+		return rc ? rc : exit_now;
+
+	/* config */
+	d.cfg = cfg_load(d.config_path, d.path_is_default, stderr);
+	if (!d.cfg)
+		return EX_CONFIG;
+	if (check) {
+		printf("%s: ok\n", d.config_path);
+		cfg_free(d.cfg);
+		return 0;
+	}
+
+	/* log */
+	log_setup(d.log_level_forced ? d.log_level : d.cfg->log.level, d.cfg->log.format);
+	log_thread_name("loop");
+	log_info("leo-alertd %s starting", LEO_VERSION);
+	rc = EX_OSERR;
+
+	/* event base and signals (libevent may be called from other threads) */
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() || !(d.base = event_base_new())) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	d.ev_term = main_signal(&d, SIGTERM, main_on_stop);
+	d.ev_int = main_signal(&d, SIGINT, main_on_stop);
+	d.ev_hup = main_signal(&d, SIGHUP, main_on_hup);
+	if (!d.ev_term || !d.ev_int || !d.ev_hup) {
+		log_error("cannot install signal events");
+		goto out;
+	}
+
+	/* connections, writers, workers, listen, http */
+	d.pool = pool_new(d.cfg->database.conninfo, d.cfg->database.password_file,
+			  d.cfg->database.pool_size, d.cfg->database.connect_timeout_s);
+	if (!d.pool) {
+		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
+		goto out;
+	}
+	d.writer = writer_start(d.pool, d.cfg->database.pool_size,
+				d.cfg->engine.queue_capacity, d.cfg->writer.batch_max_rows,
+				d.cfg->writer.batch_max_delay_ms, main_refetch, &d);
+	lim = main_limits(d.cfg);
+	if (d.writer)
+		d.workers = workers_start(d.cfg->engine.worker_threads,
+					  d.cfg->engine.queue_capacity, &lim, main_emit,
+					  d.writer);
+	if (d.workers)
+		d.listen = listen_new(d.base, d.pool, d.workers, d.cfg->listen.market_channel,
+				      d.cfg->engine.resync_interval_s, main_ready, &d);
+	if (!d.listen) {
+		log_error("cannot start the worker and writer threads");
+		goto out;
+	}
+	d.httpd = httpd_start(d.base, d.cfg);
+	if (!d.httpd) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	if (listen_start(d.listen)) {
+		log_error("cannot start listening");
+		goto out;
+	}
+	wd_usec = sdnotify_watchdog_usec();
+	if (wd_usec > 0) {
+		struct timeval tv = { (time_t)(wd_usec / 2000000),
+				      (suseconds_t)((wd_usec / 2) % 1000000) };
+
+		d.ev_watchdog = event_new(d.base, -1, EV_PERSIST, main_on_watchdog, &d);
+		if (!d.ev_watchdog || event_add(d.ev_watchdog, &tv)) {
+			log_error("cannot start the watchdog timer");
+			goto out;
+		}
+	}
+	main_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
+
+	if (event_base_dispatch(d.base) < 0) {
+		log_error("event loop failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	/* reverse order: intake first, then drain workers, then flush writers */
+	listen_stop(d.listen);
+	workers_stop(d.workers);
+	writer_stop(d.writer);
+	httpd_stop(d.httpd);
+	listen_free(d.listen);
+	pool_free(d.pool);
+	main_free_event(d.ev_watchdog);
+	main_free_event(d.ev_hup);
+	main_free_event(d.ev_int);
+	main_free_event(d.ev_term);
+	if (d.base)
+		event_base_free(d.base);
+	libevent_global_shutdown();
+	log_info("stopped");
+	cfg_free(d.cfg);
+	return rc;
+}

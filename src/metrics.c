@@ -1,0 +1,439 @@
+/*
+ * metrics.c — counters, gauges and histograms; Prometheus text format 0.0.4.
+ *
+ * Updates: any thread, lock-free.  Rendering: the loop thread (a scrape).
+ *
+ * DESIGN
+ *
+ * The X-macro lists in metrics.h are the only place a metric is named.  They
+ * expand here into the name/label/help tables and the histogram bounds; the
+ * enum ids index everything.
+ *
+ * Counters and histograms live in per-thread slots: a thread takes the next
+ * free slot on its first update (one atomic increment) and from then on adds
+ * to its own cache lines with relaxed atomic adds, so workers counting
+ * millions of evaluations never bounce a shared line.  A scrape sums the
+ * slots.  Slots are never released: a thread that exits leaves its counts
+ * behind, which is what a counter must do.  When all METRICS_SLOTS are taken
+ * later threads share the last slot (still correct, only slower).
+ *
+ * Gauges are set, not added, so a gauge is one relaxed atomic (a double's
+ * bits in a uint64_t) shared by all threads; the last writer wins.
+ *
+ * A histogram slot keeps one count per bucket (not cumulative) plus +Inf and
+ * the sum; the scrape makes the buckets cumulative and reports the +Inf
+ * bucket as _count, so _count always equals the +Inf bucket.  The sum is
+ * read separately and may lag the counts by an update in flight.
+ *
+ * leo_seconds_since_last_tick: seconds since metrics_tick_seen() was last
+ * called, or since the process started when no tick arrived yet (so the
+ * value is always a finite number an alert can compare, e.g. "> 300").
+ * Both are measured on CLOCK_BOOTTIME, which /proc's process start time
+ * also counts in, so a wall-clock step cannot make it jump.
+ *
+ * process_* follow the Prometheus client conventions, read from getrusage,
+ * getrlimit and /proc at scrape time.
+ */
+#include "metrics.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#define METRICS_SLOTS 128	/* threads with a slot of their own */
+#define METRICS_MAX_BUCKETS 16	/* finite bounds per histogram, at most */
+
+/* Names, labels and help, indexed by id. */
+struct metrics_desc {
+	const char *name, *labels, *help;
+};
+
+#define METRICS_DESC(id, name, labels, help) { name, labels, help },
+static const struct metrics_desc metrics_counter_desc[] = { METRICS_COUNTERS(METRICS_DESC) };
+static const struct metrics_desc metrics_gauge_desc[] = { METRICS_GAUGES(METRICS_DESC) };
+#undef METRICS_DESC
+
+#define METRICS_BOUNDS(id, name, help, ...) static const double metrics_bounds_##id[] = __VA_ARGS__;
+METRICS_HISTOGRAMS(METRICS_BOUNDS)
+#undef METRICS_BOUNDS
+
+static const struct metrics_hdesc {
+	const char *name, *help;
+	const double *bounds;
+	size_t nbounds;
+} metrics_hist_desc[] = {
+#define METRICS_HDESC(id, name, help, ...)                                            \
+	{ name, help, metrics_bounds_##id,                                             \
+	  sizeof(metrics_bounds_##id) / sizeof(metrics_bounds_##id[0]) },
+	METRICS_HISTOGRAMS(METRICS_HDESC)
+#undef METRICS_HDESC
+};
+
+#define METRICS_CHECK_BOUNDS(id, name, help, ...)                                     \
+	_Static_assert(sizeof(metrics_bounds_##id) / sizeof(double) <= METRICS_MAX_BUCKETS, \
+		       name ": too many buckets");
+METRICS_HISTOGRAMS(METRICS_CHECK_BOUNDS)
+#undef METRICS_CHECK_BOUNDS
+
+/* One thread's counts; written by its owner (or by all, for the last slot). */
+struct metrics_slot {
+	alignas(64) _Atomic uint64_t counter[METRICS_COUNTER_COUNT];
+	struct {
+		_Atomic uint64_t bucket[METRICS_MAX_BUCKETS + 1];	/* last: +Inf */
+		_Atomic uint64_t sum_bits;				/* a double */
+	} hist[METRICS_HISTOGRAM_COUNT];
+};
+
+static struct metrics_slot metrics_slots[METRICS_SLOTS];
+static atomic_uint metrics_slots_used;
+static _Thread_local struct metrics_slot *metrics_my_slot;
+
+static _Atomic uint64_t metrics_gauge_bits[METRICS_GAUGE_COUNT];
+static _Atomic int64_t metrics_last_tick_ns = -1;	/* CLOCK_BOOTTIME, -1 = none */
+
+static uint64_t metrics_bits(double v)
+{
+	uint64_t b;
+
+	memcpy(&b, &v, sizeof(b));
+	return b;
+}
+
+static double metrics_double(uint64_t b)
+{
+	double v;
+
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+static struct metrics_slot *metrics_slot(void)
+{
+	unsigned i;
+
+	if (metrics_my_slot)
+		return metrics_my_slot;
+	i = atomic_fetch_add_explicit(&metrics_slots_used, 1, memory_order_relaxed);
+	if (i >= METRICS_SLOTS) {
+		/* Keep the counter from wrapping around to a used slot. */
+		atomic_store_explicit(&metrics_slots_used, METRICS_SLOTS, memory_order_relaxed);
+		i = METRICS_SLOTS - 1;
+	}
+	metrics_my_slot = &metrics_slots[i];
+	return metrics_my_slot;
+}
+
+void metrics_add(enum metrics_counter c, uint64_t n)
+{
+	atomic_fetch_add_explicit(&metrics_slot()->counter[c], n, memory_order_relaxed);
+}
+
+void metrics_set(enum metrics_gauge g, double v)
+{
+	atomic_store_explicit(&metrics_gauge_bits[g], metrics_bits(v), memory_order_relaxed);
+}
+
+double metrics_get(enum metrics_gauge g)
+{
+	return metrics_double(atomic_load_explicit(&metrics_gauge_bits[g], memory_order_relaxed));
+}
+
+void metrics_observe(enum metrics_histogram h, double v)
+{
+	const struct metrics_hdesc *d = &metrics_hist_desc[h];
+	struct metrics_slot *s = metrics_slot();
+	uint64_t old, next;
+	size_t b = 0;
+
+	if (isnan(v))
+		return;	/* would poison _sum forever */
+	while (b < d->nbounds && v > d->bounds[b])
+		b++;
+	if (b == d->nbounds)
+		b = METRICS_MAX_BUCKETS;
+	old = atomic_load_explicit(&s->hist[h].sum_bits, memory_order_relaxed);
+	do {
+		next = metrics_bits(metrics_double(old) + v);
+	} while (!atomic_compare_exchange_weak_explicit(&s->hist[h].sum_bits, &old, next,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	atomic_fetch_add_explicit(&s->hist[h].bucket[b], 1, memory_order_relaxed);
+}
+
+static int64_t metrics_boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void metrics_tick_seen(void)
+{
+	atomic_store_explicit(&metrics_last_tick_ns, metrics_boottime_ns(), memory_order_relaxed);
+}
+
+/* A sample value as Prometheus reads it: shortest text that round-trips. */
+static const char *metrics_fmt(double v, char *buf, size_t cap)
+{
+	if (isnan(v))
+		return "NaN";
+	if (isinf(v))
+		return v > 0 ? "+Inf" : "-Inf";
+	snprintf(buf, cap, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, cap, "%.17g", v);
+	return buf;
+}
+
+/* HELP and TYPE of a family, once: entries of one family are adjacent. */
+static int metrics_family(struct evbuffer *out, const char **last, const char *name,
+			  const char *help, const char *type)
+{
+	if (*last && strcmp(*last, name) == 0)
+		return 0;
+	*last = name;
+	return evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int metrics_sample(struct evbuffer *out, const char *name, const char *labels,
+			  double v)
+{
+	char buf[40];
+
+	return evbuffer_add_printf(out, "%s%s%s%s %s\n", name, *labels ? "{" : "", labels,
+				   *labels ? "}" : "", metrics_fmt(v, buf, sizeof(buf)));
+}
+
+static int metrics_render_counters(struct evbuffer *out)
+{
+	unsigned nslots = atomic_load_explicit(&metrics_slots_used, memory_order_relaxed);
+	const char *last = NULL;
+
+	if (nslots > METRICS_SLOTS)
+		nslots = METRICS_SLOTS;
+	for (int c = 0; c < METRICS_COUNTER_COUNT; c++) {
+		const struct metrics_desc *d = &metrics_counter_desc[c];
+		uint64_t sum = 0;
+
+		for (unsigned s = 0; s < nslots; s++)
+			sum += atomic_load_explicit(&metrics_slots[s].counter[c],
+						    memory_order_relaxed);
+		if (metrics_family(out, &last, d->name, d->help, "counter") < 0 ||
+		    evbuffer_add_printf(out, "%s%s%s%s %llu\n", d->name, *d->labels ? "{" : "",
+					d->labels, *d->labels ? "}" : "",
+					(unsigned long long)sum) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int metrics_render_gauges(struct evbuffer *out)
+{
+	const char *last = NULL;
+
+	for (int g = 0; g < METRICS_GAUGE_COUNT; g++) {
+		const struct metrics_desc *d = &metrics_gauge_desc[g];
+		double v = metrics_double(
+			atomic_load_explicit(&metrics_gauge_bits[g], memory_order_relaxed));
+
+		if (metrics_family(out, &last, d->name, d->help, "gauge") < 0 ||
+		    metrics_sample(out, d->name, d->labels, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int metrics_render_histograms(struct evbuffer *out)
+{
+	unsigned nslots = atomic_load_explicit(&metrics_slots_used, memory_order_relaxed);
+	char buf[40];
+
+	if (nslots > METRICS_SLOTS)
+		nslots = METRICS_SLOTS;
+	for (int h = 0; h < METRICS_HISTOGRAM_COUNT; h++) {
+		const struct metrics_hdesc *d = &metrics_hist_desc[h];
+		uint64_t cum = 0;
+		double sum = 0;
+
+		if (evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", d->name,
+					d->help, d->name) < 0)
+			return -1;
+		for (size_t b = 0; b <= d->nbounds; b++) {
+			size_t idx = b < d->nbounds ? b : METRICS_MAX_BUCKETS;
+
+			for (unsigned s = 0; s < nslots; s++)
+				cum += atomic_load_explicit(&metrics_slots[s].hist[h].bucket[idx],
+							    memory_order_relaxed);
+			if (evbuffer_add_printf(out, "%s_bucket{le=\"%s\"} %llu\n", d->name,
+						b < d->nbounds ?
+							metrics_fmt(d->bounds[b], buf, sizeof(buf)) :
+							"+Inf",
+						(unsigned long long)cum) < 0)
+				return -1;
+		}
+		for (unsigned s = 0; s < nslots; s++)
+			sum += metrics_double(atomic_load_explicit(
+				&metrics_slots[s].hist[h].sum_bits, memory_order_relaxed));
+		if (evbuffer_add_printf(out, "%s_sum %s\n%s_count %llu\n", d->name,
+					metrics_fmt(sum, buf, sizeof(buf)), d->name,
+					(unsigned long long)cum) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Process start: seconds since boot and since the epoch.  -1 when unreadable. */
+static int metrics_process_start(double *since_boot, double *epoch)
+{
+	char buf[1024], line[256];
+	unsigned long long start_ticks = 0, btime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	const char *p;
+	size_t n;
+	FILE *f;
+	int field;
+
+	f = fopen("/proc/self/stat", "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0)
+		return -1;
+	/* Field 3 (state) follows ") "; starttime is field 22. */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start_ticks) != 1)
+		return -1;
+
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	}
+	fclose(f);
+	if (!btime)
+		return -1;
+	*since_boot = (double)start_ticks / (double)hz;
+	*epoch = (double)btime + *since_boot;
+	return 0;
+}
+
+static int metrics_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* opendir's own descriptor */
+}
+
+static int metrics_render_process(struct evbuffer *out)
+{
+	double since_boot = 0, start = 0, cpu;
+	unsigned long long vsize_pages = 0, rss_pages = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	int64_t tick = atomic_load_explicit(&metrics_last_tick_ns, memory_order_relaxed);
+	int have_start = metrics_process_start(&since_boot, &start) == 0;
+	struct rusage ru;
+	struct rlimit rl;
+	int fds = metrics_open_fds();
+	FILE *f;
+
+	if (tick >= 0 || have_start) {
+		double now = (double)metrics_boottime_ns() / 1e9;
+		double since = tick >= 0 ? now - (double)tick / 1e9 : now - since_boot;
+
+		if (evbuffer_add_printf(out,
+					"# HELP leo_seconds_since_last_tick Seconds since the last "
+					"price change arrived, or since start when none did.\n"
+					"# TYPE leo_seconds_since_last_tick gauge\n") < 0 ||
+		    metrics_sample(out, "leo_seconds_since_last_tick", "", since < 0 ? 0 : since) < 0)
+			return -1;
+	}
+	if (evbuffer_add_printf(out,
+				"# HELP leo_build_info Version of the running leo-alertd.\n"
+				"# TYPE leo_build_info gauge\n"
+				"leo_build_info{version=\"%s\"} 1\n",
+				LEO_VERSION) < 0)
+		return -1;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		if (evbuffer_add_printf(out,
+					"# HELP process_cpu_seconds_total Total user and system "
+					"CPU time spent in seconds.\n"
+					"# TYPE process_cpu_seconds_total counter\n") < 0 ||
+		    metrics_sample(out, "process_cpu_seconds_total", "", cpu) < 0)
+			return -1;
+	}
+	f = fopen("/proc/self/statm", "r");
+	if (f) {
+		int ok = fscanf(f, "%llu %llu", &vsize_pages, &rss_pages) == 2;
+
+		fclose(f);
+		if (ok && (evbuffer_add_printf(out,
+					       "# HELP process_virtual_memory_bytes Virtual memory "
+					       "size in bytes.\n"
+					       "# TYPE process_virtual_memory_bytes gauge\n"
+					       "process_virtual_memory_bytes %llu\n"
+					       "# HELP process_resident_memory_bytes Resident memory "
+					       "size in bytes.\n"
+					       "# TYPE process_resident_memory_bytes gauge\n"
+					       "process_resident_memory_bytes %llu\n",
+					       vsize_pages * (unsigned long long)page,
+					       rss_pages * (unsigned long long)page) < 0))
+			return -1;
+	}
+	if (have_start &&
+	    (evbuffer_add_printf(out, "# HELP process_start_time_seconds Start time of the "
+				      "process since unix epoch in seconds.\n"
+				      "# TYPE process_start_time_seconds gauge\n") < 0 ||
+	     metrics_sample(out, "process_start_time_seconds", "", start) < 0))
+		return -1;
+	if (fds >= 0 && evbuffer_add_printf(out,
+					    "# HELP process_open_fds Number of open file "
+					    "descriptors.\n"
+					    "# TYPE process_open_fds gauge\n"
+					    "process_open_fds %d\n",
+					    fds) < 0)
+		return -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    (evbuffer_add_printf(out, "# HELP process_max_fds Maximum number of open file "
+				      "descriptors.\n"
+				      "# TYPE process_max_fds gauge\n") < 0 ||
+	     metrics_sample(out, "process_max_fds", "",
+			    rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur) < 0))
+		return -1;
+	return 0;
+}
+
+int metrics_render(struct evbuffer *out)
+{
+	if (metrics_render_counters(out) < 0 || metrics_render_gauges(out) < 0 ||
+	    metrics_render_histograms(out) < 0 || metrics_render_process(out) < 0)
+		return -1;
+	return 0;
+}

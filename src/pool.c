@@ -1,0 +1,169 @@
+/*
+ * pool.c — libpq connections: connect, check-out, check-in, backoff.
+ *
+ * The writer threads call pool_get/pool_put; the loop thread calls
+ * pool_connect for its own LISTEN and lookup connections.  At most `size`
+ * idle connections are kept; a connection the caller saw fail is closed,
+ * never reused, so every retry starts on a fresh one.
+ *
+ * Locking: `lock` guards idle[] and nidle.  The password, conninfo and the
+ * rest are set at pool_new and read-only afterwards.
+ */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct pool {
+	char *conninfo;
+	char *password;		/* NULL: libpq's usual sources */
+	char timeout[16];
+	int size;
+	pthread_mutex_t lock;
+	int nidle;
+	PGconn **idle;
+};
+
+/* Read the first line of a password file; NULL (logged) on failure. */
+static char *pool_read_password(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f) {
+		log_error("database.password_file %s: cannot open: %m", path);
+		return NULL;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		log_error("database.password_file %s: empty", path);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+struct pool *pool_new(const char *conninfo, const char *password_file, int size,
+		      int connect_timeout_s)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->size = size > 0 ? size : 1;
+	snprintf(p->timeout, sizeof(p->timeout), "%d",
+		 connect_timeout_s > 0 ? connect_timeout_s : 10);
+	p->conninfo = strdup(conninfo ? conninfo : "");
+	p->idle = calloc((size_t)p->size, sizeof(*p->idle));
+	if (!p->conninfo || !p->idle)
+		goto fail;
+	if (password_file && password_file[0]) {
+		p->password = pool_read_password(password_file);
+		if (!p->password)
+			goto fail;
+	}
+	return p;
+fail:
+	pool_free(p);
+	return NULL;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nidle; i++)
+		PQfinish(p->idle[i]);
+	free(p->idle);
+	if (p->password) {
+		explicit_bzero(p->password, strlen(p->password));
+		free(p->password);
+	}
+	free(p->conninfo);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+PGconn *pool_connect(struct pool *p)
+{
+	/* Later keywords win: conninfo overrides the defaults before it, the
+	 * password file overrides whatever conninfo says. */
+	const char *keys[] = { "application_name", "connect_timeout", "dbname",
+			       "password", NULL };
+	const char *vals[] = { "leo-alertd", p->timeout, p->conninfo, p->password,
+			       NULL };
+	PGconn *c;
+
+	if (!p->password)
+		keys[3] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
+	if (!c) {
+		log_error("database: out of memory connecting");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		char *msg = PQerrorMessage(c);
+		size_t n = strlen(msg);
+
+		while (n && msg[n - 1] == '\n')
+			n--;
+		log_warn("database: cannot connect: %.*s", (int)n, msg);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+PGconn *pool_get(struct pool *p)
+{
+	PGconn *c = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->nidle > 0)
+		c = p->idle[--p->nidle];
+	pthread_mutex_unlock(&p->lock);
+	if (c && PQstatus(c) == CONNECTION_OK)
+		return c;
+	if (c)
+		PQfinish(c);
+	return pool_connect(p);
+}
+
+void pool_put(struct pool *p, PGconn *c, bool broken)
+{
+	if (!c)
+		return;
+	if (!broken && PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) == PQTRANS_IDLE) {
+		pthread_mutex_lock(&p->lock);
+		if (p->nidle < p->size) {
+			p->idle[p->nidle++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (c)
+		PQfinish(c);
+}
+
+int pool_backoff_ms(int attempt)
+{
+	int base = 100;
+
+	for (int i = 0; i < attempt && base < 5000; i++)
+		base *= 2;
+	if (base > 5000)
+		base = 5000;
+	/* jitter in [-25 %, +25 %]; rand() quality is plenty for spreading retries */
+	return base - base / 4 + (int)((unsigned)rand() % (unsigned)(base / 2 + 1));
+}

@@ -1,0 +1,411 @@
+/*
+ * workers.c — worker threads and their queues.
+ *
+ * DESIGN
+ *
+ * The loop thread decodes notifications and pushes messages; worker i owns
+ * every symbol whose hash modulo N is i, and with it that symbol's snapshot
+ * and rules (its own struct rules: nothing in the table is shared, nothing
+ * locks).  Because a rule and the ticks of its symbol travel through the
+ * same FIFO, the worker sees them in the order the loop saw the commits.
+ *
+ * Each queue is a bounded ring guarded by its mutex, with two condition
+ * variables (not_empty for the worker, not_full for the loop).  A full ring
+ * blocks the loop's push: the loop then stops reading the LISTEN socket and
+ * PostgreSQL queues the notifications — back-pressure, never a drop.  The
+ * worker pops everything waiting in one go, then works without the lock.
+ *
+ * Events the rule table emits go to the emit callback synchronously on the
+ * worker thread (the writer queue, which blocks in turn when full).
+ *
+ * Ownership: an UPSERT message owns a heap copy of its rule definition; the
+ * worker frees it.  workers_stop queues STOP behind everything else, so
+ * every change pushed before it is processed before the thread exits.
+ */
+#include "workers.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+/* Messages taken off a queue per wake-up, at most. */
+#define WORKERS_POP_MAX 4096
+
+enum workers_kind {
+	WORKERS_SEED,
+	WORKERS_TICK,
+	WORKERS_UPSERT,
+	WORKERS_REMOVE,
+	WORKERS_REMOVE_TENANT,
+	WORKERS_SWEEP,
+	WORKERS_LIMITS,
+	WORKERS_STOP
+};
+
+/* A rule definition and its strings in one allocation. */
+struct workers_rule {
+	struct rules_def def;
+	char buf[];
+};
+
+struct workers_msg {
+	enum workers_kind kind;
+	bool has_chg;
+	int64_t recv_us;
+	dec_t price, chg;
+	char symbol[65];
+	char id[65];			/* rule id or tenant id */
+	struct workers_rule *rule;	/* UPSERT: owned */
+	struct rules_limits lim;
+};
+
+struct workers_one {
+	struct workers *w;
+	int index;
+	pthread_t thread;
+	struct rules *rules;		/* worker thread only */
+	int64_t cur_recv_us;		/* worker thread only: for emit */
+	atomic_size_t nrules;		/* for leo_rules_active */
+
+	pthread_mutex_t lock;		/* guards the ring */
+	pthread_cond_t not_empty, not_full;
+	size_t cap, head, len;
+	struct workers_msg *ring;
+	struct workers_msg *local;	/* worker thread only: popped batch */
+	size_t lcap;
+};
+
+struct workers {
+	int n;
+	workers_emit_fn emit;
+	void *emit_arg;
+	atomic_uint_fast64_t processed;
+	atomic_uint_fast64_t waiting;
+	struct workers_one *one;
+};
+
+static int64_t workers_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* FNV-1a: stable and cheap; symbols are short. */
+static uint32_t workers_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+int workers_owner(const struct workers *w, const char *symbol)
+{
+	return (int)(workers_hash(symbol) % (uint32_t)w->n);
+}
+
+static void workers_emit(void *arg, const struct rules_event *ev)
+{
+	struct workers_one *o = arg;
+
+	if (ev->kind == RULES_FIRE || ev->kind == RULES_FLOOD_PAUSE)
+		metrics_add(METRIC_ALERTS_FIRED, 1);
+	else
+		metrics_add(METRIC_RULES_REJECTED_EXPIRED, 1);
+	o->w->emit(o->w->emit_arg, ev, o->cur_recv_us);
+}
+
+static void workers_update_gauges(struct workers *w)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < w->n; i++)
+		total += atomic_load_explicit(&w->one[i].nrules, memory_order_relaxed);
+	metrics_set(METRIC_RULES_ACTIVE, (double)total);
+	metrics_set(METRIC_QUEUE_WORKER, (double)atomic_load(&w->waiting));
+}
+
+/* Worker thread: apply one message to the table.  Returns false on STOP. */
+static bool workers_apply(struct workers_one *o, struct workers_msg *m)
+{
+	char err[256];
+	int64_t now = workers_now_us();
+
+	o->cur_recv_us = m->recv_us ? m->recv_us : now;
+	switch (m->kind) {
+	case WORKERS_SEED:
+		if (rules_seed(o->rules, m->symbol, m->price, m->has_chg, m->chg))
+			log_error("worker: out of memory seeding %s", m->symbol);
+		break;
+	case WORKERS_TICK:
+		metrics_add(METRIC_RULE_EVALUATIONS,
+			    rules_tick(o->rules, m->symbol, m->price, m->has_chg, m->chg,
+				       now));
+		break;
+	case WORKERS_UPSERT:
+		if (rules_upsert(o->rules, &m->rule->def, now, err, sizeof(err))) {
+			metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
+			log_warn("rule %s (tenant %s): not loaded: %s", m->rule->def.rule_id,
+				 m->rule->def.tenant_id, err);
+		}
+		free(m->rule);
+		m->rule = NULL;
+		break;
+	case WORKERS_REMOVE:
+		(void)rules_remove(o->rules, m->id);
+		break;
+	case WORKERS_REMOVE_TENANT:
+		rules_remove_tenant(o->rules, m->id);
+		break;
+	case WORKERS_SWEEP:
+		rules_sweep(o->rules, now);
+		break;
+	case WORKERS_LIMITS:
+		rules_set_limits(o->rules, &m->lim);
+		break;
+	case WORKERS_STOP:
+		return false;
+	}
+	atomic_store_explicit(&o->nrules, rules_count(o->rules), memory_order_relaxed);
+	return true;
+}
+
+static void *workers_main(void *arg)
+{
+	struct workers_one *o = arg;
+	char name[32];
+	bool running = true;
+
+	snprintf(name, sizeof(name), "worker-%d", o->index);
+	log_thread_name(name);
+	while (running) {
+		size_t n = 0;
+
+		pthread_mutex_lock(&o->lock);
+		while (o->len == 0)
+			pthread_cond_wait(&o->not_empty, &o->lock);
+		while (o->len > 0 && n < o->lcap) {
+			o->local[n++] = o->ring[o->head];
+			o->head = (o->head + 1) % o->cap;
+			o->len--;
+		}
+		/* counted under the lock, so the gauge never goes below zero */
+		atomic_fetch_sub(&o->w->waiting, n);
+		pthread_cond_signal(&o->not_full);
+		pthread_mutex_unlock(&o->lock);
+
+		for (size_t i = 0; i < n; i++) {
+			if (running)
+				running = workers_apply(o, &o->local[i]);
+			else	/* nothing follows STOP; free what would leak */
+				free(o->local[i].rule);
+		}
+		atomic_fetch_add(&o->w->processed, n);
+		workers_update_gauges(o->w);
+	}
+	return NULL;
+}
+
+/* Loop thread: append to worker i's ring, waiting while it is full. */
+static void workers_push(struct workers *w, int i, const struct workers_msg *m)
+{
+	struct workers_one *o = &w->one[i];
+
+	pthread_mutex_lock(&o->lock);
+	while (o->len == o->cap)
+		pthread_cond_wait(&o->not_full, &o->lock);
+	o->ring[(o->head + o->len) % o->cap] = *m;
+	o->len++;
+	atomic_fetch_add(&w->waiting, 1);
+	pthread_cond_signal(&o->not_empty);
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void workers_broadcast(struct workers *w, const struct workers_msg *m)
+{
+	for (int i = 0; i < w->n; i++)
+		workers_push(w, i, m);
+}
+
+struct workers *workers_start(int nthreads, int queue_capacity,
+			      const struct rules_limits *lim, workers_emit_fn emit,
+			      void *emit_arg)
+{
+	struct workers *w = calloc(1, sizeof(*w));
+	int started = 0;
+
+	if (!w)
+		return NULL;
+	w->n = nthreads > 0 ? nthreads : 1;
+	w->emit = emit;
+	w->emit_arg = emit_arg;
+	w->one = calloc((size_t)w->n, sizeof(*w->one));
+	if (!w->one)
+		goto fail;
+	for (int i = 0; i < w->n; i++) {
+		struct workers_one *o = &w->one[i];
+
+		o->w = w;
+		o->index = i;
+		o->cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
+		pthread_mutex_init(&o->lock, NULL);
+		pthread_cond_init(&o->not_empty, NULL);
+		pthread_cond_init(&o->not_full, NULL);
+		o->ring = calloc(o->cap, sizeof(*o->ring));
+		o->lcap = o->cap < WORKERS_POP_MAX ? o->cap : WORKERS_POP_MAX;
+		o->local = calloc(o->lcap, sizeof(*o->local));
+		o->rules = rules_new(lim, workers_emit, o);
+		if (!o->ring || !o->local || !o->rules)
+			goto fail;
+	}
+	for (; started < w->n; started++) {
+		if (pthread_create(&w->one[started].thread, NULL, workers_main,
+				   &w->one[started])) {
+			log_error("workers: cannot start thread %d", started);
+			goto fail;
+		}
+	}
+	return w;
+fail:
+	if (w->one) {
+		struct workers_msg stop = { .kind = WORKERS_STOP };
+
+		for (int i = 0; i < started; i++) {
+			workers_push(w, i, &stop);
+			pthread_join(w->one[i].thread, NULL);
+		}
+		for (int i = 0; i < w->n; i++) {
+			rules_free(w->one[i].rules);
+			free(w->one[i].ring);
+			free(w->one[i].local);
+			pthread_mutex_destroy(&w->one[i].lock);
+			pthread_cond_destroy(&w->one[i].not_empty);
+			pthread_cond_destroy(&w->one[i].not_full);
+		}
+		free(w->one);
+	}
+	free(w);
+	return NULL;
+}
+
+void workers_stop(struct workers *w)
+{
+	struct workers_msg stop = { .kind = WORKERS_STOP };
+
+	if (!w)
+		return;
+	workers_broadcast(w, &stop);
+	for (int i = 0; i < w->n; i++) {
+		struct workers_one *o = &w->one[i];
+
+		pthread_join(o->thread, NULL);
+		rules_free(o->rules);
+		free(o->ring);
+		free(o->local);
+		pthread_mutex_destroy(&o->lock);
+		pthread_cond_destroy(&o->not_empty);
+		pthread_cond_destroy(&o->not_full);
+	}
+	free(w->one);
+	free(w);
+}
+
+static void workers_copy(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src);
+}
+
+void workers_seed(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		  dec_t chg)
+{
+	struct workers_msg m = { .kind = WORKERS_SEED, .price = price,
+				 .has_chg = has_chg, .chg = chg };
+
+	workers_copy(m.symbol, sizeof(m.symbol), symbol);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
+void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		  dec_t chg, int64_t recv_us)
+{
+	struct workers_msg m = { .kind = WORKERS_TICK, .price = price,
+				 .has_chg = has_chg, .chg = chg, .recv_us = recv_us };
+
+	workers_copy(m.symbol, sizeof(m.symbol), symbol);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
+int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
+{
+	size_t lid = strlen(def->rule_id) + 1, lt = strlen(def->tenant_id) + 1;
+	size_t ls = strlen(def->symbol) + 1, lc = def->condition_len + 1;
+	struct workers_rule *r = malloc(sizeof(*r) + lid + lt + ls + lc);
+	struct workers_msg m = { .kind = WORKERS_UPSERT, .recv_us = recv_us };
+	char *p;
+
+	if (!r)
+		return -1;
+	r->def = *def;
+	p = r->buf;
+	memcpy(p, def->rule_id, lid);
+	r->def.rule_id = p;
+	p += lid;
+	memcpy(p, def->tenant_id, lt);
+	r->def.tenant_id = p;
+	p += lt;
+	memcpy(p, def->symbol, ls);
+	r->def.symbol = p;
+	p += ls;
+	memcpy(p, def->condition, lc - 1);
+	p[lc - 1] = '\0';
+	r->def.condition = p;
+	m.rule = r;
+	workers_copy(m.symbol, sizeof(m.symbol), def->symbol);
+	workers_push(w, workers_owner(w, def->symbol), &m);
+	return 0;
+}
+
+void workers_remove(struct workers *w, const char *symbol, const char *rule_id)
+{
+	struct workers_msg m = { .kind = WORKERS_REMOVE };
+
+	workers_copy(m.id, sizeof(m.id), rule_id);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
+void workers_remove_tenant(struct workers *w, const char *tenant_id)
+{
+	struct workers_msg m = { .kind = WORKERS_REMOVE_TENANT };
+
+	workers_copy(m.id, sizeof(m.id), tenant_id);
+	workers_broadcast(w, &m);
+}
+
+void workers_sweep(struct workers *w)
+{
+	struct workers_msg m = { .kind = WORKERS_SWEEP };
+
+	workers_broadcast(w, &m);
+}
+
+void workers_set_limits(struct workers *w, const struct rules_limits *lim)
+{
+	struct workers_msg m = { .kind = WORKERS_LIMITS, .lim = *lim };
+
+	workers_broadcast(w, &m);
+}
+
+void workers_progress(struct workers *w, uint64_t *processed, uint64_t *waiting)
+{
+	*processed = atomic_load(&w->processed);
+	*waiting = atomic_load(&w->waiting);
+}

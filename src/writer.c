@@ -1,0 +1,872 @@
+/*
+ * writer.c — batches of firings written to PostgreSQL, per tenant.
+ *
+ * DESIGN
+ *
+ * Writer threads (one per pooled connection) each own a bounded queue.  An
+ * event goes to the thread its rule_id hashes to, so the firings of one rule
+ * reach the database in the order the rule made them: firing seq n+1 is only
+ * claimed after firing n committed.
+ *
+ * A thread gathers events into one batch per tenant and flushes a batch when
+ * it holds writer.batch_max_rows events, when its oldest event has waited
+ * writer.batch_max_delay_ms, or at shutdown.  A second firing of a rule
+ * already in the batch (one UPDATE can claim a row once) waits in the
+ * batch's `later` list and joins the next transaction, after the first
+ * committed.
+ *
+ * A batch is ONE transaction, sent as one pipeline (one round trip):
+ *
+ *	BEGIN
+ *	SELECT set_config('app.current_tenant_id', tenant, true),
+ *	       set_config('leo.writer', 'on', true)
+ *	WITH f AS (unnest of the firings), claimed AS (UPDATE alert_rules ...
+ *	     WHERE trigger_count = seq - 1 AND status = 'ACTIVE' RETURNING ...),
+ *	     c AS (claimed LEFT JOIN consent_management, newest news item),
+ *	     d AS (INSERT INTO delivery_log ... WHERE consent holds ... pg_notify),
+ *	     t AS (INSERT INTO agent_task ...)
+ *	SELECT per-firing outcome
+ *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
+ *	COMMIT
+ *
+ * Exactly once: the claim and the inserts commit together, and the claim
+ * only matches while trigger_count is seq - 1; a retried or duplicated
+ * firing matches nothing.  Row-level security holds because every statement
+ * runs under the batch's tenant.
+ *
+ * Failures: a lost connection, a serialization failure or an admin shutdown
+ * is retried on a fresh connection with backoff, without limit while the
+ * daemon runs.  Any other error means some row can never be written: the
+ * batch is bisected until the bad firing is alone, which is logged with its
+ * reason and dropped, so it never blocks the others.
+ *
+ * Ownership: each thread owns its batches and connection; the queue is
+ * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+/* Events taken off the queue per wake-up, at most. */
+#define WRITER_POP_MAX 4096
+
+struct writer_ev {
+	struct rules_event ev;
+	int64_t recv_us;
+};
+
+/* A growable array of events. */
+struct writer_evs {
+	size_t n, cap;
+	struct writer_ev *e;
+};
+
+struct writer_batch {
+	char tenant[37];
+	int64_t first_ms;		/* monotonic, when the first event came */
+	struct writer_evs now;		/* the next transaction: one event per rule */
+	struct writer_evs later;	/* later firings of rules already in `now` */
+};
+
+struct writer_thread {
+	struct writer *w;
+	int index;
+	pthread_t thread;
+	PGconn *conn;			/* checked out, thread only */
+	bool prepared;			/* writer_sql is prepared on conn */
+
+	pthread_mutex_t lock;		/* guards ring, head, len, stopping */
+	pthread_cond_t not_empty, not_full;
+	size_t cap, head, len;
+	bool stopping;
+	struct writer_ev *ring;
+	size_t lcap;			/* thread only: events popped per wake-up */
+	struct writer_ev *local;
+
+	size_t nbatches;		/* thread only */
+	struct writer_batch *batches;
+};
+
+struct writer {
+	struct pool *pool;
+	int n;
+	atomic_int rows, delay_ms;
+	atomic_uint_fast64_t waiting;
+	writer_refetch_fn refetch;
+	void *refetch_arg;
+	struct writer_thread *t;
+};
+
+/* A growing string; on allocation failure `oom` is set and appends stop. */
+struct writer_sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void writer_sbuf_add(struct writer_sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void writer_sbuf_add(struct writer_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 1024;
+		while (ncap < b->len + (size_t)n + 1)
+			ncap *= 2;
+		char *ns = realloc(b->s, ncap);
+		if (!ns) {
+			b->oom = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+}
+
+static int64_t writer_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t writer_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void writer_sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * The one statement of a batch.  $1 tenant, $2.. the firings as arrays.
+ * Outcome per firing: claimed, suppression reason, delivery and task written.
+ */
+static const char writer_sql[] =
+	"WITH f AS ("
+	" SELECT * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[],"
+	"  $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[])"
+	"  AS f(ord, rule_id, seq, at_us, kind, prev_price, cur_price, prev_chg, cur_chg)"
+	"), claimed AS ("
+	" UPDATE alert_rules r"
+	"    SET trigger_count = f.seq,"
+	"        last_triggered_at = timestamptz 'epoch' + f.at_us * interval '1 microsecond',"
+	"        status = CASE WHEN f.kind = 'P' THEN 'PAUSED'::rule_status"
+	"                      WHEN r.trigger_mode = 'ONCE' THEN 'TRIGGERED'::rule_status"
+	"                      ELSE r.status END"
+	"   FROM f"
+	"  WHERE r.rule_id = f.rule_id AND r.trigger_count = f.seq - 1"
+	"    AND r.status = 'ACTIVE'"
+	" RETURNING f.ord, f.rule_id, f.seq, f.kind, f.prev_price, f.cur_price,"
+	"  f.prev_chg, f.cur_chg,"
+	"  timestamptz 'epoch' + f.at_us * interval '1 microsecond' AS fired_at,"
+	"  r.profile_id, r.channel, r.marketing_event_id, r.symbol, r.condition_logic,"
+	"  r.trigger_mode, r.status"
+	"), c AS ("
+	" SELECT cl.*, cm.status AS consent_status, cm.legal_basis,"
+	"  cm.source AS consent_source, cm.granted_at, cm.expires_at AS consent_expires_at,"
+	"  CASE WHEN cl.kind = 'P' THEN 'flood_guard'"
+	"       WHEN cm.status IS NULL THEN 'consent_missing'"
+	"       WHEN cm.status <> 'granted' THEN 'consent_revoked'"
+	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'consent_expired'"
+	"  END AS reason,"
+	"  CASE WHEN cm.status IS NULL THEN 'missing'"
+	"       WHEN cm.status <> 'granted' THEN 'revoked'"
+	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'expired'"
+	"       ELSE 'granted' END AS consent_result,"
+	"  (SELECT n.news_id FROM news_feed n"
+	"    WHERE n.related_symbols @> ARRAY[cl.symbol]"
+	"      AND n.published_at <= cl.fired_at"
+	"      AND n.published_at > cl.fired_at - interval '24 hours'"
+	"    ORDER BY n.published_at DESC, n.news_id DESC LIMIT 1) AS news_id"
+	"   FROM claimed cl"
+	"   LEFT JOIN consent_management cm ON cm.tenant_id = $1::uuid"
+	"    AND cm.profile_id = cl.profile_id AND cm.channel = cl.channel"
+	"), d AS ("
+	" INSERT INTO delivery_log (tenant_id, event_id, rule_id, profile_id, channel,"
+	"  delivery_status, idempotency_key, consent_legal_basis, consent_source,"
+	"  consent_granted_at)"
+	" SELECT $1::uuid, c.marketing_event_id, c.rule_id, c.profile_id, c.channel,"
+	"  'queued', c.rule_id || ':' || c.seq, c.legal_basis, c.consent_source, c.granted_at"
+	"   FROM c WHERE c.reason IS NULL"
+	" ON CONFLICT (idempotency_key) DO NOTHING"
+	" RETURNING idempotency_key,"
+	"  pg_notify('leo_delivery', $1::uuid::text || ' ' || delivery_id) AS notified"
+	"), t AS ("
+	" INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,"
+	"  reasoning_trace, reasoning_summary, related_news_id)"
+	" SELECT c.rule_id || ':' || c.seq, $1::uuid, c.profile_id, c.rule_id,"
+	"  jsonb_build_array("
+	"   jsonb_build_object('step', 'match', 'symbol', c.symbol,"
+	"    'condition', c.condition_logic,"
+	"    'observed', jsonb_build_object('price', c.cur_price, 'change_percent', c.cur_chg),"
+	"    'previous', CASE WHEN c.prev_price IS NULL THEN NULL ELSE"
+	"      jsonb_build_object('price', c.prev_price, 'change_percent', c.prev_chg) END,"
+	"    'trigger_mode', c.trigger_mode, 'firing', c.seq, 'fired_at', c.fired_at),"
+	"   jsonb_build_object('step', 'consent', 'channel', c.channel,"
+	"    'result', c.consent_result, 'legal_basis', c.legal_basis,"
+	"    'source', c.consent_source, 'granted_at', c.granted_at,"
+	"    'expires_at', c.consent_expires_at),"
+	"   jsonb_build_object('step', 'decision',"
+	"    'action', CASE WHEN c.kind = 'P' THEN 'pause' WHEN c.reason IS NULL"
+	"      THEN 'deliver' ELSE 'suppress' END,"
+	"    'reason', c.reason, 'rule_status', c.status)),"
+	"  format('%s at %s%s matched rule %s for profile %s; %s.',"
+	"   c.symbol, c.cur_price,"
+	"   CASE WHEN c.prev_price IS NULL THEN ' (checked when the rule was loaded)'"
+	"        ELSE format(' (previously %s)', c.prev_price) END,"
+	"   left(c.rule_id, 12), c.profile_id,"
+	"   CASE WHEN c.kind = 'P' THEN 'the flood guard paused the rule and nothing was sent'"
+	"        WHEN c.reason IS NULL THEN format('%s consent is granted (%s), so the alert was queued',"
+	"          c.channel, c.legal_basis)"
+	"        WHEN c.consent_result = 'missing' THEN format('there is no %s consent on record, so nothing was sent', c.channel)"
+	"        WHEN c.consent_result = 'revoked' THEN format('%s consent was revoked, so nothing was sent', c.channel)"
+	"        ELSE format('%s consent expired at %s, so nothing was sent', c.channel,"
+	"          c.consent_expires_at) END),"
+	"  c.news_id"
+	"   FROM c"
+	" ON CONFLICT (task_id) DO NOTHING"
+	" RETURNING task_id"
+	")"
+	" SELECT f.ord, c.ord IS NOT NULL, c.reason, d.idempotency_key IS NOT NULL,"
+	"  t.task_id IS NOT NULL"
+	"   FROM f"
+	"   LEFT JOIN c ON c.ord = f.ord"
+	"   LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq"
+	"   LEFT JOIN t ON t.task_id = f.rule_id || ':' || f.seq"
+	"  ORDER BY f.ord";
+
+static const char writer_expire_sql[] =
+	"UPDATE alert_rules SET status = 'EXPIRED'"
+	" WHERE rule_id = ANY($1::text[]) AND status = 'ACTIVE'";
+
+/* Append a dec as an array element, NULL when absent. */
+static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
+{
+	char num[DEC_FMT_MAX];
+
+	if (!has) {
+		writer_sbuf_add(b, "%sNULL", first ? "" : ",");
+		return;
+	}
+	dec_format(v, num, sizeof(num));
+	writer_sbuf_add(b, "%s%s", first ? "" : ",", num);
+}
+
+enum writer_result { WRITER_OK, WRITER_RETRY, WRITER_BAD };
+
+/* A server message as one log line (it may carry DETAIL/HINT lines). */
+static char *writer_oneline(const char *msg)
+{
+	char *s = strdup(msg), *p;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+	return s;
+}
+
+/* Classify a failed result: transient errors are retried, others bisected. */
+static enum writer_result writer_classify(PGconn *c, const PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(c) != CONNECTION_OK || !st)
+		return WRITER_RETRY;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 ||
+	    strncmp(st, "57", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	    strcmp(st, "55P03") == 0)
+		return WRITER_RETRY;
+	return WRITER_BAD;
+}
+
+/* Account the outcome of one committed batch (writer thread). */
+static void writer_account(struct writer *w, const char *tenant,
+			   const struct writer_ev *evs, size_t n, PGresult *out)
+{
+	int64_t now = writer_now_us();
+	size_t nfire = 0;
+
+	for (int i = 0; out && i < PQntuples(out); i++) {
+		size_t ord = (size_t)strtoul(PQgetvalue(out, i, 0), NULL, 10);
+		bool claimed = PQgetvalue(out, i, 1)[0] == 't';
+		const char *reason = PQgetisnull(out, i, 2) ? NULL : PQgetvalue(out, i, 2);
+		bool delivered = PQgetvalue(out, i, 3)[0] == 't';
+		bool tasked = PQgetvalue(out, i, 4)[0] == 't';
+		const struct writer_ev *e;
+
+		if (ord >= n)
+			continue;
+		e = &evs[ord];
+		nfire++;
+		if (!claimed) {
+			metrics_add(METRIC_SUPPRESSED_CLAIMED, 1);
+			log_debug("rule %s firing %lld: already claimed, re-reading the rule",
+				  e->ev.rule_id, (long long)e->ev.seq);
+			if (w->refetch)
+				w->refetch(w->refetch_arg, tenant, e->ev.rule_id, e->ev.symbol);
+			continue;
+		}
+		if (tasked)
+			metrics_add(METRIC_AGENT_TASKS_WRITTEN, 1);
+		if (!reason)
+			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
+					      : METRIC_SUPPRESSED_CLAIMED, 1);
+		else if (strcmp(reason, "consent_missing") == 0)
+			metrics_add(METRIC_SUPPRESSED_NO_CONSENT, 1);
+		else if (strcmp(reason, "consent_revoked") == 0)
+			metrics_add(METRIC_SUPPRESSED_REVOKED, 1);
+		else if (strcmp(reason, "consent_expired") == 0)
+			metrics_add(METRIC_SUPPRESSED_EXPIRED, 1);
+		else
+			metrics_add(METRIC_SUPPRESSED_FLOOD, 1);
+		metrics_observe(METRIC_TICK_TO_COMMIT,
+				(double)(now - e->recv_us) / 1e6);
+	}
+	if (nfire)
+		metrics_observe(METRIC_BATCH_ROWS, (double)nfire);
+}
+
+/*
+ * Send one batch as one pipelined transaction on c.  On success the outcome
+ * has been accounted.  On failure *errmsg gets the first error (malloc'd).
+ */
+static enum writer_result writer_exec(struct writer_thread *t, const char *tenant,
+				      const struct writer_ev *evs, size_t n,
+				      char **errmsg)
+{
+	struct writer *w = t->w;
+	PGconn *c = t->conn;
+	struct writer_sbuf a[9] = { 0 }, ex = { 0 };
+	const char *params[10];
+	const char *exparams[1];
+	size_t nfire = 0, nexp = 0;
+	int nsent = 0, want_out = -1;
+	enum writer_result res = WRITER_OK;
+	PGresult *out = NULL;
+	bool sync_seen = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rules_event *e = &evs[i].ev;
+
+		if (e->kind == RULES_EXPIRE) {
+			writer_sbuf_add(&ex, "%s%s", nexp++ ? "," : "{", e->rule_id);
+			continue;
+		}
+		bool first = nfire++ == 0;
+		const char *sep = first ? "" : ",";
+
+		writer_sbuf_add(&a[0], "%s%zu", sep, i);
+		writer_sbuf_add(&a[1], "%s%s", sep, e->rule_id);
+		writer_sbuf_add(&a[2], "%s%lld", sep, (long long)e->seq);
+		writer_sbuf_add(&a[3], "%s%lld", sep, (long long)e->at_us);
+		writer_sbuf_add(&a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
+		writer_arr_dec(&a[5], first, e->has_prev, e->prev_price);
+		writer_arr_dec(&a[6], first, true, e->cur_price);
+		writer_arr_dec(&a[7], first, e->has_prev_chg, e->prev_chg);
+		writer_arr_dec(&a[8], first, e->has_cur_chg, e->cur_chg);
+	}
+	writer_sbuf_add(&ex, "}");
+	for (int k = 0; k < 9; k++) {
+		char *body = a[k].s;
+
+		a[k].s = NULL;
+		a[k].len = a[k].cap = 0;
+		writer_sbuf_add(&a[k], "{%s}", body ? body : "");
+		free(body);
+		if (a[k].oom)
+			goto oom;
+	}
+	if (ex.oom)
+		goto oom;
+	params[0] = tenant;
+	for (int k = 0; k < 9; k++)
+		params[k + 1] = a[k].s;
+	exparams[0] = ex.s;
+
+	/* planned once per connection: the batch statement is long */
+	if (nfire && !t->prepared) {
+		PGresult *r = PQprepare(c, "leo_batch", writer_sql, 10, NULL);
+		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(r) == PGRES_COMMAND_OK || (st && !strcmp(st, "42P05"))) {
+			t->prepared = true;
+		} else {
+			res = writer_classify(c, r);
+			*errmsg = writer_oneline(PQresultErrorMessage(r));
+		}
+		PQclear(r);
+		if (!t->prepared)
+			goto out;
+	}
+	if (!PQenterPipelineMode(c)) {
+		res = WRITER_RETRY;
+		goto out;
+	}
+	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		goto send_fail;
+	nsent++;
+	if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
+				  " set_config('leo.writer', 'on', true)",
+			       1, NULL, params, NULL, NULL, 0))
+		goto send_fail;
+	nsent++;
+	if (nfire) {
+		if (!PQsendQueryPrepared(c, "leo_batch", 10, params, NULL, NULL, 0))
+			goto send_fail;
+		want_out = nsent++;
+	}
+	if (nexp) {
+		if (!PQsendQueryParams(c, writer_expire_sql, 1, NULL, exparams, NULL, NULL, 0))
+			goto send_fail;
+		nsent++;
+	}
+	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+		goto send_fail;
+	nsent++;
+	if (!PQpipelineSync(c))
+		goto send_fail;
+
+	/* Each query's results end with NULL; the sync ends the pipeline. */
+	for (int q = 0; q < nsent && PQstatus(c) == CONNECTION_OK; q++) {
+		PGresult *r;
+
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+
+			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
+				res = writer_classify(c, r);
+				*errmsg = writer_oneline(PQresultErrorMessage(r));
+			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
+				res = WRITER_RETRY;
+			}
+			if (q == want_out && st == PGRES_TUPLES_OK && !out)
+				out = r;
+			else
+				PQclear(r);
+		}
+	}
+	while (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(c);
+
+		if (!r)
+			break;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+			sync_seen = true;
+		PQclear(r);
+		if (sync_seen)
+			break;
+	}
+	if (!sync_seen && res == WRITER_OK)
+		res = WRITER_RETRY;
+	if (PQstatus(c) != CONNECTION_OK)
+		res = WRITER_RETRY;
+	else
+		PQexitPipelineMode(c);
+	if (res == WRITER_OK)
+		writer_account(w, tenant, evs, n, out);
+	else if (PQstatus(c) == CONNECTION_OK &&
+		 PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	goto out;
+
+send_fail:
+	res = WRITER_RETRY;
+	if (!*errmsg)
+		*errmsg = writer_oneline(PQerrorMessage(c));
+	goto out;
+oom:
+	res = WRITER_RETRY;
+out:
+	PQclear(out);
+	for (int k = 0; k < 9; k++)
+		free(a[k].s);
+	free(ex.s);
+	return res;
+}
+
+/*
+ * Write a batch until it is written; bisect what can never be written.
+ * Writer thread.  Gives up only at shutdown when the database stays away.
+ */
+static void writer_write(struct writer_thread *t, const char *tenant,
+			 const struct writer_ev *evs, size_t n)
+{
+	struct writer *w = t->w;
+	int attempt = 0;
+
+	while (n > 0) {
+		char *err = NULL;
+		enum writer_result r;
+
+		if (!t->conn) {
+			t->conn = pool_get(w->pool);
+			t->prepared = false;
+		}
+		if (!t->conn) {
+			r = WRITER_RETRY;
+		} else {
+			r = writer_exec(t, tenant, evs, n, &err);
+		}
+		if (r == WRITER_OK) {
+			free(err);
+			return;
+		}
+		metrics_add(METRIC_BATCHES_FAILED, 1);
+		if (r == WRITER_BAD) {
+			if (n == 1) {
+				log_error("rule %s firing %lld (tenant %s): dropped, cannot be written: %s",
+					  evs[0].ev.rule_id, (long long)evs[0].ev.seq, tenant,
+					  err ? err : "unknown error");
+				free(err);
+				return;
+			}
+			free(err);
+			writer_write(t, tenant, evs, n / 2);
+			writer_write(t, tenant, evs + n / 2, n - n / 2);
+			return;
+		}
+		if (t->conn && PQstatus(t->conn) != CONNECTION_OK) {
+			pool_put(w->pool, t->conn, true);
+			t->conn = NULL;
+			t->prepared = false;
+		}
+		log_warn("writer: batch of %zu for tenant %s failed, retrying: %s", n, tenant,
+			 err ? err : "no connection");
+		free(err);
+		pthread_mutex_lock(&t->lock);
+		bool stopping = t->stopping;
+		pthread_mutex_unlock(&t->lock);
+		if (stopping && attempt >= 10) {
+			log_error("writer: database unreachable at shutdown, %zu firings of tenant %s not written",
+				  n, tenant);
+			return;
+		}
+		writer_sleep_ms(pool_backoff_ms(attempt++));
+	}
+}
+
+static int writer_evs_push(struct writer_evs *a, const struct writer_ev *e)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		struct writer_ev *ne = realloc(a->e, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -1;
+		a->e = ne;
+		a->cap = ncap;
+	}
+	a->e[a->n++] = *e;
+	return 0;
+}
+
+static bool writer_has_rule(const struct writer_evs *a, const char *rule_id)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->e[i].ev.rule_id, rule_id) == 0)
+			return true;
+	return false;
+}
+
+static void writer_add(struct writer_thread *t, const struct writer_ev *e);
+
+/*
+ * Write `now`, then let the deferred firings in, in their order: a rule's
+ * next firing is claimed only after its previous one committed.
+ */
+static void writer_flush(struct writer_thread *t, struct writer_batch *b)
+{
+	struct writer_evs later;
+
+	if (b->now.n == 0)
+		return;
+	writer_write(t, b->tenant, b->now.e, b->now.n);
+	b->now.n = 0;
+	later = b->later;
+	memset(&b->later, 0, sizeof(b->later));
+	for (size_t i = 0; i < later.n; i++)
+		writer_add(t, &later.e[i]);
+	free(later.e);
+}
+
+static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)
+{
+	struct writer_batch *nb;
+
+	for (size_t i = 0; i < t->nbatches; i++)
+		if (strcmp(t->batches[i].tenant, tenant) == 0)
+			return &t->batches[i];
+	nb = realloc(t->batches, (t->nbatches + 1) * sizeof(*nb));
+	if (!nb)
+		return NULL;
+	t->batches = nb;
+	nb = &t->batches[t->nbatches++];
+	memset(nb, 0, sizeof(*nb));
+	snprintf(nb->tenant, sizeof(nb->tenant), "%s", tenant);
+	return nb;
+}
+
+/*
+ * Add one event to its tenant's batch: into `now`, or — when `now` already
+ * claims that rule (one UPDATE claims a row once) — behind it into `later`.
+ * A full batch is written at once.
+ */
+static void writer_add(struct writer_thread *t, const struct writer_ev *e)
+{
+	struct writer_batch *b = writer_batch_for(t, e->ev.tenant_id);
+	int rows = atomic_load(&t->w->rows);
+
+	if (!b) {
+		/* out of memory: write it alone rather than lose it */
+		writer_write(t, e->ev.tenant_id, e, 1);
+		return;
+	}
+	if (writer_has_rule(&b->now, e->ev.rule_id) ||
+	    (b->later.n && writer_has_rule(&b->later, e->ev.rule_id))) {
+		/* behind its earlier deferred firings too: each rule stays in order */
+		if (writer_evs_push(&b->later, e)) {
+			writer_flush(t, b);
+			writer_write(t, e->ev.tenant_id, e, 1);
+		}
+		if (b->later.n >= (size_t)rows)
+			writer_flush(t, b);
+		return;
+	}
+	if (b->now.n == 0)
+		b->first_ms = writer_mono_ms();
+	if (writer_evs_push(&b->now, e)) {
+		writer_flush(t, b);
+		writer_write(t, e->ev.tenant_id, e, 1);
+		return;
+	}
+	if ((int)b->now.n >= rows)
+		writer_flush(t, b);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer_thread *t = arg;
+	struct writer *w = t->w;
+	size_t lcap = t->lcap;
+	struct writer_ev *local = t->local;
+	char name[32];
+
+	snprintf(name, sizeof(name), "writer-%d", t->index);
+	log_thread_name(name);
+	for (;;) {
+		size_t n = 0;
+		bool stopping;
+		int64_t deadline = -1, now = writer_mono_ms();
+		int delay = atomic_load(&w->delay_ms);
+
+		for (size_t i = 0; i < t->nbatches; i++) {
+			struct writer_batch *b = &t->batches[i];
+
+			if (b->now.n && (deadline < 0 || b->first_ms + delay < deadline))
+				deadline = b->first_ms + delay;
+		}
+		pthread_mutex_lock(&t->lock);
+		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
+			if (deadline < 0) {
+				pthread_cond_wait(&t->not_empty, &t->lock);
+			} else {
+				struct timespec ts;
+				int64_t ms = deadline - now;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += ms / 1000;
+				ts.tv_nsec += (long)(ms % 1000) * 1000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&t->not_empty, &t->lock, &ts);
+			}
+			now = writer_mono_ms();
+		}
+		while (t->len > 0 && n < lcap) {
+			local[n++] = t->ring[t->head];
+			t->head = (t->head + 1) % t->cap;
+			t->len--;
+		}
+		stopping = t->stopping && t->len == 0;
+		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
+		pthread_cond_broadcast(&t->not_full);
+		pthread_mutex_unlock(&t->lock);
+
+		for (size_t i = 0; i < n; i++)
+			writer_add(t, &local[i]);
+		now = writer_mono_ms();
+		for (size_t i = 0; i < t->nbatches; i++) {
+			struct writer_batch *b = &t->batches[i];
+
+			/* at shutdown, until `later` is empty too */
+			while (b->now.n && (stopping || now >= b->first_ms + delay))
+				writer_flush(t, b);
+		}
+		if (stopping)
+			break;
+	}
+	if (t->conn)
+		pool_put(w->pool, t->conn, false);
+	t->conn = NULL;
+	return NULL;
+}
+
+static uint32_t writer_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us)
+{
+	struct writer_thread *t = &w->t[writer_hash(ev->rule_id) % (uint32_t)w->n];
+
+	pthread_mutex_lock(&t->lock);
+	while (t->len == t->cap)
+		pthread_cond_wait(&t->not_full, &t->lock);
+	t->ring[(t->head + t->len) % t->cap] = (struct writer_ev){ *ev, recv_us };
+	t->len++;
+	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
+	pthread_cond_signal(&t->not_empty);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms)
+{
+	atomic_store(&w->rows, batch_max_rows > 0 ? batch_max_rows : 1);
+	atomic_store(&w->delay_ms, batch_max_delay_ms >= 0 ? batch_max_delay_ms : 0);
+}
+
+static void writer_free_thread(struct writer_thread *t)
+{
+	for (size_t i = 0; i < t->nbatches; i++) {
+		free(t->batches[i].now.e);
+		free(t->batches[i].later.e);
+	}
+	free(t->batches);
+	free(t->local);
+	free(t->ring);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->not_empty);
+	pthread_cond_destroy(&t->not_full);
+}
+
+struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
+			    int batch_max_rows, int batch_max_delay_ms,
+			    writer_refetch_fn refetch, void *refetch_arg)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	int started = 0;
+
+	if (!w)
+		return NULL;
+	w->pool = pool;
+	w->n = nthreads > 0 ? nthreads : 1;
+	w->refetch = refetch;
+	w->refetch_arg = refetch_arg;
+	writer_set_limits(w, batch_max_rows, batch_max_delay_ms);
+	w->t = calloc((size_t)w->n, sizeof(*w->t));
+	if (!w->t)
+		goto fail;
+	for (int i = 0; i < w->n; i++) {
+		struct writer_thread *t = &w->t[i];
+
+		t->w = w;
+		t->index = i;
+		t->cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
+		pthread_mutex_init(&t->lock, NULL);
+		pthread_cond_init(&t->not_empty, NULL);
+		pthread_cond_init(&t->not_full, NULL);
+		t->ring = calloc(t->cap, sizeof(*t->ring));
+		t->lcap = t->cap < WRITER_POP_MAX ? t->cap : WRITER_POP_MAX;
+		t->local = calloc(t->lcap, sizeof(*t->local));
+		if (!t->ring || !t->local)
+			goto fail;
+	}
+	for (; started < w->n; started++)
+		if (pthread_create(&w->t[started].thread, NULL, writer_main, &w->t[started]))
+			goto fail;
+	return w;
+fail:
+	log_error("writer: cannot start");
+	if (w->t) {
+		for (int i = 0; i < started; i++) {
+			pthread_mutex_lock(&w->t[i].lock);
+			w->t[i].stopping = true;
+			pthread_cond_signal(&w->t[i].not_empty);
+			pthread_mutex_unlock(&w->t[i].lock);
+			pthread_join(w->t[i].thread, NULL);
+		}
+		for (int i = 0; i < w->n; i++)
+			writer_free_thread(&w->t[i]);
+		free(w->t);
+	}
+	free(w);
+	return NULL;
+}
+
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < w->n; i++) {
+		pthread_mutex_lock(&w->t[i].lock);
+		w->t[i].stopping = true;
+		pthread_cond_signal(&w->t[i].not_empty);
+		pthread_mutex_unlock(&w->t[i].lock);
+	}
+	for (int i = 0; i < w->n; i++) {
+		pthread_join(w->t[i].thread, NULL);
+		writer_free_thread(&w->t[i]);
+	}
+	free(w->t);
+	free(w);
+}

@@ -1,0 +1,185 @@
+# Sourced by every integration test: a fresh database, the real leo-alertd
+# binary started and stopped as a process, and polling helpers.
+#
+# Environment (ctest sets it): LEO_BIN the daemon binary; PGHOST, PGPORT,
+# PGUSER for the throwaway cluster (scripts/test.sh exports them).
+# Each test runs in its own database, named after the script, and its own
+# temporary directory; the daemon connects as the leo_daemon role.
+set -euo pipefail
+
+it_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+it_name=$(basename "$0" .sh)
+it_db=$it_name
+it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-$it_name.XXXXXX")
+: "${LEO_BIN:?LEO_BIN must name the leo-alertd binary}"
+declare -A it_pids=()
+it_port=0
+
+it_cleanup() {
+	local rc=$? n
+	for n in "${!it_pids[@]}"; do
+		kill -KILL "${it_pids[$n]}" 2>/dev/null || true
+		wait "${it_pids[$n]}" 2>/dev/null || true
+	done
+	if [ $rc -ne 0 ]; then
+		for n in "$it_tmp"/daemon-*.log; do
+			[ -f "$n" ] || continue
+			echo "---- $(basename "$n") (last 40 lines)"
+			tail -n 40 "$n"
+		done
+	fi
+	rm -rf "$it_tmp"
+	exit $rc
+}
+trap it_cleanup EXIT
+
+it_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+it_ok() {
+	echo "ok: $*"
+}
+
+# it_sql [psql args...]: run SQL as the superuser on the test database.
+it_sql() {
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$it_db" "$@"
+}
+
+# it_eq ACTUAL EXPECTED WHAT
+it_eq() {
+	[ "$1" = "$2" ] || it_fail "$3: got '$1', expected '$2'"
+	it_ok "$3 = $2"
+}
+
+it_newdb() {
+	"$it_top/tests/newdb.sh" "$it_db" >/dev/null
+}
+
+# it_config [stats]: write $it_tmp/leo.yaml; with "stats", serve HTTP on a
+# free port ($it_port).  Extra YAML can follow on stdin... see it_config_extra.
+it_config() {
+	local stats='""'
+	if [ "${1:-}" = stats ]; then
+		it_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		stats="\"127.0.0.1:$it_port\""
+	fi
+	cat >"$it_tmp/leo.yaml" <<YAML
+database:
+  conninfo: "dbname=$it_db user=leo_daemon"
+  pool_size: 2
+engine:
+  worker_threads: 2
+  resync_interval_s: ${IT_RESYNC:-60}
+  flood_max_fires: ${IT_FLOOD_MAX:-15}
+  flood_window_seconds: 180
+writer:
+  batch_max_rows: 500
+  batch_max_delay_ms: 5
+stats:
+  listen: $stats
+log:
+  level: ${IT_LOG_LEVEL:-info}
+YAML
+}
+
+# it_start [NAME]: start a daemon and wait until it has loaded its rules.
+it_start() {
+	local n=${1:-d} log
+	log=$it_tmp/daemon-$n.log
+	"$LEO_BIN" --config "$it_tmp/leo.yaml" >>"$log" 2>&1 &
+	it_pids[$n]=$!
+	it_wait_log "$n" "ready: rules loaded" 30
+}
+
+# it_wait_log NAME PATTERN SECONDS: wait for a line in a daemon's log.
+it_wait_log() {
+	local n=$1 pat=$2 t=$(( $3 * 10 )) log=$it_tmp/daemon-$1.log
+	while [ $t -gt 0 ]; do
+		[ -f "$log" ] && [ "$(grep -c -- "$pat" "$log")" -gt "${4:-0}" ] && return 0
+		kill -0 "${it_pids[$n]}" 2>/dev/null || it_fail "daemon $n exited while waiting for '$pat'"
+		sleep 0.1
+		t=$((t - 1))
+	done
+	it_fail "daemon $n: no '$pat' in its log"
+}
+
+# it_stop [NAME] [SIGNAL]: stop a daemon, expect exit status 0 (under ASan
+# that also means no leak); after SIGKILL any status.
+it_stop() {
+	local n=${1:-d} sig=${2:-TERM}
+	kill -"$sig" "${it_pids[$n]}"
+	it_reap "$n" "$sig"
+}
+
+# it_reap NAME [SIGNAL]: wait for a daemon already told to stop.
+it_reap() {
+	local n=$1 sig=${2:-TERM} rc=0
+	wait "${it_pids[$n]}" || rc=$?
+	unset "it_pids[$n]"
+	[ "$sig" = KILL ] && return 0
+	[ $rc -eq 0 ] || it_fail "daemon $n exited with status $rc after SIG$sig"
+}
+
+# it_wait SQL [SECONDS]: poll until SQL returns 't'.
+it_wait() {
+	local sql=$1 t=$(( ${2:-20} * 10 ))
+	while [ $t -gt 0 ]; do
+		[ "$(it_sql -c "$sql")" = t ] && return 0
+		sleep 0.1
+		t=$((t - 1))
+	done
+	it_fail "timed out waiting for: $sql"
+}
+
+# it_metric NAME_WITH_LABELS: a value from the daemon's /metrics.
+it_metric() {
+	python3 - "$it_port" "$1" <<'PY'
+import sys, urllib.request
+port, name = sys.argv[1], sys.argv[2]
+body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+for line in body.splitlines():
+    if line.startswith(name + " "):
+        v = float(line.split()[-1])
+        print(int(v) if v == int(v) else v)
+        break
+else:
+    print("absent")
+PY
+}
+
+# it_settle: wait until the daemon has nothing in flight (both queues empty
+# and the newest write older than a few batch delays).
+it_settle() {
+	sleep "${1:-0.5}"
+}
+
+# Fixtures: tenants, profiles, consents.
+it_tenant() {	# it_tenant UUID NAME [STATUS]
+	it_sql -c "INSERT INTO tenant (tenant_id, tenant_name, status) VALUES ('$1', '$2', '${3:-active}')"
+}
+it_profile() {	# it_profile TENANT PROFILE
+	it_sql -c "INSERT INTO cdp_profiles (tenant_id, profile_id) VALUES ('$1', '$2')"
+}
+it_consent() {	# it_consent TENANT PROFILE CHANNEL STATUS [EXPIRES_SQL]
+	it_sql -c "INSERT INTO consent_management (tenant_id, profile_id, channel, status,
+		legal_basis, source, revoked_at, expires_at)
+		VALUES ('$1', '$2', '$3', '$4', 'consent', 'test',
+		CASE WHEN '$4' = 'revoked' THEN now() END, ${5:-NULL})"
+}
+# it_rule TENANT PROFILE SYMBOL JSON [MODE] [CHANNEL]: prints the rule_id
+it_rule() {
+	it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic,
+		trigger_mode, channel) VALUES ('$1', '$2', '$3', '$4', '${5:-ONCE}', '${6:-email}')
+		RETURNING rule_id"
+}
+it_price() {	# it_price SYMBOL PRICE [CHANGE_PERCENT]
+	it_sql -c "INSERT INTO market_snapshot (symbol, price, change_percent)
+		VALUES ('$1', $2, ${3:-NULL})
+		ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price,
+		change_percent = EXCLUDED.change_percent"
+}
+
+T1=11111111-1111-4111-8111-111111111111
+T2=22222222-2222-4222-8222-222222222222
