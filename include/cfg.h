@@ -53,16 +53,18 @@ struct cfg {
 
 /*
  * Load a config file (path NULL: defaults only).  On any problem prints one
- * line per problem to errs as "FILE:LINE: KEY: reason" and returns NULL.
- * A missing file at the default path is not a problem: defaults apply.
+ * line per problem to errs as "FILE:LINE: KEY: reason" and returns NULL;
+ * errs NULL: each problem is a log_error line instead (use it on SIGHUP, so
+ * JSON logs stay JSON).  A missing file at the default path is not a
+ * problem: defaults apply.
  */
 struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
 	__attribute__((warn_unused_result));
 void cfg_free(struct cfg *c);
 
 /*
- * For SIGHUP: warn on errs about keys that changed but cannot change at run
- * time, and copy their old values into next.
+ * For SIGHUP: warn on errs (NULL: log_warn) about keys that changed but
+ * cannot change at run time, and copy their old values into next.
  */
 void cfg_keep_static(const struct cfg *old, struct cfg *next, FILE *errs);
 

@@ -92,8 +92,9 @@ int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
  * whose condition holds starts disarmed instead (a restart never fires twice
  * for one episode).  A rule already past expires_at emits RULES_EXPIRE and is
  * not kept (and leaves the table if it was there).  Returns 0, or -1 with err
- * set when the condition does not compile or rule_id is not 64 lower-case
- * hex digits.
+ * set when the condition does not compile (a rule of that id already in the
+ * table is then removed: it no longer matches its row) or rule_id is not 64
+ * lower-case hex digits.
  */
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		 char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -269,7 +269,10 @@ CREATE TABLE IF NOT EXISTS embedding_job (
 DO $$
 DECLARE
 	c record;
-	has_vector boolean := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector');
+	-- pgvector's schema: public when 00_extensions.sql installed it.
+	vschema name := (SELECT n.nspname FROM pg_extension AS e
+			 JOIN pg_namespace AS n ON n.oid = e.extnamespace
+			 WHERE e.extname = 'vector');
 BEGIN
 	FOR c IN
 		SELECT * FROM (VALUES
@@ -278,9 +281,9 @@ BEGIN
 			('news_feed', 'content_embedding')
 		) AS v(tab, col)
 	LOOP
-		IF has_vector THEN
-			EXECUTE format('ALTER TABLE public.%I ADD COLUMN IF NOT EXISTS %I public.vector(1536)',
-				       c.tab, c.col);
+		IF vschema IS NOT NULL THEN
+			EXECUTE format('ALTER TABLE public.%I ADD COLUMN IF NOT EXISTS %I %I.vector(1536)',
+				       c.tab, c.col, vschema);
 		ELSE
 			EXECUTE format('ALTER TABLE public.%I ADD COLUMN IF NOT EXISTS %I real[] '
 				       'CONSTRAINT %I CHECK (array_ndims(%I) = 1 AND cardinality(%I) = 1536 '

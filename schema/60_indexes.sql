@@ -32,6 +32,7 @@ CREATE INDEX IF NOT EXISTS marketing_event_campaign_idx ON marketing_event (tena
 DO $$
 DECLARE
 	c record;
+	vschema name;
 BEGIN
 	FOR c IN
 		SELECT * FROM (VALUES
@@ -39,11 +40,14 @@ BEGIN
 			('cdp_profiles', 'interest_embedding', 'cdp_profiles_interest_embedding_hnsw')
 		) AS v(tab, col, idx)
 	LOOP
-		IF EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
-			   WHERE a.attrelid = ('public.' || c.tab)::regclass
-			     AND a.attname = c.col AND ty.typname = 'vector') THEN
+		SELECT n.nspname INTO vschema
+		FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+			JOIN pg_namespace n ON n.oid = ty.typnamespace
+		WHERE a.attrelid = ('public.' || c.tab)::regclass
+		  AND a.attname = c.col AND ty.typname = 'vector';
+		IF FOUND THEN
 			EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON public.%I '
-				       'USING hnsw (%I public.vector_cosine_ops)', c.idx, c.tab, c.col);
+				       'USING hnsw (%I %I.vector_cosine_ops)', c.idx, c.tab, c.col, vschema);
 		END IF;
 	END LOOP;
 END

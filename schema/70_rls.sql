@@ -11,6 +11,9 @@
 -- Not written: DELETE on delivery_log, agent_task, tenant (append-only or the
 -- root), UPDATE on agent_task.  instruments rows with a NULL tenant_id are
 -- global: visible to everyone, writable only by a role that bypasses RLS.
+-- FORCE binds the tables' owner too: provisioning a tenant's rows sets
+-- app.current_tenant_id to that tenant first, or runs as a role with
+-- BYPASSRLS (a superuser, in the tests).
 
 SET client_min_messages = warning;
 

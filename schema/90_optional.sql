@@ -23,10 +23,14 @@ $$;
 
 -- Where a profile lives, for geo-targeting.
 DO $$
+DECLARE
+	gschema name := (SELECT n.nspname FROM pg_extension AS e
+			 JOIN pg_namespace AS n ON n.oid = e.extnamespace
+			 WHERE e.extname = 'postgis');
 BEGIN
-	IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis') THEN
-		EXECUTE 'ALTER TABLE public.cdp_profiles ADD COLUMN IF NOT EXISTS '
-			'living_geo public.geography(Point, 4326)';
+	IF gschema IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE public.cdp_profiles ADD COLUMN IF NOT EXISTS '
+			       'living_geo %I.geography(Point, 4326)', gschema);
 		EXECUTE 'CREATE INDEX IF NOT EXISTS cdp_profiles_living_geo_gist '
 			'ON public.cdp_profiles USING gist (living_geo)';
 	END IF;

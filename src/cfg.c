@@ -20,7 +20,8 @@
  *  - cfg_write_markdown(): the README's key table;
  *  - cfg_keep_static(): which keys a reload may change.
  *
- * Every problem is printed as "FILE:LINE: KEY: reason" and the walk goes on,
+ * Every problem is printed as "FILE:LINE: KEY: reason" (to the FILE * given,
+ * or as a log line when it is NULL, e.g. on SIGHUP) and the walk goes on,
  * so one run of --check-config lists all of them.  A YAML syntax error stops
  * libyaml; it is reported as "FILE:LINE: (yaml): reason" and is the last.
  *
@@ -43,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#include "log.h"
 
 #define CFG_STR_MAX 4096	/* bytes, with the NUL; bounds every string key */
 
@@ -123,7 +126,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "open HTTP connections at most; more wait in the kernel's backlog" },
 	{ "stats.timeout_s", CFG_INT, "10", 1, 3600, NULL, false,
 	  OFF(stats.timeout_s), NULL, NULL,
-	  "seconds an HTTP connection may stay idle or slow before it is closed" },
+	  "seconds an HTTP connection may stay idle or slow; it lives 6 times this at most" },
 	{ "log.level", CFG_ENUM, "info", 0, 0, cfg_level_names, true,
 	  OFF(log.level), NULL, NULL,
 	  "least severe level logged" },
@@ -157,14 +160,16 @@ static void cfg_problem(struct cfg_ctx *x, int line, const char *key, const char
 {
 	va_list ap;
 
+	char why[512];
+
 	x->nerr++;
-	if (!x->errs)
-		return;
-	fprintf(x->errs, "%s:%d: %s: ", x->file, line, key);
 	va_start(ap, fmt);
-	vfprintf(x->errs, fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	fputc('\n', x->errs);
+	if (x->errs)
+		fprintf(x->errs, "%s:%d: %s: %s\n", x->file, line, key, why);
+	else
+		log_error("%s:%d: %s: %s", x->file, line, key, why);
 }
 
 static int cfg_check_channel(const char *v)
@@ -499,6 +504,8 @@ struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
 	if (!s) {
 		if (errs)
 			fprintf(errs, "%s: out of memory\n", x.file);
+		else
+			log_error("%s: out of memory", x.file);
 		return NULL;
 	}
 	if (!path)
@@ -510,6 +517,8 @@ struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
 			return &s->cfg;
 		if (errs)
 			fprintf(errs, "%s:0: (file): cannot open: %s\n", path, strerror(errno));
+		else
+			log_error("%s:0: (file): cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
 	cfg_parse_file(f, s, &x);
@@ -555,6 +564,9 @@ void cfg_keep_static(const struct cfg *old, struct cfg *next, FILE *errs)
 		if (errs)
 			fprintf(errs, "%s: cannot change without a restart; keeping the running value\n",
 				k->key);
+		else
+			log_warn("%s: cannot change without a restart; keeping the running value",
+				 k->key);
 		if (k->type == CFG_STR)
 			snprintf(s->str[i], sizeof(s->str[i]), "%s", *(char *const *)(const void *)po);
 		else

@@ -13,10 +13,13 @@
  * unknown key is an error the moment its name has been read.
  *
  * Every error names the path of the part that is wrong and the problem, as in
- * "all[1].value: more than 8 fractional digits"; the root object itself is
- * "condition".
+ * "all[1].value: more than 8 fractional digits"; "$" is the whole condition,
+ * and a key that is not an identifier is quoted ($["a b"]).  The wording
+ * follows the database's leo_condition_check() (schema/20_condition.sql),
+ * which accepts the same language on the jsonb form.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,15 +68,17 @@ static const struct {
 };
 
 struct cond_reader {
+	/* cond_read() zeroes everything before `small`. */
 	const char *s;
 	size_t len, pos;
 	char *err;
 	size_t errlen;
-	struct cond_node *node;	/* COND_MAX_NODES */
-	size_t n;
+	struct cond_node *node;	/* cap nodes: `small` or the heap */
+	size_t n, cap;
 	int leaves;
-	char path[COND_PATH_MAX];
 	size_t plen;
+	char path[COND_PATH_MAX];
+	struct cond_node small[8];
 };
 
 /* Report "PATH[.KEY]: message"; always returns -1. */
@@ -89,9 +94,11 @@ cond_fail(struct cond_reader *r, const char *key, const char *fmt, ...)
 	if (!r->err || !r->errlen)
 		return -1;
 	if (r->plen == 0 && !key)
-		snprintf(r->err, r->errlen, "condition: %s", msg);
+		snprintf(r->err, r->errlen, "$: %s", msg);
 	else if (!key)
 		snprintf(r->err, r->errlen, "%s: %s", r->path, msg);
+	else if (key[0] == '[')		/* a quoted key: path["k"] */
+		snprintf(r->err, r->errlen, "%s%s: %s", r->plen ? r->path : "$", key, msg);
 	else
 		snprintf(r->err, r->errlen, "%s%s%s: %s", r->path,
 			 r->plen ? "." : "", key, msg);
@@ -269,16 +276,17 @@ static int cond_string(struct cond_reader *r, const char *key, char *out,
 	return 0;
 }
 
+/* The JSON type that starts with c, named as jsonb_typeof() names it. */
 static const char *cond_kind_of(int c)
 {
 	switch (c) {
-	case '"': return "a string";
-	case '{': return "an object";
-	case '[': return "an array";
-	case 't': case 'f': return "a boolean";
+	case '"': return "string";
+	case '{': return "object";
+	case '[': return "array";
+	case 't': case 'f': return "boolean";
 	case 'n': return "null";
-	case -1: return "nothing";
-	default: return "a number";
+	case -1: return "end of text";
+	default: return (c == '-' || (c >= '0' && c <= '9')) ? "number" : "JSON";
 	}
 }
 
@@ -293,8 +301,12 @@ static int cond_number(struct cond_reader *r, const char *key, dec_t *out,
 	int c = cond_peek(r);
 	size_t st = r->pos, i = r->pos;
 
-	if (c != '-' && !(c >= '0' && c <= '9'))
-		return cond_fail(r, key, "must be a number, not %s", cond_kind_of(c));
+	if (c != '-' && !(c >= '0' && c <= '9')) {
+		if (c == -1 || strchr("\"{[tfn", c))
+			return cond_fail(r, key, "must be a JSON number, not %s",
+					 cond_kind_of(c));
+		return cond_fail(r, key, "not a valid JSON number");
+	}
 	if (r->s[i] == '-')
 		i++;
 	if (i < r->len && r->s[i] == '0') {
@@ -361,19 +373,41 @@ static void cond_path_restore(struct cond_reader *r, size_t saved)
 	r->path[saved] = '\0';
 }
 
-/* Printable copy of a (possibly hostile) name for an error message. */
-static void cond_printable(char *dst, size_t cap, const char *src, size_t len)
+/*
+ * A (possibly hostile) string for an error message, as a JSON string with
+ * quotes, backslashes and control bytes escaped; as a key (`key` true) an
+ * identifier stays bare and anything else becomes ["..."] (as
+ * leo_condition_path does).  src holds at most the string's first bytes.
+ */
+static void cond_printable(char *dst, size_t cap, const char *src, size_t len,
+			   bool key)
 {
+	bool ident = key && len > 0 && !(src[0] >= '0' && src[0] <= '9');
 	size_t n = 0;
 
-	for (size_t i = 0; i < len && n + 1 < cap; i++) {
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			ident = false;
+	}
+	if (ident) {
+		snprintf(dst, cap, "%.*s", (int)len, src);
+		return;
+	}
+	n += (size_t)snprintf(dst, cap, "%s\"", key ? "[" : "");
+	for (size_t i = 0; i < len && n + 8 < cap; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		dst[n++] = (c >= 0x20 && c < 0x7f && c != '"') ? (char)c : '?';
+		if (c == '"' || c == '\\')
+			n += (size_t)snprintf(dst + n, cap - n, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(dst + n, cap - n, "\\u%04x", c);
+		else
+			dst[n++] = (char)c;
 	}
-	if (len >= cap - 1 && cap > 4)
-		memcpy(dst + cap - 4, "...", 3), n = cap - 1;
-	dst[n] = '\0';
+	snprintf(dst + n, cap - n, "\"%s", key ? "]" : "");
 }
 
 static int cond_object(struct cond_reader *r, int depth);
@@ -384,11 +418,11 @@ static int cond_array(struct cond_reader *r, int depth)
 	size_t i = 0;
 
 	if (cond_peek(r) != '[')
-		return cond_fail(r, NULL, "must be a non-empty array, not %s",
+		return cond_fail(r, NULL, "must be a JSON array, not %s",
 				 cond_kind_of(cond_peek(r)));
 	r->pos++;
 	if (cond_peek(r) == ']')
-		return cond_fail(r, NULL, "must be a non-empty array");
+		return cond_fail(r, NULL, "must not be empty");
 	for (;; i++) {
 		size_t saved = r->plen;
 		int c;
@@ -412,27 +446,18 @@ static int cond_array(struct cond_reader *r, int depth)
 
 static int cond_window(struct cond_reader *r, uint32_t *out)
 {
-	uint32_t v = 0;
-	int c = cond_peek(r);
-	size_t i = r->pos;
+	const char *tok;
+	size_t tl;
+	dec_t v;
 
-	if (c != '-' && !(c >= '0' && c <= '9'))
-		return cond_fail(r, "window_seconds", "must be a number, not %s",
-				 cond_kind_of(c));
-	if (r->s[i] == '-' || r->s[i] == '0')
-		goto bad;
-	for (; i < r->len && r->s[i] >= '0' && r->s[i] <= '9'; i++) {
-		v = v * 10 + (uint32_t)(r->s[i] - '0');
-		if (v > COND_MAX_WINDOW_S)
-			goto bad;
-	}
-	if (i < r->len && (r->s[i] == '.' || r->s[i] == 'e' || r->s[i] == 'E'))
-		goto bad;
-	r->pos = i;
-	*out = v;
+	if (cond_number(r, "window_seconds", &v, &tok, &tl))
+		return -1;
+	if (memchr(tok, '.', tl))
+		return cond_fail(r, "window_seconds", "must be an integer");
+	if (v < DEC_ONE || v > (dec_t)COND_MAX_WINDOW_S * DEC_ONE)
+		return cond_fail(r, "window_seconds", "must be between 1 and 86400");
+	*out = (uint32_t)(v / DEC_ONE);
 	return 0;
-bad:
-	return cond_fail(r, "window_seconds", "must be an integer from 1 to 86400");
 }
 
 /*
@@ -452,17 +477,31 @@ static int cond_object(struct cond_reader *r, int depth)
 	memset(&nd, 0, sizeof(nd));
 	c = cond_peek(r);
 	if (c != '{')
-		return cond_fail(r, NULL, "must be an object, not %s", cond_kind_of(c));
+		return cond_fail(r, NULL, "must be a JSON object, not %s", cond_kind_of(c));
 	r->pos++;
-	if (r->n >= COND_MAX_NODES)
-		return cond_fail(r, NULL, "too many nodes");
+	if (r->n >= r->cap) {
+		size_t ncap = r->cap * 4 < COND_MAX_NODES ? r->cap * 4 : COND_MAX_NODES;
+		struct cond_node *nn;
+
+		if (r->n >= COND_MAX_NODES)
+			return cond_fail(r, NULL, "too many nodes");
+		nn = malloc(ncap * sizeof(*nn));
+		if (!nn)
+			return cond_fail(r, NULL, "out of memory");
+		memcpy(nn, r->node, r->n * sizeof(*nn));
+		if (r->node != r->small)
+			free(r->node);
+		r->node = nn;
+		r->cap = ncap;
+	}
 	me = r->n++;
 	memset(&r->node[me], 0, sizeof(r->node[me]));
 
 	c = cond_peek(r);
 	if (c == '}') {
 		r->pos++;
-		return cond_fail(r, NULL, "empty object");
+		return cond_fail(r, "operator", "missing (expected a leaf with \"operator\" "
+				 "or one of \"all\", \"any\", \"not\")");
 	}
 	for (;;) {
 		unsigned bit = 0;
@@ -470,8 +509,8 @@ static int cond_object(struct cond_reader *r, int depth)
 
 		c = cond_peek(r);
 		if (c != '"')
-			return cond_fail(r, NULL, "expected a key, found %s",
-					 c == -1 ? "end of text" : cond_kind_of(c));
+			return cond_fail(r, NULL, c == -1 ? "expected a key, found end of text"
+						  : "expected a key (a JSON string)");
 		if (cond_string(r, NULL, kbuf, sizeof(kbuf), &klen))
 			return -1;
 		for (size_t k = 0; k < sizeof(cond_keys) / sizeof(cond_keys[0]); k++)
@@ -481,18 +520,22 @@ static int cond_object(struct cond_reader *r, int depth)
 				kname = cond_keys[k].name;
 			}
 		if (!bit) {
-			char pk[40];
+			char pk[80];
 
 			cond_printable(pk, sizeof(pk), kbuf, klen < sizeof(kbuf) - 1 ?
-				       klen : sizeof(kbuf) - 1);
+				       klen : sizeof(kbuf) - 1, true);
 			return cond_fail(r, pk, "unknown key");
 		}
 		if (seen & bit)
 			return cond_fail(r, kname, "duplicate key");
+		if (seen & (K_ALL | K_ANY | K_NOT))
+			return cond_fail(r, kname, "unknown key (a composite has exactly one "
+					 "key, here \"%s\")", seen & K_ALL ? "all" :
+					 seen & K_ANY ? "any" : "not");
+		if ((bit & (K_ALL | K_ANY | K_NOT)) && opname)
+			return cond_fail(r, kname, "unknown key for operator \"%s\"", opname);
 		if ((bit & (K_ALL | K_ANY | K_NOT)) && seen)
-			return cond_fail(r, kname, "a composite must be the only key of its object");
-		if (!(bit & (K_ALL | K_ANY | K_NOT)) && (seen & (K_ALL | K_ANY | K_NOT)))
-			return cond_fail(r, kname, "unknown key beside a composite");
+			return cond_fail(r, kname, "unknown key (a composite has exactly one key)");
 		seen |= bit;
 		if (cond_expect(r, kname, ':', "':'"))
 			return -1;
@@ -518,8 +561,10 @@ static int cond_object(struct cond_reader *r, int depth)
 		case K_OPERATOR:
 		case K_FIELD:
 			c = cond_peek(r);
+			if (c != '"' && bit == K_FIELD)
+				return cond_fail(r, kname, "must be \"price\" or \"change_percent\"");
 			if (c != '"')
-				return cond_fail(r, kname, "must be a string, not %s",
+				return cond_fail(r, kname, "must be a JSON string, not %s",
 						 cond_kind_of(c));
 			if (cond_string(r, kname, sbuf, sizeof(sbuf), &slen))
 				return -1;
@@ -529,7 +574,7 @@ static int cond_object(struct cond_reader *r, int depth)
 				else if (slen == 14 && memcmp(sbuf, "change_percent", 14) == 0)
 					nd.field = COND_FIELD_CHG;
 				else
-					return cond_fail(r, kname, "unknown field (price or change_percent)");
+					return cond_fail(r, kname, "must be \"price\" or \"change_percent\"");
 				break;
 			}
 			for (size_t k = 0; k < sizeof(cond_ops) / sizeof(cond_ops[0]); k++)
@@ -538,8 +583,13 @@ static int cond_object(struct cond_reader *r, int depth)
 					nd.op = (uint8_t)cond_ops[k].op;
 					opname = cond_ops[k].name;
 				}
-			if (!opname)
-				return cond_fail(r, kname, "unknown operator");
+			if (!opname) {
+				char pv[80];
+
+				cond_printable(pv, sizeof(pv), sbuf, slen < sizeof(sbuf) - 1 ?
+					       slen : sizeof(sbuf) - 1, false);
+				return cond_fail(r, kname, "unknown operator %s", pv);
+			}
 			break;
 		case K_VALUE:
 		case K_LOW:
@@ -582,7 +632,8 @@ static int cond_object(struct cond_reader *r, int depth)
 
 	/* A leaf: the operator decides which operands it needs and allows. */
 	if (!(seen & K_OPERATOR))
-		return cond_fail(r, NULL, "missing operator");
+		return cond_fail(r, "operator", "missing (expected a leaf with \"operator\" "
+				 "or one of \"all\", \"any\", \"not\")");
 	{
 		unsigned want = 0;
 		static const unsigned operands = K_VALUE | K_LOW | K_HIGH | K_WINDOW;
@@ -597,26 +648,81 @@ static int cond_object(struct cond_reader *r, int depth)
 				continue;
 			if ((seen & b) && !(want & b))
 				return cond_fail(r, cond_keys[k].name,
-						 "unknown key for operator %s", opname);
+						 "unknown key for operator \"%s\"", opname);
 			if (!(seen & b) && (want & b))
-				return cond_fail(r, NULL, "missing %s for operator %s",
-						 cond_keys[k].name, opname);
+				return cond_fail(r, cond_keys[k].name,
+						 "missing (operator \"%s\" needs it)", opname);
 		}
 	}
 	if (cond_op_has_range(nd.op) && nd.a > nd.b)
-		return cond_fail(r, NULL, "low is greater than high");
+		return cond_fail(r, "low", "greater than high");
 	if (cond_op_is_moves(nd.op)) {
 		if (nd.field != COND_FIELD_PRICE)
-			return cond_fail(r, "field", "must be price for operator %s", opname);
+			return cond_fail(r, "field", "must be \"price\" for operator \"%s\"", opname);
 		if (nd.a <= 0)
-			return cond_fail(r, "value", "must be greater than 0 for operator %s",
-					 opname);
+			return cond_fail(r, "value", "must be greater than 0");
 	}
 	if (++r->leaves > COND_MAX_LEAVES)
-		return cond_fail(r, NULL, "more than 64 leaves in the condition");
+		return cond_fail(r, NULL, "more than 64 leaves");
 	nd.size = 1;
 	r->node[me] = nd;
 	return 0;
+}
+
+/* Parse the whole text into r->node; 0 or -1 (message in r->err). */
+static int cond_read(struct cond_reader *r, const char *json, size_t len,
+		     char *err, size_t errlen)
+{
+	memset(r, 0, offsetof(struct cond_reader, small));
+	r->s = json;
+	r->len = len;
+	r->err = err;
+	r->errlen = errlen;
+	r->node = r->small;
+	r->cap = sizeof(r->small) / sizeof(r->small[0]);
+	r->path[0] = '\0';
+	if (err && errlen)
+		err[0] = '\0';
+	if (!json)
+		return cond_fail(r, NULL, "no text");
+	if (cond_check_utf8(r) || cond_object(r, 0))
+		return -1;
+	if (cond_peek(r) != -1) {
+		r->plen = 0;
+		r->path[0] = '\0';
+		return cond_fail(r, NULL, "unexpected text after the object");
+	}
+	return 0;
+}
+
+static uint32_t cond_flags_of(const struct cond_node *node, size_t n)
+{
+	uint32_t flags = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned op = node[i].op;
+
+		if ((op >= COND_CROSSES_ABOVE && op <= COND_CROSSES) ||
+		    op == COND_ENTERS || op == COND_EXITS)
+			flags |= COND_F_EDGE;
+		if (cond_op_is_moves(op))
+			flags |= COND_F_EDGE | COND_F_MOVES;
+	}
+	return flags;
+}
+
+static struct cond *cond_alloc(struct cond_reader *r)
+{
+	struct cond *c = malloc(sizeof(*c) + r->n * sizeof(c->node[0]));
+
+	if (!c) {
+		cond_fail(r, NULL, "out of memory");
+		return NULL;
+	}
+	c->n = (uint32_t)r->n;
+	c->flags = cond_flags_of(r->node, r->n);
+	memcpy(c->node, r->node, r->n * sizeof(c->node[0]));
+	return c;
 }
 
 struct cond *cond_compile(const char *json, size_t len, char *err, size_t errlen)
@@ -624,54 +730,32 @@ struct cond *cond_compile(const char *json, size_t len, char *err, size_t errlen
 	struct cond_reader r;
 	struct cond *c = NULL;
 
-	memset(&r, 0, sizeof(r));
-	r.s = json;
-	r.len = len;
-	r.err = err;
-	r.errlen = errlen;
-	if (err && errlen)
-		err[0] = '\0';
-	if (!json) {
-		cond_fail(&r, NULL, "no text");
-		return NULL;
-	}
-	r.node = calloc(COND_MAX_NODES, sizeof(*r.node));
-	if (!r.node) {
-		cond_fail(&r, NULL, "out of memory");
-		return NULL;
-	}
-	if (cond_check_utf8(&r))
-		goto fail;
-	if (cond_object(&r, 0))
-		goto fail;
-	if (cond_peek(&r) != -1) {
-		r.plen = 0;
-		r.path[0] = '\0';
-		cond_fail(&r, NULL, "unexpected text after the object");
-		goto fail;
-	}
-	c = malloc(sizeof(*c) + r.n * sizeof(c->node[0]));
-	if (!c) {
-		cond_fail(&r, NULL, "out of memory");
-		goto fail;
-	}
-	c->n = (uint32_t)r.n;
-	c->flags = 0;
-	memcpy(c->node, r.node, r.n * sizeof(c->node[0]));
-	for (size_t i = 0; i < r.n; i++) {
-		unsigned op = c->node[i].op;
-
-		if ((op >= COND_CROSSES_ABOVE && op <= COND_CROSSES) ||
-		    op == COND_ENTERS || op == COND_EXITS)
-			c->flags |= COND_F_EDGE;
-		if (cond_op_is_moves(op))
-			c->flags |= COND_F_EDGE | COND_F_MOVES;
-	}
-	free(r.node);
+	if (cond_read(&r, json, len, err, errlen) == 0)
+		c = cond_alloc(&r);
+	if (r.node != r.small)
+		free(r.node);
 	return c;
-fail:
-	free(r.node);
-	return NULL;
+}
+
+int cond_compile_leaf(const char *json, size_t len, struct cond_node *leaf,
+		      uint32_t *flags, struct cond **out, char *err, size_t errlen)
+{
+	struct cond_reader r;
+	int rc = -1;
+
+	*out = NULL;
+	if (cond_read(&r, json, len, err, errlen) == 0) {
+		if (r.n == 1) {
+			*leaf = r.node[0];
+			*flags = cond_flags_of(r.node, 1);
+			rc = 1;
+		} else if ((*out = cond_alloc(&r))) {
+			rc = 0;
+		}
+	}
+	if (r.node != r.small)
+		free(r.node);
+	return rc;
 }
 
 void cond_free(struct cond *c)

@@ -53,6 +53,16 @@ struct cond {
 	struct cond_node node[];
 };
 
+/*
+ * cond_compile() for a caller that can hold one node itself (rules.c keeps a
+ * single leaf inline): returns 1 with a one-leaf condition in *leaf and its
+ * COND_F_* in *flags, 0 with anything bigger compiled into *out, or -1 with
+ * the message in err.  Saves the allocation for the common case.
+ */
+int cond_compile_leaf(const char *json, size_t len, struct cond_node *leaf,
+		      uint32_t *flags, struct cond **out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 static inline int cond_node_is_leaf(const struct cond_node *n)
 {
 	return n->op < COND_ALL;

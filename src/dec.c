@@ -69,7 +69,7 @@ int dec_parse(const char *s, size_t len, enum dec_mode mode, dec_t *out,
 			return -1;
 		}
 		if (sat || ip >= DEC_OPERAND_LIMIT) {
-			*why = "magnitude not below 10^12";
+			*why = "magnitude must be below 10^12";
 			return -1;
 		}
 	}

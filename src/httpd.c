@@ -13,6 +13,9 @@
  *    most HTTPD_MAX_BODY (evhttp answers 413/400 and closes);
  *  - stats.timeout_s bounds how long a connection may stay idle, or take
  *    to send its request or read the answer;
+ *  - a connection lives at most HTTPD_LIFETIMES x stats.timeout_s in all,
+ *    so a client trickling one header byte per timeout cannot keep its slot
+ *    for hours (a scraper cut off simply reconnects);
  *  - at most stats.max_connections are open.  libevent 2.1 has no
  *    evhttp_set_max_connections, so we count ourselves.  evhttp asks our
  *    bufferevent callback for each accepted connection: we count it there,
@@ -43,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -61,6 +65,7 @@
 #define HTTPD_MAX_HEADERS 8192
 #define HTTPD_MAX_BODY 1024
 #define HTTPD_BACKLOG 128
+#define HTTPD_LIFETIMES 6	/* a connection lives at most 6 x stats.timeout_s */
 
 /* Owned by the loop thread. */
 struct httpd {
@@ -74,8 +79,10 @@ struct httpd {
 	int port;
 	int open;			/* connections evhttp holds */
 	int max_open;
+	int timeout_s;			/* stats.timeout_s */
 	bool paused;			/* listener disabled at the cap */
 	bool stopped;			/* httpd_stop is freeing everything */
+	time_t last_pause_log;		/* a busy endpoint logs once a minute */
 };
 
 static void httpd_conn_gone(struct httpd *h)
@@ -87,15 +94,68 @@ static void httpd_conn_gone(struct httpd *h)
 	if (h->paused && h->open < h->max_open) {
 		h->paused = false;
 		evconnlistener_enable(h->listener);
-		log_info("stats: accepting connections again");
+		log_debug("stats: accepting connections again");
 	}
 }
 
+/* One adopted connection: its deadline.  Freed by httpd_closed. */
+struct httpd_conn {
+	struct httpd *h;
+	struct evhttp_connection *evcon;
+	struct event *deadline;
+};
+
 static void httpd_closed(struct evhttp_connection *evcon, void *arg)
 {
+	struct httpd_conn *c = arg;
+	struct httpd *h = c->h;
+
 	/* evhttp may call it on reset and again on free: once is enough. */
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	httpd_conn_gone(arg);
+	event_free(c->deadline);
+	free(c);
+	httpd_conn_gone(h);
+}
+
+/*
+ * A connection reached its maximum lifetime: close it, whatever it is
+ * doing.  Loop thread, outside any evhttp callback, so freeing is safe;
+ * httpd_closed runs from evhttp_connection_free and releases c.
+ */
+static void httpd_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn *c = arg;
+	(void)fd;
+	(void)what;
+
+	log_debug("stats: closing a connection open for %d s", HTTPD_LIFETIMES * c->h->timeout_s);
+	evhttp_connection_free(c->evcon);
+}
+
+/*
+ * Hang our close callback and deadline on a new connection.  Without memory
+ * for them the connection is closed at once: an uncounted, unbounded one
+ * is what the cap exists to prevent.
+ */
+static void httpd_watch(struct httpd *h, struct evhttp_connection *evcon)
+{
+	struct timeval tv = { .tv_sec = HTTPD_LIFETIMES * h->timeout_s };
+	struct httpd_conn *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->deadline = evtimer_new(h->base, httpd_deadline, c);
+	if (!c || !c->deadline || evtimer_add(c->deadline, &tv) < 0) {
+		if (c && c->deadline)
+			event_free(c->deadline);
+		free(c);
+		log_error("stats: out of memory; closing a new connection");
+		evhttp_connection_free(evcon);	/* no close callback yet */
+		httpd_conn_gone(h);
+		return;
+	}
+	c->h = h;
+	c->evcon = evcon;
+	evhttp_connection_set_closecb(evcon, httpd_closed, c);
 }
 
 /* After accepts: watch each new connection's close. */
@@ -113,7 +173,7 @@ static void httpd_adopt(evutil_socket_t fd, short what, void *arg)
 
 		bufferevent_getcb(bev, &rd, &wr, &ev, &evcon);
 		if (evcon)
-			evhttp_connection_set_closecb(evcon, httpd_closed, h);
+			httpd_watch(h, evcon);
 		else
 			httpd_conn_gone(h);	/* bufferevent_free() cleared it */
 		bufferevent_decref(bev);
@@ -133,8 +193,10 @@ static struct bufferevent *httpd_new_bev(struct event_base *base, void *arg)
 
 		/*
 		 * NB: returning NULL makes evhttp fall back to a plain socket
-		 * bufferevent we do not count; only when memory is short, and
-		 * the connection still times out.
+		 * bufferevent we do not count (and, with TLS on, one that
+		 * speaks plain HTTP); only when memory is short, and the
+		 * connection still times out.  XXX: a bufferevent that fails
+		 * at once would be stricter, if it could be had without memory.
 		 */
 		if (!p)
 			return NULL;
@@ -165,8 +227,12 @@ static struct bufferevent *httpd_new_bev(struct event_base *base, void *arg)
 	if (h->open >= h->max_open && !h->paused) {
 		h->paused = true;
 		evconnlistener_disable(h->listener);
-		log_warn("stats: %d connections open, not accepting more until one closes",
-			 h->open);
+		if (time(NULL) - h->last_pause_log >= 60) {
+			h->last_pause_log = time(NULL);
+			log_warn("stats: %d connections open (stats.max_connections), "
+				 "not accepting more until one closes",
+				 h->open);
+		}
 	}
 	return bev;
 }
@@ -358,6 +424,7 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg *c)
 	}
 	h->base = base;
 	h->max_open = c->stats.max_connections;
+	h->timeout_s = c->stats.timeout_s;
 	if (!*c->stats.listen) {
 		log_info("stats: HTTP endpoint disabled (stats.listen is empty)");
 		return h;

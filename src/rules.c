@@ -24,9 +24,13 @@
  * second key, so re-arming is found the same way.  Keys never move with the
  * rule's state, so state changes cost nothing in the index.
  *
- * What the range cannot find, and how it is covered:
- *   - windowed moves depend on the window, not on thresholds: rules with a
- *     moves leaf sit in a per-symbol list evaluated on every change;
+ * Single-leaf windowed moves are indexed too, per window length, by their
+ * percent (struct rules_mgroup): the rules that hold on a change are a
+ * prefix of that sorted array.
+ *
+ * What the indexes cannot find, and how it is covered:
+ *   - a composite with a windowed-move leaf depends on the window: such
+ *     rules sit in a per-symbol "scan" list evaluated on every change;
  *   - a level rule armed and holding but held back by its cooldown would
  *     fire on any later change once the cooldown is over, and an edge rule
  *     that holds without any crossing (a crossing under "not", or beside a
@@ -39,16 +43,20 @@
  *     symbol, change_percent NULL <-> not NULL) evaluates every rule of the
  *     symbol.
  * A rule reached twice in one change (several keys in range) is evaluated
- * once (per-rule stamp).
+ * once (per-rule stamp).  tests/test_rules.c checks all of this against an
+ * independent brute-force model.
  *
- * Each per-field index is a sorted main array plus a small unsorted pending
- * array for recent inserts.  Pending entries are merged (sorted, then one
- * linear merge) when there are more than max(64, n/4) of them or before a
- * look-up finds more than 64: bulk loads cost O(n log n) overall and a
- * single insert is amortised O(log n) plus, on a hot symbol, one merge per
- * 64 inserts.  Removal marks the entry dead (high bit of its rule index,
- * which the sort order ignores) after a binary search; dead entries are
- * dropped when they pass half of the array, or at the next merge.
+ * Each index is a sorted main array plus a small unsorted pending array for
+ * recent inserts.  An insert appends to the pending array and merges it
+ * (sort, then one linear merge that also drops dead entries) once it holds
+ * more than max(64, n/4) entries; a look-up merges first when more than 16
+ * wait (or any, below 1024 entries) and scans the rest.  So a bulk load
+ * costs O(n log n) in all, and a single insert amortised O(log n) plus, on a
+ * hot symbol, one linear merge per 16 inserts that are each followed by a
+ * change.  A look-up gallops from where the previous one started, since
+ * prices move a little per change.  Removal marks the entry dead (high bit
+ * of its rule index, which the sort order ignores) after a binary search;
+ * dead entries go when they pass half of the array, or at the next merge.
  *
  * Trigger policies follow SPEC section 3 exactly; see rules_fire() and
  * rules_process().
@@ -75,31 +83,54 @@
 #define RF_INLINE 0x08		/* condition is the inline leaf */
 #define RF_ARMED 0x10
 #define RF_WATCH 0x20		/* in its symbol's watch list */
-#define RF_SCANNED 0x40		/* in its symbol's scan list (moves) */
+#define RF_SCANNED 0x40		/* in its symbol's scan list (moves in a composite) */
+#define RF_MOVEIDX 0x80		/* a single moves leaf, in a moves group */
 
-/* Rarely used policy columns and the flood history; NULL when all default. */
+/*
+ * Rarely needed policy state; NULL for a rule with no hysteresis, cooldown
+ * or expiry that has not fired as REARM.  last_triggered_at lives here too:
+ * only the cooldown reads it, and a rule with a cooldown always has an ext.
+ * 56 bytes, one 64-byte malloc chunk.
+ */
 struct rule_ext {
 	cond_dec hyst;
-	int64_t cooldown_us;
 	int64_t expires_us;
+	int64_t last_us;	/* last_triggered_at, 0 = never */
 	int64_t *flood;		/* ring of recent firing times */
-	uint32_t flood_cap, flood_n, flood_head;
+	uint32_t cooldown_s;
+	uint16_t flood_cap, flood_n, flood_head;
 };
 
+/*
+ * A single-leaf condition stored in the rule: the cond_node with its two
+ * 128-bit operands packed into 96 bits each (keys stay below 2^70), 32 bytes
+ * instead of 40.  rules_nodes() unpacks it.
+ */
+struct rules_leaf {
+	uint8_t op, field;
+	uint16_t pad;
+	uint32_t window_s;
+	uint64_t a_lo, b_lo;
+	int32_t a_hi, b_hi;
+};
+
+/* 96 bytes. */
 struct rule {
 	uint8_t id[32];
 	int64_t trigger_count;
-	int64_t last_us;	/* last_triggered_at, 0 = never */
 	struct rule_ext *ext;
 	union {
 		struct cond *cond;
-		struct cond_node leaf;
+		struct rules_leaf leaf;
 	} u;
 	uint32_t tenant;
 	uint32_t sym;
 	uint32_t stamp;		/* tick epoch; next free slot when not live */
 	uint8_t flags;
 };
+
+_Static_assert(sizeof(struct rule) == 96, "struct rule grew");
+_Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc chunk");
 
 /* One index entry: a 96-bit key (plenty: keys stay below 2^70) and a rule. */
 struct rules_ent {
@@ -111,6 +142,7 @@ struct rules_ent {
 struct rules_idx {
 	struct rules_ent *main, *pend;
 	uint32_t n, pn, pcap, dead;
+	uint32_t cursor;	/* where the last look-up started (see rules_idx_from) */
 };
 
 struct rules_vec {
@@ -118,11 +150,24 @@ struct rules_vec {
 	uint32_t n, cap;
 };
 
+/*
+ * Single-leaf windowed moves of one window length, keyed by their percent.
+ * With the window's lowest price L, "cur is at least V percent above L"
+ * holds exactly for V <= floor((cur - L) * 2e10 / |L|) (eval.c), so the rules
+ * that hold are a prefix of the sorted array: O(log n + k) per change.
+ */
+struct rules_mgroup {
+	uint32_t window_s;
+	struct rules_idx up, down;
+};
+
 struct rules_sym {
 	char *name;
+	struct rules_mgroup *mg;	/* moves groups */
+	uint32_t nmg;
 	struct eval_snap snap;
 	struct rules_idx idx[2];	/* per enum cond_field */
-	struct rules_vec scan;		/* rules with a moves leaf */
+	struct rules_vec scan;		/* composites with a moves leaf */
 	struct rules_vec watch;		/* evaluated on every change */
 	struct eval_window *win;	/* NULL until a moves rule arrives */
 };
@@ -209,21 +254,24 @@ static uint64_t rules_hash_id(const uint8_t id[32])
 	return a ^ (a >> 31);
 }
 
+/* Lower-case hex digit value + 1; 0 for anything else (NUL included). */
+static const uint8_t rules_hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int rules_hex_id(const char *s, uint8_t out[32])
 {
-	for (int i = 0; i < 64; i++) {
-		int c = s[i], v;
+	for (int i = 0; i < 32; i++) {
+		uint8_t hi = rules_hexval[(unsigned char)s[2 * i]], lo;
 
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
+		if (!hi)	/* stops at a NUL before s[64] too */
 			return -1;
-		if (i & 1)
-			out[i / 2] |= (uint8_t)v;
-		else
-			out[i / 2] = (uint8_t)(v << 4);
+		lo = rules_hexval[(unsigned char)s[2 * i + 1]];
+		if (!lo)
+			return -1;
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return s[64] == '\0' ? 0 : -1;
 }
@@ -253,29 +301,43 @@ static int rules_hash_init(struct rules_hash *h, uint32_t cap)
 	return 0;
 }
 
-/* Rule-id hash. */
+/*
+ * Rule-id hash.  A slot holds the rule index in its low RULES_ID_BITS bits
+ * and 6 more bits of the id's hash above them, so a probe past another rule
+ * rarely has to read that rule (a cache miss) to see it is not the one.
+ */
+#define RULES_ID_BITS 26
+#define RULES_ID_MASK ((1u << RULES_ID_BITS) - 1)	/* also the rule limit */
+
+static inline uint32_t rules_id_slot(uint64_t h, uint32_t x)
+{
+	return (uint32_t)(h >> 58) << RULES_ID_BITS | x;
+}
+
 static uint32_t rules_id_find(const struct rules *t, const uint8_t id[32])
 {
-	uint32_t m = t->ids.cap - 1;
+	uint64_t h = rules_hash_id(id);
+	uint32_t m = t->ids.cap - 1, fp = rules_id_slot(h, 0);
 
-	for (uint32_t i = (uint32_t)rules_hash_id(id) & m;; i = (i + 1) & m) {
-		uint32_t x = t->ids.slot[i];
+	for (uint32_t i = (uint32_t)h & m;; i = (i + 1) & m) {
+		uint32_t v = t->ids.slot[i];
 
-		if (x == RULES_NONE)
+		if (v == RULES_NONE)
 			return RULES_NONE;
-		if (memcmp(rules_at(t, x)->id, id, 32) == 0)
-			return x;
+		if ((v & ~RULES_ID_MASK) == fp &&
+		    memcmp(rules_at(t, v & RULES_ID_MASK)->id, id, 32) == 0)
+			return v & RULES_ID_MASK;
 	}
 }
 
 static void rules_id_place(struct rules *t, uint32_t x)
 {
-	uint32_t m = t->ids.cap - 1;
-	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
+	uint64_t h = rules_hash_id(rules_at(t, x)->id);
+	uint32_t m = t->ids.cap - 1, i = (uint32_t)h & m;
 
 	while (t->ids.slot[i] != RULES_NONE)
 		i = (i + 1) & m;
-	t->ids.slot[i] = x;
+	t->ids.slot[i] = rules_id_slot(h, x);
 }
 
 static int rules_id_add(struct rules *t, uint32_t x)
@@ -290,7 +352,7 @@ static int rules_id_add(struct rules *t, uint32_t x)
 		t->ids.n = old.n;
 		for (uint32_t i = 0; i < old.cap; i++)
 			if (old.slot[i] != RULES_NONE)
-				rules_id_place(t, old.slot[i]);
+				rules_id_place(t, old.slot[i] & RULES_ID_MASK);
 		free(old.slot);
 	}
 	rules_id_place(t, x);
@@ -304,7 +366,7 @@ static void rules_id_del(struct rules *t, uint32_t x)
 	uint32_t m = t->ids.cap - 1;
 	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
 
-	while (t->ids.slot[i] != x) {
+	while ((t->ids.slot[i] & RULES_ID_MASK) != x || t->ids.slot[i] == RULES_NONE) {
 		if (t->ids.slot[i] == RULES_NONE)
 			return;
 		i = (i + 1) & m;
@@ -314,7 +376,7 @@ static void rules_id_del(struct rules *t, uint32_t x)
 
 		if (y == RULES_NONE)
 			break;
-		home = (uint32_t)rules_hash_id(rules_at(t, y)->id) & m;
+		home = (uint32_t)rules_hash_id(rules_at(t, y & RULES_ID_MASK)->id) & m;
 		/* y may move to i when i lies cyclically in [home, j). */
 		if (((j - home) & m) >= ((j - i) & m)) {
 			t->ids.slot[i] = y;
@@ -500,6 +562,47 @@ static uint32_t rules_idx_lower(const struct rules_idx *x, const struct rules_en
 	return lo;
 }
 
+/*
+ * lower_bound again, but starting from where the previous look-up of this
+ * index started: prices move a little per change, so the answer is near, and
+ * galloping from there touches the cache lines the last change touched
+ * instead of a fresh binary search's log2(n) cold lines.
+ */
+static uint32_t rules_idx_from(struct rules_idx *x, const struct rules_ent *e)
+{
+	uint32_t c = x->cursor < x->n ? x->cursor : x->n, lo, hi, step = 1;
+
+	if (c < x->n && rules_ent_cmp(&x->main[c], e) < 0) {
+		/* Answer is right of c: gallop until main[hi] >= e. */
+		lo = c + 1;
+		hi = lo;
+		while (hi < x->n && rules_ent_cmp(&x->main[hi], e) < 0) {
+			lo = hi + 1;
+			hi = hi + step < x->n ? hi + step : x->n;
+			step *= 2;
+		}
+	} else {
+		/* Answer is c or left of it: gallop until main[lo - 1] < e. */
+		hi = c;
+		lo = c;
+		while (lo > 0 && rules_ent_cmp(&x->main[lo - 1], e) >= 0) {
+			hi = lo - 1;
+			lo = lo > step ? lo - step : 0;
+			step *= 2;
+		}
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (rules_ent_cmp(&x->main[mid], e) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	x->cursor = lo;
+	return lo;
+}
+
 /* Sort the pending entries into main, dropping dead ones. */
 static int rules_idx_merge(struct rules_idx *x)
 {
@@ -517,7 +620,8 @@ static int rules_idx_merge(struct rules_idx *x)
 	nm = malloc((size_t)live * sizeof(*nm));
 	if (!nm)
 		return -1;
-	qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
+	if (x->pn)
+		qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
 	while (i < x->n || j < x->pn) {
 		if (i < x->n && (x->main[i].rule & RULES_DEAD)) {
 			i++;
@@ -533,11 +637,9 @@ static int rules_idx_merge(struct rules_idx *x)
 	x->n = k;
 	x->dead = 0;
 	x->pn = 0;
-	if (x->pcap > RULES_PEND_MIN) {
-		free(x->pend);
-		x->pend = NULL;
-		x->pcap = 0;
-	}
+	free(x->pend);
+	x->pend = NULL;
+	x->pcap = 0;
 	return 0;
 }
 
@@ -563,6 +665,9 @@ static void rules_idx_del(struct rules_idx *x, dec_t key, uint32_t rule)
 	struct rules_ent e = rules_ent_make(key, rule);
 	uint32_t p;
 
+	/* After a bulk load many may wait: sort them in rather than scan. */
+	if (x->pn > RULES_PEND_MIN)
+		(void)rules_idx_merge(x);
 	for (uint32_t j = 0; j < x->pn; j++)
 		if (x->pend[j].lo == e.lo && x->pend[j].hi == e.hi &&
 		    x->pend[j].rule == rule) {
@@ -587,9 +692,41 @@ static void rules_idx_free(struct rules_idx *x)
 /* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
 
-static inline const struct cond_node *rules_nodes(const struct rule *r)
+static inline dec_t rules_unpack(uint64_t lo, int32_t hi)
 {
-	return (r->flags & RF_INLINE) ? &r->u.leaf : r->u.cond->node;
+	return (dec_t)hi * ((dec_t)1 << 64) + (dec_t)lo;
+}
+
+static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
+{
+	memset(l, 0, sizeof(*l));
+	l->op = n->op;
+	l->field = n->field;
+	l->window_s = n->window_s;
+	l->a_lo = (uint64_t)n->a;
+	l->a_hi = (int32_t)(n->a >> 64);
+	l->b_lo = (uint64_t)n->b;
+	l->b_hi = (int32_t)(n->b >> 64);
+}
+
+/*
+ * The rule's compiled nodes; an inline leaf is unpacked into *buf (the
+ * caller's), which is what the pointer then points to.
+ */
+static inline const struct cond_node *rules_nodes(const struct rule *r,
+						  struct cond_node *buf)
+{
+	const struct rules_leaf *l = &r->u.leaf;
+
+	if (!(r->flags & RF_INLINE))
+		return r->u.cond->node;
+	buf->op = l->op;
+	buf->field = l->field;
+	buf->size = 1;
+	buf->window_s = l->window_s;
+	buf->a = rules_unpack(l->a_lo, l->a_hi);
+	buf->b = rules_unpack(l->b_lo, l->b_hi);
+	return buf;
 }
 
 static inline uint32_t rules_nnodes(const struct rule *r)
@@ -599,7 +736,7 @@ static inline uint32_t rules_nnodes(const struct rule *r)
 
 static bool rules_single_cmp(const struct rule *r)
 {
-	unsigned op = rules_nodes(r)[0].op;
+	unsigned op = (r->flags & RF_INLINE) ? r->u.leaf.op : r->u.cond->node[0].op;
 
 	return rules_nnodes(r) == 1 && op >= COND_GT && op <= COND_LE;
 }
@@ -617,7 +754,8 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
-	const struct cond_node *nd = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *nd = rules_nodes(r, &buf);
 	uint32_t n = rules_nnodes(r);
 	dec_t h = rules_hyst(r);
 
@@ -672,7 +810,8 @@ static void rules_event_fill(struct rules *t, const struct rule *r,
 static void rules_windows(struct rules *t, struct rule *r, bool add)
 {
 	struct rules_sym *s = t->sym[r->sym];
-	const struct cond_node *nd = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *nd = rules_nodes(r, &buf);
 
 	for (uint32_t i = 0; i < rules_nnodes(r); i++) {
 		if (!cond_op_is_moves(nd[i].op))
@@ -688,6 +827,50 @@ static void rules_windows(struct rules *t, struct rule *r, bool add)
 	}
 }
 
+static struct rules_idx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
+					 bool add)
+{
+	struct rules_mgroup *g = NULL;
+
+	for (uint32_t i = 0; i < s->nmg; i++)
+		if (s->mg[i].window_s == n->window_s)
+			g = &s->mg[i];
+	if (!g && add) {
+		struct rules_mgroup *ng = realloc(s->mg, (s->nmg + 1) * sizeof(*ng));
+
+		if (!ng)
+			return NULL;
+		s->mg = ng;
+		g = &s->mg[s->nmg++];
+		memset(g, 0, sizeof(*g));
+		g->window_s = n->window_s;
+	}
+	if (!g)
+		return NULL;
+	return n->op == COND_MOVES_UP_PCT ? &g->up : &g->down;
+}
+
+static void rules_moves_del(struct rules *t, uint32_t ri)
+{
+	struct rule *r = rules_at(t, ri);
+	struct cond_node buf;
+	const struct cond_node *n = rules_nodes(r, &buf);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, false);
+
+	if (x)
+		rules_idx_del(x, n->a, ri);
+}
+
+static int rules_moves_add(struct rules *t, uint32_t ri)
+{
+	struct rule *r = rules_at(t, ri);
+	struct cond_node buf;
+	const struct cond_node *n = rules_nodes(r, &buf);
+	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, true);
+
+	return x ? rules_idx_add(x, n->a, ri) : -1;
+}
+
 /* Drop rule ri from every structure and free its slot. */
 static void rules_drop(struct rules *t, uint32_t ri)
 {
@@ -696,6 +879,9 @@ static void rules_drop(struct rules *t, uint32_t ri)
 
 	if (r->flags & RF_SCANNED) {
 		rules_vec_del(&s->scan, ri);
+		rules_windows(t, r, false);
+	} else if (r->flags & RF_MOVEIDX) {
+		rules_moves_del(t, ri);
 		rules_windows(t, r, false);
 	} else {
 		(void)rules_keys(t, ri, false);
@@ -736,7 +922,7 @@ static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
  */
 static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 {
-	int max = t->lim.flood_max_fires;
+	int max = t->lim.flood_max_fires > 65535 ? 65535 : t->lim.flood_max_fires;
 	struct rule_ext *e;
 	int64_t window_us = t->lim.flood_window_s * RULES_US_PER_S;
 
@@ -748,14 +934,14 @@ static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 			return false;
 	}
 	e = r->ext;
-	if (e->flood_cap != (uint32_t)max) {
+	if (e->flood_cap != (uint16_t)max) {
 		int64_t *nf = calloc((size_t)max, sizeof(*nf));
 
 		if (!nf)
 			return false;
 		free(e->flood);
 		e->flood = nf;
-		e->flood_cap = (uint32_t)max;
+		e->flood_cap = (uint16_t)max;
 		e->flood_n = e->flood_head = 0;
 	}
 	/* flood_head is the oldest entry when the ring is full. */
@@ -767,7 +953,7 @@ static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 		e->flood_n++;
 	} else {
 		e->flood[e->flood_head] = now_us;
-		e->flood_head = (e->flood_head + 1) % e->flood_cap;
+		e->flood_head = (uint16_t)((e->flood_head + 1) % e->flood_cap);
 	}
 	return false;
 }
@@ -782,8 +968,9 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 	struct rule *r = rules_at(t, ri);
 	struct rules_event ev;
 
-	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_us > 0 &&
-	    r->last_us != 0 && now_us < r->last_us + r->ext->cooldown_us) {
+	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
+	    r->ext->last_us != 0 &&
+	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * RULES_US_PER_S) {
 		/* Held back: not a firing; a level rule stays armed and is
 		 * watched on every change until it fires or stops holding. */
 		if (!(r->flags & RF_EDGE))
@@ -803,7 +990,8 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 		return true;
 	}
 	r->trigger_count++;
-	r->last_us = now_us;
+	if (r->ext)
+		r->ext->last_us = now_us;
 	if (!(r->flags & RF_EDGE)) {
 		r->flags &= (uint8_t)~RF_ARMED;
 		rules_set_watch(t, ri, false);
@@ -815,7 +1003,8 @@ static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
 /* A level rule that does not hold re-arms (hysteresis for single comparisons). */
 static bool rules_rearm_ok(const struct rule *r, const struct eval_snap *cur)
 {
-	const struct cond_node *c = rules_nodes(r);
+	struct cond_node buf;
+	const struct cond_node *c = rules_nodes(r, &buf);
 	dec_t h = rules_hyst(r), v;
 
 	if (h <= 0 || !rules_single_cmp(r))
@@ -845,16 +1034,19 @@ static void rules_process(struct rules *t, uint32_t ri, int64_t now_us,
 			  const struct eval_window *win)
 {
 	struct rule *r = rules_at(t, ri);
+	struct cond_node buf;
+	const struct cond_node *nd;
 	bool holds;
 
 	if (rules_expired(r, now_us))
 		return;		/* never fires again; rules_sweep drops it */
-	holds = eval_node(rules_nodes(r), prev, cur, win);
+	nd = rules_nodes(r, &buf);
+	holds = eval_node(nd, prev, cur, win);
 	if (r->flags & RF_EDGE) {
 		if (holds && rules_fire(t, ri, now_us, prev, cur))
 			return;
-		if (!(r->flags & RF_SCANNED))
-			rules_set_watch(t, ri, eval_node(rules_nodes(r), cur, cur, win));
+		if (!(r->flags & (RF_SCANNED | RF_MOVEIDX)))
+			rules_set_watch(t, ri, eval_node(nd, cur, cur, win));
 		return;
 	}
 	if (r->flags & RF_ARMED) {
@@ -914,6 +1106,11 @@ void rules_free(struct rules *t)
 		rules_idx_free(&s->idx[0]);
 		rules_idx_free(&s->idx[1]);
 		free(s->scan.v);
+		for (uint32_t k = 0; k < s->nmg; k++) {
+			rules_idx_free(&s->mg[k].up);
+			rules_idx_free(&s->mg[k].down);
+		}
+		free(s->mg);
 		free(s->watch.v);
 		eval_window_free(s->win);
 		free(s->name);
@@ -958,7 +1155,8 @@ static uint32_t rules_alloc_slot(struct rules *t)
 		t->free_head = rules_at(t, ri)->stamp;
 		return ri;
 	}
-	if (t->next_slot >= RULES_DEAD)
+	/* Below RULES_ID_MASK, so no id slot is ever all ones (RULES_NONE). */
+	if (t->next_slot >= RULES_ID_MASK)
 		return RULES_NONE;
 	if ((t->next_slot >> RULES_CHUNK_BITS) >= t->nchunk) {
 		struct rule *c;
@@ -991,19 +1189,20 @@ static void rules_free_slot(struct rules *t, uint32_t ri)
 
 /* Same definition: same tenant, symbol, compiled condition and policy. */
 static bool rules_same(const struct rules *t, const struct rule *r,
-		       const struct rules_def *def, const struct cond *c,
-		       uint32_t sym, uint32_t tenant)
+		       const struct rules_def *def, const struct cond_node *nodes,
+		       uint32_t n, uint32_t sym, uint32_t tenant)
 {
-	int64_t cool = r->ext ? r->ext->cooldown_us : 0;
+	int64_t cool = r->ext ? r->ext->cooldown_s : 0;
+	struct cond_node buf;
 	int64_t exp = r->ext ? r->ext->expires_us : 0;
 
 	(void)t;
 	return r->sym == sym && r->tenant == tenant &&
 	       !!(r->flags & RF_REARM) == def->rearm &&
-	       cool == (def->cooldown_s > 0 ? def->cooldown_s * RULES_US_PER_S : 0) &&
+	       cool == (def->rearm && def->cooldown_s > 0 ? def->cooldown_s : 0) &&
 	       exp == def->expires_at_us && rules_hyst(r) == def->rearm_hysteresis &&
-	       rules_nnodes(r) == c->n &&
-	       memcmp(rules_nodes(r), c->node, c->n * sizeof(c->node[0])) == 0;
+	       rules_nnodes(r) == n &&
+	       memcmp(rules_nodes(r, &buf), nodes, n * sizeof(nodes[0])) == 0;
 }
 
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
@@ -1016,7 +1215,10 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	struct rules_sym *s;
 	int64_t count = def->trigger_count, last = def->last_triggered_at_us;
 	bool changed = false, holds;
-	uint32_t cflags;
+	uint32_t cflags = 0, nn_n;
+	struct cond_node buf, leaf;
+	const struct cond_node *nn;
+	int k;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -1026,9 +1228,15 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 				err[errlen - 1] = '\0';
 		return -1;
 	}
-	c = cond_compile(def->condition, def->condition_len, err, errlen);
-	if (!c)
+	k = cond_compile_leaf(def->condition, def->condition_len, &leaf, &cflags, &c,
+			      err, errlen);
+	if (k < 0) {
+		/* The row no longer says what the table holds: drop that too. */
+		old = rules_id_find(t, id);
+		if (old != RULES_NONE)
+			rules_drop(t, old);
 		goto fail;
+	}
 	si = rules_sym_get(t, def->symbol);
 	ti = rules_tenant_get(t, def->tenant_id);
 	if (si == RULES_NONE || ti == RULES_NONE) {
@@ -1038,16 +1246,20 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		goto fail;
 	}
 	s = t->sym[si];
+	if (k == 0)
+		cflags = c->flags;
+	nn = k ? &leaf : c->node;
+	nn_n = k ? 1 : c->n;
 
 	old = rules_id_find(t, id);
 	if (old != RULES_NONE) {
 		r = rules_at(t, old);
-		if (rules_same(t, r, def, c, si, ti) &&
+		if (rules_same(t, r, def, nn, nn_n, si, ti) &&
 		    !(def->expires_at_us != 0 && def->expires_at_us <= now_us)) {
 			if (def->trigger_count > r->trigger_count) {
 				r->trigger_count = def->trigger_count;
-				if (def->last_triggered_at_us > r->last_us)
-					r->last_us = def->last_triggered_at_us;
+				if (r->ext && def->last_triggered_at_us > r->ext->last_us)
+					r->ext->last_us = def->last_triggered_at_us;
 			}
 			cond_free(c);
 			return 0;
@@ -1055,7 +1267,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		/* Changed: the table's own counters may be ahead of the row. */
 		if (r->trigger_count > count) {
 			count = r->trigger_count;
-			last = r->last_us;
+			last = r->ext ? r->ext->last_us : 0;
 		}
 		rules_drop(t, old);
 		changed = true;
@@ -1084,36 +1296,42 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	memset(r, 0, sizeof(*r));
 	memcpy(r->id, id, 32);
 	r->trigger_count = count;
-	r->last_us = last;
 	r->tenant = ti;
 	r->sym = si;
 	r->stamp = t->epoch;
 	r->flags = RF_LIVE | RF_ARMED;
 	if (def->rearm)
 		r->flags |= RF_REARM;
-	if (cond_is_edge(c))
+	if (cflags & COND_F_EDGE)
 		r->flags |= RF_EDGE;
-	cflags = c->flags;
 	if ((def->rearm && def->cooldown_s > 0) || def->rearm_hysteresis > 0 ||
 	    def->expires_at_us != 0) {
 		r->ext = calloc(1, sizeof(*r->ext));
 		if (!r->ext)
 			goto oom_slot;
 		r->ext->hyst = def->rearm_hysteresis > 0 ? def->rearm_hysteresis : 0;
-		r->ext->cooldown_us = def->cooldown_s > 0 ? def->cooldown_s * RULES_US_PER_S : 0;
+		r->ext->cooldown_s = def->rearm && def->cooldown_s > 0 ?
+			(def->cooldown_s > UINT32_MAX ? UINT32_MAX : (uint32_t)def->cooldown_s) : 0;
+		r->ext->last_us = last;
 		r->ext->expires_us = def->expires_at_us;
 	}
-	if (c->n == 1) {
-		r->u.leaf = c->node[0];
+	if (k == 1) {
+		rules_leaf_pack(&r->u.leaf, &leaf);
 		r->flags |= RF_INLINE;
-		cond_free(c);
 	} else {
 		r->u.cond = c;
 	}
 	c = NULL;
 	if (rules_id_add(t, ri))
 		goto oom_slot;
-	if (cflags & COND_F_MOVES) {
+	if ((cflags & COND_F_MOVES) && (r->flags & RF_INLINE)) {
+		if (!s->win && !(s->win = eval_window_new()))
+			goto oom_id;
+		if (rules_moves_add(t, ri))
+			goto oom_id;
+		r->flags |= RF_MOVEIDX;
+		rules_windows(t, r, true);
+	} else if (cflags & COND_F_MOVES) {
 		if (!s->win && !(s->win = eval_window_new()))
 			goto oom_id;
 		if (rules_vec_push(&s->scan, ri))
@@ -1127,12 +1345,13 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	t->count++;
 
 	/* An edge rule that holds without a crossing is watched (see DESIGN). */
-	if ((r->flags & RF_EDGE) && !(r->flags & RF_SCANNED) && s->snap.has_price &&
-	    eval_node(rules_nodes(r), &s->snap, &s->snap, s->win))
+	if ((r->flags & RF_EDGE) && !(r->flags & (RF_SCANNED | RF_MOVEIDX)) &&
+	    s->snap.has_price &&
+	    eval_node(rules_nodes(r, &buf), &s->snap, &s->snap, s->win))
 		rules_set_watch(t, ri, true);
 	/* SPEC: a level condition is checked against the current snapshot. */
 	if (!(r->flags & RF_EDGE) && s->snap.has_price) {
-		holds = eval_node(rules_nodes(r), NULL, &s->snap, s->win);
+		holds = eval_node(rules_nodes(r, &buf), NULL, &s->snap, s->win);
 		if (holds && count > 0 && !changed)
 			r->flags &= (uint8_t)~RF_ARMED;	/* restart: same episode */
 		else if (holds)
@@ -1195,8 +1414,10 @@ static inline int rules_cand(struct rules *t, uint32_t ri)
 
 	if (r->stamp == t->epoch)
 		return 0;
+	if (rules_vec_push(&t->cand, ri))
+		return -1;
 	r->stamp = t->epoch;
-	return rules_vec_push(&t->cand, ri);
+	return 0;
 }
 
 /* Candidates from one field's index: keys in [lo, hi], or all when `all`. */
@@ -1206,7 +1427,8 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 	uint32_t p;
 	struct rules_ent e;
 
-	if (x->pn > RULES_PEND_MIN)
+	/* Small arrays merge for next to nothing; big ones once 16 wait. */
+	if (x->pn > 16 || (x->pn && x->n < 1024))
 		(void)rules_idx_merge(x);
 	if (all) {
 		for (p = 0; p < x->n; p++)
@@ -1217,7 +1439,7 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 		return;
 	}
 	e = rules_ent_make(lo, 0);
-	for (p = rules_idx_lower(x, &e); p < x->n; p++) {
+	for (p = rules_idx_from(x, &e); p < x->n; p++) {
 		const struct rules_ent *m = &x->main[p];
 
 		if (rules_ent_key(m) > hi)
@@ -1231,6 +1453,48 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
 		if (k >= lo && k <= hi)
 			(void)rules_cand(t, x->pend[p].rule);
 	}
+}
+
+/* Largest percent key a threshold can need (operands stay below 2e20). */
+#define RULES_PCT_CAP ((dec_t)1 << 80)
+
+/*
+ * Rules of index x whose percent key is <= the largest that holds for a move
+ * from `base` to `cur` (see struct rules_mgroup): a prefix of the array.
+ */
+static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec_t base)
+{
+	dec_t xx, mag, thr;
+
+	if (x->n == 0 && x->pn == 0)
+		return;
+	if (diff < 0)
+		return;
+	/* diff <= 4e26 (saturated keys), so xx <= 8e36 < 2^127: see eval.c. */
+	xx = diff * (dec_t)20000000000LL;
+	mag = base < 0 ? -base : base;
+	thr = mag == 0 ? RULES_PCT_CAP : xx / mag;
+	if (thr > RULES_PCT_CAP)
+		thr = RULES_PCT_CAP;
+	if (x->pn > 16 || (x->pn && x->n < 1024))
+		(void)rules_idx_merge(x);
+	for (uint32_t p = 0; p < x->n && rules_ent_key(&x->main[p]) <= thr; p++)
+		if (!(x->main[p].rule & RULES_DEAD))
+			(void)rules_cand(t, x->main[p].rule);
+	for (uint32_t p = 0; p < x->pn; p++)
+		if (rules_ent_key(&x->pend[p]) <= thr)
+			(void)rules_cand(t, x->pend[p].rule);
+}
+
+static void rules_cand_moves(struct rules *t, struct rules_sym *s,
+			     struct rules_mgroup *g, dec_t price)
+{
+	dec_t lo, hi;
+
+	if (!eval_window_extremes(s->win, g->window_s, &lo, &hi))
+		return;
+	rules_cand_pct(t, &g->up, price - lo, lo);
+	rules_cand_pct(t, &g->down, hi - price, hi);
 }
 
 static void rules_new_epoch(struct rules *t)
@@ -1279,6 +1543,8 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 				 prev.chg < cur.chg ? cur.chg : prev.chg);
 	for (uint32_t i = 0; i < s->scan.n; i++)
 		(void)rules_cand(t, s->scan.v[i]);
+	for (uint32_t i = 0; i < s->nmg; i++)
+		rules_cand_moves(t, s, &s->mg[i], price);
 	for (uint32_t i = 0; i < s->watch.n; i++)
 		(void)rules_cand(t, s->watch.v[i]);
 

@@ -61,7 +61,9 @@ static int agree_dir(PGconn *db, const char *dir, bool want_ok)
 		bool sql_ok, c_ok;
 		struct cond *c = NULL;
 
-		if (e->d_name[0] == '.')
+		size_t nl = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 5, ".json"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		text = slurp(path, &len);

@@ -238,6 +238,48 @@ static void test_keep_static(void **state)
 	free(errs);
 }
 
+/* errs NULL (SIGHUP): every problem is a log line, JSON when the log is JSON. */
+static void test_problems_as_log_lines(void **state)
+{
+	int fds[2], saved = dup(STDERR_FILENO), lines = 0;
+	char cwd[PATH_MAX], buf[8192];
+	struct cfg *c, *old, *next;
+	ssize_t n;
+	(void)state;
+
+	assert_int_equal(pipe(fds), 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_JSON);
+	dup2(fds[1], STDERR_FILENO);
+	assert_int_equal(chdir(data_dir), 0);
+	c = cfg_load("bad-enum.yaml", 0, NULL);
+	old = cfg_load(NULL, 0, NULL);
+	next = cfg_load("good-partial.yaml", 0, NULL);
+	assert_int_equal(chdir(cwd), 0);
+	cfg_keep_static(old, next, NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	close(fds[0]);
+	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
+	assert_null(c);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"level\":\"error\""));
+	assert_non_null(strstr(buf, "bad-enum.yaml:2: log.level: \\\"verbose\\\" is not one of"));
+	assert_non_null(strstr(buf, "\"level\":\"warn\""));
+	assert_non_null(strstr(buf, "stats.listen: cannot change without a restart"));
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		assert_memory_equal(line, "{\"ts\":", 6);
+		lines++;
+	}
+	/* two problems in bad-enum.yaml, two restart-only keys changed */
+	assert_int_equal(lines, 4);
+	cfg_free(old);
+	cfg_free(next);
+}
+
 static char *generated(void (*write)(FILE *))
 {
 	char *buf = NULL;
@@ -295,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_good_partial),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_keep_static),
+		cmocka_unit_test(test_problems_as_log_lines),
 		cmocka_unit_test(test_shipped_config),
 		cmocka_unit_test(test_readme_table),
 	};

@@ -33,7 +33,7 @@ static void ok(const char *json)
 	ok_len(json, strlen(json));
 }
 
-/* Rejected, and the message contains `want`. */
+/* Rejected, with exactly the message `want` (NULL: any message). */
 static void bad_len(const char *json, size_t len, const char *want)
 {
 	char err[256];
@@ -43,8 +43,8 @@ static void bad_len(const char *json, size_t len, const char *want)
 		cond_free(c);
 		fail_msg("accepted %.*s", (int)(len > 200 ? 200 : len), json);
 	}
-	if (want && !strstr(err, want))
-		fail_msg("for %.*s: message \"%s\" lacks \"%s\"",
+	if (want && strcmp(err, want) != 0)
+		fail_msg("for %.*s: message \"%s\", expected \"%s\"",
 			 (int)(len > 200 ? 200 : len), json, err, want);
 }
 
@@ -120,101 +120,126 @@ static void test_invalid(void **state)
 	bad("{\"operator\":\">\",\"value\":1.000000001}", "value: more than 8 fractional digits");
 	bad("{\"all\":[{\"operator\":\">\",\"value\":1},{\"operator\":\"<\",\"value\":1.123456789}]}",
 	    "all[1].value: more than 8 fractional digits");
+	bad("{\"operator\":\">\",\"value\":1.000000000}", "value: more than 8 fractional digits");
 	bad("{\"operator\":\">\",\"value\":1e3}", "value: exponent notation not allowed");
-	bad("{\"operator\":\">\",\"value\":1E-3}", "value: exponent");
-	bad("{\"operator\":\">\",\"value\":1000000000000}", "value: magnitude not below 10^12");
-	bad("{\"operator\":\">\",\"value\":-1000000000000}", "value: magnitude");
+	bad("{\"operator\":\">\",\"value\":1E-3}", "value: exponent notation not allowed");
+	bad("{\"operator\":\">\",\"value\":1000000000000}", "value: magnitude must be below 10^12");
+	bad("{\"operator\":\">\",\"value\":-1000000000000}", "value: magnitude must be below 10^12");
 	bad("{\"operator\":\">\",\"value\":01}", "value: not a valid JSON number");
-	bad("{\"operator\":\">\",\"value\":+1}", "value: must be a number");
-	bad("{\"operator\":\">\",\"value\":.5}", "value: must be a number");
+	bad("{\"operator\":\">\",\"value\":+1}", "value: not a valid JSON number");
+	bad("{\"operator\":\">\",\"value\":.5}", "value: not a valid JSON number");
 	bad("{\"operator\":\">\",\"value\":1.}", "value: not a valid JSON number");
-	bad("{\"operator\":\">\",\"value\":\"150\"}", "value: must be a number, not a string");
-	bad("{\"operator\":\">\",\"value\":null}", "value: must be a number, not null");
-	bad("{\"operator\":\">\",\"value\":true}", "value: must be a number, not a boolean");
-	bad("{\"operator\":\">\",\"value\":[1]}", "value: must be a number, not an array");
-	bad("{\"operator\":\">\",\"value\":NaN}", "value: must be a number");
+	bad("{\"operator\":\">\",\"value\":-}", "value: not a valid JSON number");
+	bad("{\"operator\":\">\",\"value\":\"150\"}", "value: must be a JSON number, not string");
+	bad("{\"operator\":\">\",\"value\":null}", "value: must be a JSON number, not null");
+	bad("{\"operator\":\">\",\"value\":true}", "value: must be a JSON number, not boolean");
+	bad("{\"operator\":\">\",\"value\":[1]}", "value: must be a JSON number, not array");
+	bad("{\"operator\":\">\",\"value\":{}}", "value: must be a JSON number, not object");
+	bad("{\"operator\":\">\",\"value\":NaN}", "value: not a valid JSON number");
 	/* Operators, fields, keys. */
-	bad("{\"operator\":\">>\",\"value\":1}", "operator: unknown operator");
-	bad("{\"operator\":\"GT\",\"value\":1}", "operator: unknown operator");
-	bad("{\"operator\":5,\"value\":1}", "operator: must be a string");
-	bad("{\"value\":1}", "condition: missing operator");
-	bad("{\"operator\":\">\"}", "condition: missing value for operator >");
-	bad("{\"operator\":\"between\",\"low\":1}", "missing high for operator between");
-	bad("{\"operator\":\">\",\"value\":1,\"low\":0}", "low: unknown key for operator >");
+	bad("{\"operator\":\">>\",\"value\":1}", "operator: unknown operator \">>\"");
+	bad("{\"operator\":\"GT\",\"value\":1}", "operator: unknown operator \"GT\"");
+	bad("{\"operator\":\"a\\\"b\",\"value\":1}", "operator: unknown operator \"a\\\"b\"");
+	bad("{\"operator\":5,\"value\":1}", "operator: must be a JSON string, not number");
+	bad("{\"value\":1}",
+	    "operator: missing (expected a leaf with \"operator\" or one of \"all\", \"any\", \"not\")");
+	bad("{\"operator\":\">\"}", "value: missing (operator \">\" needs it)");
+	bad("{\"operator\":\"between\",\"low\":1}", "high: missing (operator \"between\" needs it)");
+	bad("{\"operator\":\">\",\"value\":1,\"low\":0}", "low: unknown key for operator \">\"");
 	bad("{\"operator\":\"between\",\"low\":1,\"high\":2,\"value\":1}",
-	    "value: unknown key for operator between");
+	    "value: unknown key for operator \"between\"");
 	bad("{\"operator\":\">\",\"value\":1,\"window_seconds\":5}",
-	    "window_seconds: unknown key for operator >");
+	    "window_seconds: unknown key for operator \">\"");
 	bad("{\"operator\":\">\",\"value\":1,\"extra\":0}", "extra: unknown key");
 	bad("{\"operator\":\">\",\"value\":1,\"Value\":0}", "Value: unknown key");
-	bad("{\"operator\":\">\",\"value\":1,\"field\":\"volume\"}", "field: unknown field");
-	bad("{\"operator\":\">\",\"value\":1,\"field\":\"Price\"}", "field: unknown field");
-	bad("{\"operator\":\">\",\"value\":1,\"field\":null}", "field: must be a string");
+	bad("{\"operator\":\">\",\"value\":1,\"a b\":0}", "$[\"a b\"]: unknown key");
+	bad("{\"any\":[{\"operator\":\">\",\"value\":1,\"\\\"\":0}]}", "any[0][\"\\\"\"]: unknown key");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"volume\"}",
+	    "field: must be \"price\" or \"change_percent\"");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"Price\"}",
+	    "field: must be \"price\" or \"change_percent\"");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":null}",
+	    "field: must be \"price\" or \"change_percent\"");
 	bad("{\"operator\":\">\",\"value\":1,\"value\":2}", "value: duplicate key");
 	bad("{\"operator\":\">\",\"operator\":\"<\",\"value\":1}", "operator: duplicate key");
-	bad("{\"operator\":\"between\",\"low\":2,\"high\":1}", "condition: low is greater than high");
+	bad("{\"operator\":\"between\",\"low\":2,\"high\":1}", "low: greater than high");
 	bad("{\"any\":[{\"operator\":\"enters\",\"low\":2.00000001,\"high\":2}]}",
-	    "any[0]: low is greater than high");
+	    "any[0].low: greater than high");
 	/* Windowed moves. */
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5}", "missing window_seconds");
-	bad("{\"operator\":\"moves_up_pct\",\"window_seconds\":5}", "missing value");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5}",
+	    "window_seconds: missing (operator \"moves_up_pct\" needs it)");
+	bad("{\"operator\":\"moves_up_pct\",\"window_seconds\":5}",
+	    "value: missing (operator \"moves_up_pct\" needs it)");
 	bad("{\"operator\":\"moves_up_pct\",\"value\":0,\"window_seconds\":5}",
 	    "value: must be greater than 0");
 	bad("{\"operator\":\"moves_down_pct\",\"value\":-1,\"window_seconds\":5}",
 	    "value: must be greater than 0");
 	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":0}",
-	    "window_seconds: must be an integer from 1 to 86400");
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":86401}", "window_seconds");
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":1.5}", "window_seconds");
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60.0}", "window_seconds");
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":-5}", "window_seconds");
-	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":\"60\"}", "window_seconds");
+	    "window_seconds: must be between 1 and 86400");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":86401}",
+	    "window_seconds: must be between 1 and 86400");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":1.5}",
+	    "window_seconds: must be an integer");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60.0}",
+	    "window_seconds: must be an integer");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":-5}",
+	    "window_seconds: must be between 1 and 86400");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":\"60\"}",
+	    "window_seconds: must be a JSON number, not string");
+	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":6e1}",
+	    "window_seconds: exponent notation not allowed");
 	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":99999999999999999999}",
-	    "window_seconds");
+	    "window_seconds: magnitude must be below 10^12");
 	bad("{\"operator\":\"moves_up_pct\",\"value\":5,\"window_seconds\":60,\"field\":\"change_percent\"}",
-	    "field: must be price");
+	    "field: must be \"price\" for operator \"moves_up_pct\"");
 	bad("{\"operator\":\"moves_up_pct\",\"value\":5.123456789,\"window_seconds\":60}",
 	    "value: more than 8 fractional digits");
 	/* Composites. */
-	bad("{\"all\":[]}", "all: must be a non-empty array");
-	bad("{\"any\":{}}", "any: must be a non-empty array");
-	bad("{\"not\":[{\"operator\":\">\",\"value\":1}]}", "not: must be an object");
+	bad("{\"all\":[]}", "all: must not be empty");
+	bad("{\"any\":{}}", "any: must be a JSON array, not object");
+	bad("{\"not\":[{\"operator\":\">\",\"value\":1}]}", "not: must be a JSON object, not array");
 	bad("{\"all\":[{\"operator\":\">\",\"value\":1}],\"operator\":\">\"}",
-	    "operator: unknown key beside a composite");
+	    "operator: unknown key (a composite has exactly one key, here \"all\")");
 	bad("{\"operator\":\">\",\"value\":1,\"all\":[{\"operator\":\">\",\"value\":1}]}",
-	    "all: a composite must be the only key");
+	    "all: unknown key for operator \">\"");
+	bad("{\"value\":1,\"not\":{\"operator\":\">\",\"value\":1}}",
+	    "not: unknown key (a composite has exactly one key)");
 	bad("{\"all\":[{\"operator\":\">\",\"value\":1}],\"any\":[{\"operator\":\">\",\"value\":1}]}",
-	    "any: a composite must be the only key");
-	bad("{\"all\":[{\"operator\":\">\",\"value\":1},5]}", "all[1]: must be an object");
-	bad("{\"all\":[{\"operator\":\">\",\"value\":1},]}", "all[1]: must be an object");
+	    "any: unknown key (a composite has exactly one key, here \"all\")");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1},5]}", "all[1]: must be a JSON object, not number");
+	bad("{\"all\":[{\"operator\":\">\",\"value\":1},]}", "all[1]: must be a JSON object, not JSON");
 	bad("{\"not\":{\"all\":[{\"any\":[{\"operator\":\"~\",\"value\":1}]}]}}",
-	    "not.all[0].any[0].operator: unknown operator");
-	bad("{}", "condition: empty object");
-	bad("{\"not\":{}}", "not: empty object");
+	    "not.all[0].any[0].operator: unknown operator \"~\"");
+	bad("{}", "operator: missing (expected a leaf with \"operator\" or one of \"all\", \"any\", \"not\")");
+	bad("{\"not\":{}}",
+	    "not.operator: missing (expected a leaf with \"operator\" or one of \"all\", \"any\", \"not\")");
 	/* Text. */
-	bad("", "condition: must be an object, not nothing");
-	bad("[]", "condition: must be an object");
-	bad("\"x\"", "condition: must be an object");
-	bad("{\"operator\":\">\",\"value\":1} x", "unexpected text after the object");
-	bad("{\"operator\":\">\",\"value\":1}{}", "unexpected text after the object");
-	bad("{\"operator\":\">\",\"value\":1", "expected ',' or '}'");
-	bad("{\"operator\":\">\" \"value\":1}", "expected ',' or '}'");
-	bad("{\"operator\":\">\",,\"value\":1}", "expected a key");
-	bad("{'operator':'>','value':1}", "expected a key");
-	bad("{\"operator\":\">\",\"value\"1}", "value: expected ':'");
-	bad("{\"operator\":\"\\x\",\"value\":1}", "bad escape");
-	bad("{\"operator\":\"\\ud800\",\"value\":1}", "unpaired surrogate");
-	bad("{\"operator\":\"\\u0000\",\"value\":1}", "NUL character");
-	bad("{\"operator\":\"a\tb\",\"value\":1}", "control character");
-	bad("{\"operator\":\"\xff\",\"value\":1}", "invalid UTF-8");
-	bad("{\"operator\":\"\xc0\xbe\",\"value\":1}", "invalid UTF-8");	/* overlong */
-	bad("{\"operator\":\"\xed\xa0\x80\",\"value\":1}", "invalid UTF-8");	/* surrogate */
-	bad("{\"operator\":\"\xe2\x82\",\"value\":1}", "invalid UTF-8");	/* truncated */
-	bad_len("{\"operator\":\">\",\"value\":1}\0", 28, "NUL character");
-	bad_len("{\"operator\":\">\0\",\"value\":1}", 27, "NUL character");
+	bad("", "$: must be a JSON object, not end of text");
+	bad("[]", "$: must be a JSON object, not array");
+	bad("\"x\"", "$: must be a JSON object, not string");
+	bad("{\"operator\":\">\",\"value\":1} x", "$: unexpected text after the object");
+	bad("{\"operator\":\">\",\"value\":1}{}", "$: unexpected text after the object");
+	bad("{\"operator\":\">\",\"value\":1", "$: expected ',' or '}' after value");
+	bad("{\"operator\":\">\" \"value\":1}", "$: expected ',' or '}' after operator");
+	bad("{\"operator\":\">\",,\"value\":1}", "$: expected a key (a JSON string)");
+	bad("{'operator':'>','value':1}", "$: expected a key (a JSON string)");
+	bad("{\"operator\":\">\",\"value\"", "value: expected ':', found end of text");
+	bad("{\"operator\":\">\",\"value\"1}", "value: expected ':', found number");
+	bad("{\"operator\":\"\\x\",\"value\":1}", "operator: bad escape in a string");
+	bad("{\"operator\":\"\\ud800\",\"value\":1}", "operator: unpaired surrogate escape");
+	bad("{\"operator\":\"\\u0000\",\"value\":1}", "operator: NUL character in a string");
+	bad("{\"operator\":\"a\tb\",\"value\":1}", "operator: control character in a string");
+	bad("{\"operator\":\"\xff\",\"value\":1}", "$: invalid UTF-8");
+	bad("{\"operator\":\"\xc0\xbe\",\"value\":1}", "$: invalid UTF-8");	/* overlong */
+	bad("{\"operator\":\"\xed\xa0\x80\",\"value\":1}", "$: invalid UTF-8");	/* surrogate */
+	bad("{\"operator\":\"\xe2\x82\",\"value\":1}", "$: invalid UTF-8");	/* truncated */
+	bad_len("{\"operator\":\">\",\"value\":1}\0", 28, "$: NUL character in the text");
+	bad_len("{\"operator\":\">\0\",\"value\":1}", 27, "$: NUL character in the text");
 	ok("{\"operator\":\">\",\"value\":1,\"field\":\"price\"}");
-	bad("{\"operator\":\">\",\"value\":1,\"field\":\"pr\xc3\xa9\"}", "field: unknown field");
-	bad("{\"operator\":\">\",\"value\":1,\"\xe2\x82\xac\":1}", "?: unknown key");
+	ok("{\"operator\":\">\",\"value\":1,\"field\":\"pr\\u0069ce\"}");
+	bad("{\"operator\":\">\",\"value\":1,\"field\":\"pr\xc3\xa9\"}",
+	    "field: must be \"price\" or \"change_percent\"");
+	bad("{\"operator\":\">\",\"value\":1,\"\xe2\x82\xac\":1}", "$[\"\xe2\x82\xac\"]: unknown key");
 }
 
 /* Nest `depth` composites around one leaf, cycling all/any/not. */
@@ -263,13 +288,13 @@ static void test_limits(void **state)
 	ok(s);
 	free(s);
 	s = nest(9);
-	bad(s, "more than 8 nested composites");
+	bad(s, "all[0].not.any[0].all[0].not.any[0].all[0].not.any: more than 8 nested composites");
 	free(s);
 	s = leaves(64);
 	ok(s);
 	free(s);
 	s = leaves(65);
-	bad(s, "more than 64 leaves");
+	bad(s, "any[1].all[32]: more than 64 leaves");
 	free(s);
 
 	/* Hostile nesting is refused early, without deep recursion. */
@@ -281,12 +306,12 @@ static void test_limits(void **state)
 		for (size_t i = 0; i + 8 <= n; i += 8)
 			memcpy(h + i, "{\"not\": ", 8);
 		t0 = clock();
-		bad_len(h, n, "more than 8 nested composites");
+		bad_len(h, n, "not.not.not.not.not.not.not.not.not: more than 8 nested composites");
 		for (size_t i = 0; i < n; i++)
 			h[i] = '[';
-		bad_len(h, n, "condition: must be an object");
+		bad_len(h, n, "$: must be a JSON object, not array");
 		memset(h, '{', n);
-		bad_len(h, n, "expected a key");
+		bad_len(h, n, "$: expected a key (a JSON string)");
 		assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 1.0);
 		free(h);
 	}
@@ -308,7 +333,10 @@ static int replay(const char *dir, bool want_ok)
 		long len;
 		struct cond *c;
 
-		if (e->d_name[0] == '.')
+		size_t nl = strlen(e->d_name);
+
+		/* Vectors are *.json; a README or the like is not one. */
+		if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 5, ".json"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		f = fopen(path, "rb");

@@ -50,9 +50,9 @@ static void test_operand(void **state)
 	assert_string_equal(parse_bad("1.000000000", DEC_OPERAND),
 			    "more than 8 fractional digits");
 	assert_string_equal(parse_bad("1000000000000", DEC_OPERAND),
-			    "magnitude not below 10^12");
+			    "magnitude must be below 10^12");
 	assert_string_equal(parse_bad("-1000000000000.5", DEC_OPERAND),
-			    "magnitude not below 10^12");
+			    "magnitude must be below 10^12");
 	assert_string_equal(parse_bad("1e5", DEC_OPERAND),
 			    "exponent notation not allowed");
 	parse_bad("", DEC_OPERAND);

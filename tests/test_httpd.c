@@ -328,6 +328,36 @@ static void test_connection_cap(void **state)
 	server_stop(&s);
 }
 
+/*
+ * A client that trickles its headers (one line every 0.3 s, never idle for
+ * the 1 s timeout) is still closed after 6 x stats.timeout_s.
+ */
+static void test_slow_client(void **state)
+{
+	struct server s;
+	double t0, took;
+	char c;
+	int fd;
+	(void)state;
+
+	server_start(&s, 256, 1, 0);
+	fd = connect_to(s.port);
+	t0 = now();
+	assert_int_equal(send(fd, "GET /healthz HTTP/1.1\r\n", 23, MSG_NOSIGNAL), 23);
+	for (;;) {
+		usleep(300000);
+		if (recv(fd, &c, 1, MSG_DONTWAIT) == 0 ||
+		    send(fd, "X-A: b\r\n", 8, MSG_NOSIGNAL) < 0 || now() - t0 > 30)
+			break;
+	}
+	took = now() - t0;
+	close(fd);
+	assert_true(took > 4);
+	assert_true(took < 15);
+	wait_no_connections();
+	server_stop(&s);
+}
+
 static void test_tls(void **state)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -434,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_requests),
 		cmocka_unit_test(test_idle_connections),
 		cmocka_unit_test(test_connection_cap),
+		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_disabled_and_errors),
 	};

@@ -197,6 +197,42 @@ static void test_process_and_tick(void **state)
 	free(s);
 }
 
+/* The README's metrics table has a row "| `name` | type |" for every family. */
+static void test_readme_table(void **state)
+{
+	const char *data = getenv("LEO_TEST_DATA");
+	char path[4096], row[256], *readme = NULL, *s = render(), *line;
+	size_t len = 0;
+	FILE *f, *m;
+	int c, n = 0;
+	(void)state;
+
+	assert_non_null(data);
+	snprintf(path, sizeof(path), "%s/../../README.md", data);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	m = open_memstream(&readme, &len);
+	assert_non_null(m);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	for (line = strstr(s, "# TYPE "); line; line = strstr(line + 1, "\n# TYPE ")) {
+		char name[128], type[32];
+
+		if (*line == '\n')
+			line++;
+		assert_int_equal(sscanf(line, "# TYPE %127s %31s", name, type), 2);
+		snprintf(row, sizeof(row), "| `%s` | %s |", name, type);
+		if (!strstr(readme, row))
+			fail_msg("README.md lacks the row %s", row);
+		n++;
+	}
+	assert_true(n >= 20);
+	free(readme);
+	free(s);
+}
+
 /* --dump: an exposition with values in every family, for promtool. */
 static int dump(void)
 {
@@ -232,6 +268,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_labels_and_families),
 		cmocka_unit_test(test_gauges),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_readme_table),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--dump") == 0)

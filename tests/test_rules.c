@@ -27,7 +27,7 @@
 /* ------------------------------------------------------------------ */
 /* captured events */
 
-#define MAXEV 4096
+#define MAXEV 16384
 static struct rules_event evs[MAXEV];
 static size_t nev;
 
@@ -505,8 +505,12 @@ static void test_upsert_semantics(void **state)
 	expect1(RULES_FIRE, 1, 12);
 	assert_int_equal(rules_count(t), 0);
 
-	/* Invalid condition or id: -1 with a message, table unchanged. */
+	/* Invalid condition or id: -1 with a message, nothing added. */
 	assert_int_equal(upsert(t, 2, "{\"operator\":\">\",\"value\":1e2}", NULL, now), -1);
+	/* A rule whose row turns invalid leaves the table. */
+	assert_int_equal(upsert(t, 5, "{\"operator\":\">\",\"value\":1000}", NULL, now), 0);
+	assert_int_equal(rules_count(t), 1);
+	assert_int_equal(upsert(t, 5, "{\"operator\":\">\",\"value\":}", NULL, now), -1);
 	memset(&d, 0, sizeof(d));
 	d.rule_id = "ABC";
 	d.tenant_id = TEN_A;
@@ -515,6 +519,21 @@ static void test_upsert_semantics(void **state)
 	d.condition_len = strlen(d.condition);
 	assert_int_equal(rules_upsert(t, &d, now, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "rule_id"));
+	{
+		static const char *const badids[] = {
+			"000000000000000000000000000000000000000000000000000000000000000A",
+			"000000000000000000000000000000000000000000000000000000000000000",
+			"00000000000000000000000000000000000000000000000000000000000000000",
+			"000000000000000000000000000000000000000000000000000000000000000g",
+			"",
+		};
+
+		for (size_t i = 0; i < sizeof(badids) / sizeof(badids[0]); i++) {
+			d.rule_id = badids[i];
+			assert_int_equal(rules_upsert(t, &d, now, err, sizeof(err)), -1);
+			assert_int_equal(rules_remove(t, badids[i]), -1);
+		}
+	}
 	d.rule_id = "0000000000000000000000000000000000000000000000000000000000000002";
 	d.condition = "{\"operator\":\">\",\"value\":1.123456789}";
 	d.condition_len = strlen(d.condition);
@@ -603,7 +622,7 @@ struct m_hist {
 	int64_t t, p;
 };
 
-#define M_MAXR 400
+#define M_MAXR 5000
 #define M_SYMS 3
 static struct m_rule mr[M_MAXR];
 static int nmr;
@@ -796,7 +815,8 @@ static void m_gen(struct m_rule *r, bool moves)
 		l->op = (int)m_rand(moves ? M_NOPS : M_UP);
 		l->field = l->op >= M_UP ? 0 : m_rand(4) == 0;
 		if (l->op >= M_UP) {
-			l->a = (1 + m_rand(300)) * 1000000;	/* 0.01% .. 3% */
+			/* 0.05% .. 3% in steps of 0.05%: on the price grid from round lows */
+			l->a = (1 + m_rand(60)) * 5000000;
 			l->window_s = 1 + (int)m_rand(60);
 			continue;
 		}
@@ -1024,6 +1044,18 @@ static void test_index_vs_model(void **state)
 	assert_true(fired > 1000);
 }
 
+/* Thousands of rules per symbol: big sorted arrays, pending merges, cursors. */
+static void test_index_big_vs_model(void **state)
+{
+	size_t fired = 0;
+
+	(void)state;
+	for (int seed = 200; seed < 203; seed++)
+		fired += m_run(seed, false, 4000, 300);
+	print_message("big index vs model: %zu events agreed\n", fired);
+	assert_true(fired > 1000);
+}
+
 static void test_moves_vs_model(void **state)
 {
 	size_t fired = 0;
@@ -1049,6 +1081,7 @@ int main(void)
 		cmocka_unit_test(test_upsert_semantics),
 		cmocka_unit_test(test_remove),
 		cmocka_unit_test(test_index_vs_model),
+		cmocka_unit_test(test_index_big_vs_model),
 		cmocka_unit_test(test_moves_vs_model),
 	};
 

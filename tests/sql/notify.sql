@@ -108,6 +108,17 @@ SELECT set_eq($$SELECT payload FROM got$$,
 	      ARRAY[E'M1 ' || :'xid' || E'\nS4\t\t40\t\t-1', E'M1 ' || :'xid' || E'\nS1\t11.000\t12\t\t0.5'],
 	      'upsert: the inserted and the updated row');
 
+-- A renamed symbol is reported as new: no old fields.
+TRUNCATE got;
+BEGIN;
+UPDATE market_snapshot SET symbol = 'S5' WHERE symbol = 'S4';
+SELECT pg_current_xact_id() AS xid \gset
+COMMIT;
+SELECT pg_notify('leo_test_sentinel', '') \gset
+SELECT pg_temp.wait() AS waited \gset
+SELECT results_eq($$SELECT payload FROM got$$, ARRAY[E'M1 ' || :'xid' || E'\nS5\t\t40\t\t-1'],
+		  'a renamed row: the new symbol with empty old fields');
+
 -- leo.market_channel chooses the channel.
 TRUNCATE got;
 SET leo.market_channel = 'prices_x';
@@ -132,9 +143,11 @@ SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
 CREATE TEMP TABLE before AS SELECT symbol::text, price, change_percent FROM market_snapshot WHERE symbol LIKE 'SYM%';
 TRUNCATE got;
+CREATE TEMP TABLE upd_order (n serial, symbol text);
 BEGIN;
-UPDATE market_snapshot SET price = round(price * 1.01, 4), change_percent = change_percent + 0.25
-WHERE symbol LIKE 'SYM%';
+WITH u AS (UPDATE market_snapshot SET price = round(price * 1.01, 4), change_percent = change_percent + 0.25
+	   WHERE symbol LIKE 'SYM%' RETURNING symbol)
+INSERT INTO upd_order (symbol) SELECT symbol FROM u;
 SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
@@ -150,6 +163,8 @@ SELECT set_eq($$SELECT symbol, old_price, new_price, old_chg, new_chg FROM pg_te
 		       m.change_percent::text AS nc
 		FROM before b JOIN market_snapshot m USING (symbol)$$,
 	      'every row once, with its old and new values');
+SELECT results_eq($$SELECT symbol FROM pg_temp.lines() ORDER BY n$$, $$SELECT symbol FROM upd_order ORDER BY n$$,
+		  'lines in the order the statement updated the rows, across notifications');
 SELECT ok(max(octet_length(payload)) > 7000, 'chunks are filled (largest ' || max(octet_length(payload)) || ' bytes)')
 FROM got;
 

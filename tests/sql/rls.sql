@@ -1,7 +1,7 @@
 -- Row-level security and the daemon's role: RLS is enabled and forced on
 -- every tenant-owned table; a session sees and writes only its own tenant's
 -- rows and nothing at all without a tenant; leo_alertd holds exactly the
--- privileges of the contract and is neither superuser, owner nor BYPASSRLS.
+-- privileges the daemon needs and is neither superuser, owner nor BYPASSRLS.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -59,7 +59,7 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 	      ARRAY['market_snapshot SELECT', 'news_feed SELECT', 'alert_rules SELECT',
 		    'consent_management SELECT', 'instruments SELECT', 'delivery_log SELECT',
 		    'delivery_log INSERT', 'agent_task SELECT', 'agent_task INSERT'],
-	      'leo_alertd: exactly its table privileges');
+	      'leo_alertd: exactly the table privileges the daemon needs');
 SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
 		WHERE a.attrelid = 'alert_rules'::regclass AND a.attnum > 0 AND NOT a.attisdropped
 		  AND has_column_privilege('leo_alertd', 'alert_rules', a.attname, 'UPDATE')$$,
@@ -91,6 +91,10 @@ SELECT results_eq($$SELECT * FROM leo_active_tenants()$$,
 		  'leo_active_tenants(): the active tenants, without a tenant set');
 SELECT throws_ok($$SELECT * FROM tenant$$, '42501', NULL, 'daemon cannot read tenant directly');
 SELECT throws_ok($$SELECT * FROM cdp_profiles$$, '42501', NULL, 'daemon cannot read cdp_profiles');
+SELECT lives_ok($$SELECT set_config('leo.writer', 'on', true), set_config('leo.market_channel', 'x', true)$$,
+		'daemon may set leo.writer and leo.market_channel');
+SELECT lives_ok($$SELECT pg_notify('leo_delivery', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa 1')$$,
+		'daemon may notify leo_delivery');
 
 -- As the daemon for tenant A.
 SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';

@@ -22,7 +22,7 @@ $$;
 SELECT is(rule_id,
 	  encode(sha256(convert_to(tenant_id::text || chr(31) || 'P1' || chr(31) || 'AAPL' || chr(31)
 				   || '{"value": 150.1, "operator": ">"}', 'UTF8')), 'hex'),
-	  'rule_id is the sha256 of the contract''s text')
+	  'rule_id is the sha256 of tenant, profile, symbol and logic')
 FROM alert_rules WHERE tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 SELECT is((SELECT count(DISTINCT rule_id)::int FROM alert_rules), 2, 'one id per tenant for the same rule');
 SELECT throws_ok($$INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic)

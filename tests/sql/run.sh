@@ -5,6 +5,7 @@
 # database afterwards.  For the condition test it first loads the vectors of
 # tests/data/cond/{ok,bad}/ into table cond_vector (bad-text/ is for the
 # daemon's compiler only: jsonb cannot see what those files break).
+# LEO_PG_PROVE_FLAGS adds pg_prove options, e.g. -v to list every test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -13,6 +13,7 @@ CREATE DATABASE leo_template;
 SQL
 "$top/scripts/schema-apply.sh" leo_template
 psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+SET client_min_messages = warning;
 DO $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_daemon') THEN
