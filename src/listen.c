@@ -22,7 +22,13 @@
  *     passed on becomes one tick (so a crossing while away fires once),
  *     then rules are re-upserted (unchanged ones keep their state) and rules
  *     that are gone are removed;
- *   - resync (timer, SIGHUP): rules only, then the expiry sweep.
+ *   - resync (timer, SIGHUP): the same as a reconnect, then the expiry
+ *     sweep.  It also heals what no notification can tell: PostgreSQL
+ *     folds equal notifications of one transaction, so a price moved
+ *     1 -> 2 -> 1 -> 2 in one transaction arrives as 1 -> 2 -> 1; the resync
+ *     turns the stale 1 into one observed change to 2.  The new snapshot
+ *     replaces the old as the filter: a notification still unread that the
+ *     resync already covered is skipped, so no price ever goes backwards.
  *
  * Ordering.  Notifications are drained in bursts.  The rules named by rule
  * notifications of a burst are fetched (one pipeline, per tenant) before
@@ -519,15 +525,13 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 			    PGRES_COMMAND_OK));
 	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS)
 		goto out;
-	if (mode != LISTEN_RESYNC) {
-		snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
-				   PGRES_TUPLES_OK);
-		market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
-				     " FROM market_snapshot WHERE price IS NOT NULL",
-				     0, NULL, PGRES_TUPLES_OK);
-		if (!snap || !market || PQntuples(snap) != 1)
-			goto out;
-	}
+	snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
+			   PGRES_TUPLES_OK);
+	market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
+			     " FROM market_snapshot WHERE price IS NOT NULL",
+			     0, NULL, PGRES_TUPLES_OK);
+	if (!snap || !market || PQntuples(snap) != 1)
+		goto out;
 	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
 			  PGRES_TUPLES_OK);
 	if (!ten)
@@ -547,7 +551,7 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		goto out;
 
 	/* Everything read; now apply, in the order the DESIGN comment gives. */
-	if (mode != LISTEN_RESYNC) {
+	{
 		struct payload_snapshot s;
 
 		if (payload_snapshot_parse(PQgetvalue(snap, 0, 0), &s)) {
@@ -589,7 +593,7 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 	log_info("%s: %zu tenants, %zu active rules%s",
 		 mode == LISTEN_RESTART ? "loaded" :
 		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
-		 nt, nrules, mode == LISTEN_RESYNC ? "" : ", snapshots caught up");
+		 nt, nrules, mode == LISTEN_RESTART ? ", snapshots seeded" : ", prices caught up");
 	rc = 0;
 out:
 	if (rules)

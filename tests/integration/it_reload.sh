@@ -11,6 +11,7 @@ it_profile "$T1" p1
 it_consent "$T1" p1 email granted
 it_price ACME 10
 it_price EDGE 10
+it_price FOLD 1
 silent() {	# insert a rule without notifying the daemon
 	it_sql -c "BEGIN" -c "SET LOCAL leo.writer = 'on'" \
 		-c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic ${2:-})
@@ -48,4 +49,18 @@ soon=$(silent '{"operator": "<", "value": 5}' ", expires_at" ", now() + interval
 it_wait "SELECT status = 'EXPIRED' FROM alert_rules WHERE rule_id = '$soon'" 10
 it_ok "rule expired by the resync sweep (interval reloaded to 1 s)"
 it_eq "$(it_sql -c "SELECT count(*) FROM agent_task WHERE rule_id = '$soon'")" 0 "expired rule never fired"
+
+# PostgreSQL folds equal notifications of one transaction: 1 -> 2 -> 1 -> 2
+# arrives as 1 -> 2 -> 1.  The resync sees 2 and makes it one change 1 -> 2,
+# so both upward crossings fire (with flood_max_fires 1 now, the second is
+# the flood pause; its agent_task records the change all the same).
+fold1=$(it_rule "$T1" p1 FOLD '{"operator": "crosses_above", "value": 1.5}' REARM)
+sleep 0.3
+it_sql -c "BEGIN" -c "UPDATE market_snapshot SET price = 2 WHERE symbol = 'FOLD'" \
+	-c "UPDATE market_snapshot SET price = 1 WHERE symbol = 'FOLD'" \
+	-c "UPDATE market_snapshot SET price = 2 WHERE symbol = 'FOLD'" -c "COMMIT"
+it_wait "SELECT count(*) = 2 FROM agent_task WHERE rule_id = '$fold1'" 10
+it_eq "$(it_sql -c "SELECT string_agg((reasoning_trace->0->'previous'->>'price') || '->' ||
+	(reasoning_trace->0->'observed'->>'price'), ' ' ORDER BY task_id) FROM agent_task
+	WHERE rule_id = '$fold1'")" "1->2 1->2" "folded notification healed by the resync"
 it_stop

@@ -1,5 +1,5 @@
 # Sourced by every integration test: a fresh database, the real leo-alertd
-# binary started and stopped as a process, and polling helpers.
+# binary started and stopped as a process, and polling functions.
 #
 # Environment (ctest sets it): LEO_BIN the daemon binary; PGHOST, PGPORT,
 # PGUSER for the throwaway cluster (scripts/test.sh exports them).
