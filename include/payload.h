@@ -15,9 +15,15 @@
 
 #include "dec.h"
 
+/*
+ * A symbol as the schema allows it: 1..64 characters (not bytes) of UTF-8,
+ * so up to 256 bytes, plus the NUL.
+ */
+#define PAYLOAD_SYMBOL_CAP 257
+
 /* One row of a market notification: a symbol's old and new values. */
 struct payload_tick {
-	char symbol[65];
+	char symbol[PAYLOAD_SYMBOL_CAP];
 	bool has_old_price, has_old_chg, has_chg;	/* false: empty field (NULL) */
 	dec_t old_price, price, old_chg, chg;
 };
@@ -48,8 +54,8 @@ struct payload_control {
 	char op;			/* 'I', 'U' or 'D' */
 	char tenant[37];
 	char rule[65];			/* PAYLOAD_RULE */
-	char symbol[65];		/* PAYLOAD_RULE */
-	char old_symbol[65];		/* PAYLOAD_RULE, "" when null */
+	char symbol[PAYLOAD_SYMBOL_CAP];	/* PAYLOAD_RULE */
+	char old_symbol[PAYLOAD_SYMBOL_CAP];	/* PAYLOAD_RULE, "" when null */
 	char profile[201];		/* PAYLOAD_CONSENT */
 	char channel[16];		/* PAYLOAD_CONSENT */
 	char status[16];		/* PAYLOAD_TENANT */

@@ -21,6 +21,9 @@
 
 #include "dec.h"
 
+/* A symbol: up to 64 characters of UTF-8 (256 bytes) and the NUL. */
+#define RULES_SYMBOL_CAP 257
+
 enum rules_field { RULES_FIELD_PRICE, RULES_FIELD_CHANGE_PERCENT };
 
 /* A rule as read from its alert_rules row (status ACTIVE). */
@@ -49,7 +52,7 @@ struct rules_event {
 	enum rules_event_kind kind;
 	char rule_id[65];
 	char tenant_id[37];
-	char symbol[65];
+	char symbol[RULES_SYMBOL_CAP];
 	int64_t seq;		/* trigger_count this firing makes (claim expects seq-1);
 				 * RULES_EXPIRE: the rule's trigger_count */
 	int64_t at_us;		/* wall clock of the firing */

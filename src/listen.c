@@ -71,7 +71,7 @@ struct listen_ent {
 			bool has_chg;
 		} px;
 		struct {
-			char symbol[65];
+			char symbol[RULES_SYMBOL_CAP];
 			char tenant[37];
 			uint64_t gen;
 		} rule;
@@ -211,7 +211,7 @@ enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
 struct listen_req {
 	char tenant[37];
 	char rule[65];
-	char symbol[65];
+	char symbol[RULES_SYMBOL_CAP];
 };
 
 struct listen {
@@ -246,8 +246,8 @@ struct listen_item {
 	struct payload_tick tick;	/* LISTEN_TICK */
 	char tenant[37];
 	char rule[65];
-	char symbol[65];
-	char old_symbol[65];
+	char symbol[PAYLOAD_SYMBOL_CAP];
+	char old_symbol[PAYLOAD_SYMBOL_CAP];
 };
 
 struct listen_burst {

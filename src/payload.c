@@ -57,15 +57,24 @@ static int payload_u64(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* A symbol as the schema's CHECK allows: 1..64 characters, no controls. */
+/*
+ * A symbol as the schema's CHECK allows: 1..64 characters (the server has
+ * checked the UTF-8, so characters are the bytes that do not continue one),
+ * no controls.
+ */
 static bool payload_symbol_ok(const char *s, size_t len)
 {
-	if (len == 0 || len > 64)
+	size_t chars = 0;
+
+	if (len == 0 || len >= PAYLOAD_SYMBOL_CAP)
 		return false;
-	for (size_t i = 0; i < len; i++)
+	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
-	return true;
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			chars++;
+	}
+	return chars <= 64;
 }
 
 /* One optional numeric field: empty means NULL. */

@@ -59,7 +59,7 @@ struct workers_msg {
 	bool has_chg;
 	int64_t recv_us;
 	dec_t price, chg;
-	char symbol[65];
+	char symbol[RULES_SYMBOL_CAP];
 	char id[65];			/* rule id or tenant id */
 	struct workers_rule *rule;	/* UPSERT: owned */
 	struct rules_limits lim;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The daemon is frozen (SIGSTOP) while 400 statements change 60 prices each:
+# its LISTEN backend blocks on the full socket, so PostgreSQL's notification
+# queue holds the backlog (pg_notification_queue_usage() > 0; PostgreSQL 15
+# has no max_notify_queue_pages to make the queue small, so the traffic is
+# bounded, a few MB).  Worker queues are tiny (engine.queue_capacity 16), so
+# after SIGCONT the loop is pushed back over and over.  Nothing is lost:
+# every crossing of every rule fires exactly once.
+. "$(dirname "$0")/lib.sh"
+it_newdb
+it_tenant "$T1" t1
+it_profile "$T1" p1
+it_consent "$T1" p1 email granted
+nsym=60 nrules=10 nstmt=400
+# 64-character symbols, so each statement's notification is ~4.5 kB
+it_sql -c "INSERT INTO market_snapshot (symbol, price)
+	SELECT 'Q' || lpad(g::text, 3, '0') || repeat('x', 60), 10 FROM generate_series(1, $nsym) g"
+it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+	SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
+	FROM market_snapshot ORDER BY symbol LIMIT $nrules"
+
+IT_FLOOD_MAX=100000 it_config stats
+sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
+it_start
+it_eq "$(it_metric leo_rules_active)" "$nrules" "rules loaded"
+
+kill -STOP "${it_pids[d]}"
+# each statement its own transaction: 10 -> 21 -> 19 -> 21 ...
+for i in $(seq "$nstmt"); do
+	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
+done | it_sql
+usage=$(it_sql -c "SELECT pg_notification_queue_usage() > 0")
+it_eq "$usage" t "notification queue holds the backlog while the daemon is stopped"
+kill -CONT "${it_pids[d]}"
+
+want=$(( (nstmt + 1) / 2 * nrules ))
+it_wait "SELECT count(*) = $want FROM delivery_log" 120
+it_wait "SELECT pg_notification_queue_usage() = 0" 30
+it_settle 1
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
+it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
+it_eq "$(it_sql -c "SELECT count(DISTINCT idempotency_key) FROM delivery_log")" "$want" \
+	"distinct idempotency keys"
+it_eq "$(it_sql -c "SELECT min(trigger_count) = max(trigger_count) AND max(trigger_count) = $(( (nstmt + 1) / 2 ))
+	FROM alert_rules")" t "each rule fired once per crossing"
+it_eq "$(it_metric leo_notify_errors_total)" 0 "no notification refused"
+it_stop
