@@ -28,9 +28,10 @@ struct payload_tick {
 	dec_t old_price, price, old_chg, chg;
 };
 
-/* A decoded market notification ("M1 <xid>\n<rows>").  Owns ticks. */
+/* A decoded market notification ("M1 <xid> <stmt>\n<rows>").  Owns ticks. */
 struct payload_market {
 	uint64_t xid;
+	uint64_t stmt;		/* 0 when the header has none */
 	size_t nticks;
 	struct payload_tick *ticks;
 };

@@ -146,23 +146,20 @@ $$;
 -- statement's transition tables.  Sends the changed rows to the market channel
 -- (leo.market_channel, default leo_market) as text:
 --
---   M1 <xid>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>\n...
+--   M1 <xid> <stmt>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>\n...
 --
--- xid is pg_current_xact_id(); an empty field is a NULL (old fields are empty
--- for INSERT); numbers are numeric::text.  Rows whose price and
+-- xid is pg_current_xact_id(); stmt numbers the notifying statements of the
+-- transaction (1, 2, ...; kept in the transaction-local setting
+-- leo.market_stmt).  PostgreSQL delivers identical notifications of one
+-- transaction once, so without stmt a transaction whose statements move a
+-- price 1 -> 2, 2 -> 1 and 1 -> 2 again would lose the third change.  An
+-- empty field is a NULL (old fields are empty for INSERT); numbers are numeric::text.  Rows whose price and
 -- change_percent did not change, and rows whose new price is NULL, are left
 -- out; nothing is sent when no row is left.  Each notification stays below
 -- 8000 bytes: a line is at most 421 bytes (a 64-character symbol of up to 4
 -- bytes each, four numbers of at most 40 characters, tabs), and lines are
 -- cut into chunks of at most 7400 bytes plus one line, each with its own
 -- header, in the statement's row order.
---
--- NB: PostgreSQL delivers identical notifications of one transaction once.
--- A transaction whose statements move a price 1 -> 2, 2 -> 1 and 1 -> 2 again
--- sends the third payload, equal to the first, not at all: a listener sees
--- 1 -> 2 -> 1 and is left with 1.  Feeds that write one change per symbol
--- and transaction are not affected; the payload format has no field that
--- could tell such statements apart.
 --
 -- Speed matters (one call per feed statement): one query reads each
 -- transition table into arrays and zips them by position — PostgreSQL fills
@@ -212,7 +209,11 @@ BEGIN
 		RETURN NULL;
 	END IF;
 
-	hdr := 'M1 ' || pg_current_xact_id()::text || E'\n';
+	hdr := 'M1 ' || pg_current_xact_id()::text || ' '
+		|| set_config('leo.market_stmt',
+			      (coalesce(nullif(current_setting('leo.market_stmt', true), ''), '0')::bigint + 1)::text,
+			      true)
+		|| E'\n';
 	IF total <= 7400 THEN
 		PERFORM pg_notify(chan, hdr || array_to_string(lines, E'\n'));
 		RETURN NULL;

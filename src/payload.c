@@ -9,7 +9,11 @@
  *
  * Market payload (schema trigger on market_snapshot):
  *
- *	M1 <xid>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>[\n...]
+ *	M1 <xid> <stmt>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>[\n...]
+ *
+ * <stmt> numbers the notifying statements of one transaction; it only keeps
+ * equal changes in one transaction distinct (PostgreSQL folds identical
+ * payloads of a transaction into one), and may be absent.
  *
  * Control payload (leo_control): one JSON object, see payload.h.
  */
@@ -152,7 +156,7 @@ static int payload_row(const char *s, size_t len, struct payload_tick *t,
 int payload_market_decode(const char *s, size_t len, struct payload_market *m,
 			  char *err, size_t errlen)
 {
-	const char *nl, *p, *end = s + len;
+	const char *nl, *sp, *p, *end = s + len;
 	size_t rows = 0, cap;
 
 	memset(m, 0, sizeof(*m));
@@ -165,8 +169,13 @@ int payload_market_decode(const char *s, size_t len, struct payload_market *m,
 		payload_err(err, errlen, "no rows");
 		return -1;
 	}
-	if (payload_u64(s + 3, (size_t)(nl - s - 3), &m->xid)) {
+	sp = memchr(s + 3, ' ', (size_t)(nl - s - 3));
+	if (payload_u64(s + 3, (size_t)((sp ? sp : nl) - s - 3), &m->xid)) {
 		payload_err(err, errlen, "header: xid is not a decimal number");
+		return -1;
+	}
+	if (sp && payload_u64(sp + 1, (size_t)(nl - sp - 1), &m->stmt)) {
+		payload_err(err, errlen, "header: statement is not a decimal number");
 		return -1;
 	}
 	/* rows = newlines after the header + 1 */

@@ -34,6 +34,12 @@ static void test_market_one_row(void **state)
 	(void)state;
 	assert_int_equal(market("M1 742\nAAPL\t150.1\t151.25\t-0.5\t0.33", &m, err), 0);
 	assert_true(m.xid == 742);
+	assert_true(m.stmt == 0);
+	assert_int_equal(m.nticks, 1);
+	payload_market_free(&m);
+	assert_int_equal(market("M1 742 3\nAAPL\t150.1\t151.25\t-0.5\t0.33", &m, err), 0);
+	assert_true(m.xid == 742);
+	assert_true(m.stmt == 3);
 	assert_int_equal(m.nticks, 1);
 	assert_string_equal(m.ticks[0].symbol, "AAPL");
 	assert_true(m.ticks[0].has_old_price);
@@ -86,6 +92,9 @@ static void test_market_malformed(void **state)
 		"M1",
 		"M1 12",			/* no rows */
 		"M1 12\n",			/* empty row */
+		"M1 12 \nA\t1\t2\t\t",		/* empty statement number */
+		"M1 12 x\nA\t1\t2\t\t",	/* statement not a number */
+		"M1 12 3 4\nA\t1\t2\t\t",	/* a third header field */
 		"M1 x\nA\t1\t2\t\t",		/* xid not a number */
 		"M1 -3\nA\t1\t2\t\t",
 		"M1 99999999999999999999\nA\t1\t2\t\t",	/* xid overflows */

@@ -12,7 +12,7 @@ it_price ACME 10
 gone=$(it_rule "$T1" p1 ACME '{"operator": "crosses_above", "value": 15}')
 moved=$(it_rule "$T1" p1 OTHER '{"operator": "crosses_above", "value": 15}')
 
-it_config
+IT_RESYNC=3600 it_config	# no resync may catch a lost change up
 it_start
 kill -STOP "${it_pids[d]}"
 new=$(it_rule "$T1" p1 ACME '{"operator": "crosses_above", "value": 20}')
@@ -28,4 +28,18 @@ it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log WHERE rule_id = '$moved'")
 	"rule moved to the symbol just before the crossing fired"
 it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log WHERE rule_id = '$gone'")" 0 \
 	"rule deleted just before the crossing did not fire"
+
+# One transaction moving a price up, down and up again: every statement is an
+# observed change, although the first and the third notify the same change.
+flip=$(it_rule "$T1" p1 FLIP '{"operator": "crosses", "value": 1.5}' REARM)
+it_price FLIP 1
+it_settle
+it_sql <<'SQL' >/dev/null
+BEGIN;
+UPDATE market_snapshot SET price = 2 WHERE symbol = 'FLIP';
+UPDATE market_snapshot SET price = 1 WHERE symbol = 'FLIP';
+UPDATE market_snapshot SET price = 2 WHERE symbol = 'FLIP';
+COMMIT;
+SQL
+it_wait "SELECT count(*) = 3 FROM delivery_log WHERE rule_id = '$flip'"
 it_stop

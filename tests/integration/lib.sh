@@ -149,8 +149,8 @@ else:
 PY
 }
 
-# it_settle: wait until the daemon has nothing in flight (both queues empty
-# and the newest write older than a few batch delays).
+# it_settle [SECONDS]: give the daemon time (default 0.5 s) to take in what
+# was just committed, before a step that must come after it.
 it_settle() {
 	sleep "${1:-0.5}"
 }

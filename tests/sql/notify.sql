@@ -2,7 +2,7 @@
 -- after each step this session sends a sentinel, so "nothing was sent" is
 -- checked exactly: notifications arrive in commit order.
 --   market_snapshot -> leo_market (or leo.market_channel), per statement:
---     M1 <xid>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>\n...
+--     M1 <xid> <stmt>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>\n...
 --   alert_rules, consent_management, tenant -> leo_control, one JSON per row.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -57,7 +57,7 @@ SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT is(pg_temp.wait(), 1, 'insert: one notification');
-SELECT is(payload, E'M1 ' || :'xid' || E'\nS1\t\t10.50\t\t1.25\nS2\t\t20\t\t', 'insert: the payload')
+SELECT is(payload, E'M1 ' || :'xid' || E' 1\nS1\t\t10.50\t\t1.25\nS2\t\t20\t\t', 'insert: the payload')
 FROM got WHERE channel = 'leo_market';
 
 -- UPDATE of one row.
@@ -68,7 +68,7 @@ SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT is(pg_temp.wait(), 1, 'update: one notification');
-SELECT is(payload, E'M1 ' || :'xid' || E'\nS1\t10.50\t11\t1.25\t1.25', 'update: the payload')
+SELECT is(payload, E'M1 ' || :'xid' || E' 1\nS1\t10.50\t11\t1.25\t1.25', 'update: the payload')
 FROM got WHERE channel = 'leo_market';
 
 -- Nothing changed, NULL new price, DELETE: nothing sent.
@@ -92,7 +92,7 @@ COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT is(pg_temp.wait(), 2, 'two statements, two notifications');
 SELECT results_eq($$SELECT payload FROM got ORDER BY n$$,
-		  ARRAY[E'M1 ' || :'xid' || E'\nS2\t\t5\t3\t3', E'M1 ' || :'xid' || E'\nS1\t11.000\t11.000\t1.25\t'],
+		  ARRAY[E'M1 ' || :'xid' || E' 1\nS2\t\t5\t3\t3', E'M1 ' || :'xid' || E' 2\nS1\t11.000\t11.000\t1.25\t'],
 		  'NULL old price and NULL new change are empty fields');
 
 -- Upsert: an insert part and an update part.
@@ -104,9 +104,27 @@ SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT is(pg_temp.wait(), 2, 'upsert: two notifications');
-SELECT set_eq($$SELECT payload FROM got$$,
-	      ARRAY[E'M1 ' || :'xid' || E'\nS4\t\t40\t\t-1', E'M1 ' || :'xid' || E'\nS1\t11.000\t12\t\t0.5'],
+SELECT set_eq($$SELECT regexp_replace(payload, '^(M1 \d+) [12]\n', E'\\1 N\n') FROM got$$,
+	      ARRAY[E'M1 ' || :'xid' || E' N\nS4\t\t40\t\t-1', E'M1 ' || :'xid' || E' N\nS1\t11.000\t12\t\t0.5'],
 	      'upsert: the inserted and the updated row');
+SELECT set_eq($$SELECT split_part(split_part(payload, E'\n', 1), ' ', 3) FROM got$$, ARRAY['1', '2'],
+	      'upsert: statements 1 and 2 of the transaction');
+
+-- A price that goes 1 -> 2 -> 1 -> 2 in one transaction: three changes, even
+-- though the first and the third are equal (PostgreSQL folds identical
+-- notifications of a transaction; the statement number keeps them apart).
+TRUNCATE got;
+BEGIN;
+UPDATE market_snapshot SET price = 1 WHERE symbol = 'S2';
+UPDATE market_snapshot SET price = 2 WHERE symbol = 'S2';
+UPDATE market_snapshot SET price = 1 WHERE symbol = 'S2';
+UPDATE market_snapshot SET price = 2 WHERE symbol = 'S2';
+COMMIT;
+UPDATE market_snapshot SET price = 5 WHERE symbol = 'S2';
+SELECT pg_notify('leo_test_sentinel', '') \gset
+SELECT is(pg_temp.wait(), 5, 'equal changes in one transaction: every one notified');
+SELECT results_eq($$SELECT old_price || '>' || new_price FROM pg_temp.lines() ORDER BY n$$,
+		  ARRAY['5>1', '1>2', '2>1', '1>2', '2>5'], 'in order');
 
 -- A renamed symbol is reported as new: no old fields.
 TRUNCATE got;
@@ -116,7 +134,7 @@ SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
-SELECT results_eq($$SELECT payload FROM got$$, ARRAY[E'M1 ' || :'xid' || E'\nS5\t\t40\t\t-1'],
+SELECT results_eq($$SELECT payload FROM got$$, ARRAY[E'M1 ' || :'xid' || E' 1\nS5\t\t40\t\t-1'],
 		  'a renamed row: the new symbol with empty old fields');
 
 -- leo.market_channel chooses the channel.
@@ -155,7 +173,7 @@ SELECT pg_temp.wait() AS waited \gset
 SELECT ok((SELECT count(*) FROM got) BETWEEN 2 AND 6, '500 rows: between 2 and 6 notifications (' ||
 	  (SELECT count(*) FROM got) || ')');
 SELECT ok(bool_and(octet_length(payload) < 8000), 'each below 8000 bytes') FROM got;
-SELECT ok(bool_and(payload LIKE 'M1 ' || :'xid' || E'\n%' AND payload NOT LIKE E'%\n' AND payload NOT LIKE E'%\n\n%'),
+SELECT ok(bool_and(payload LIKE 'M1 ' || :'xid' || E' 1\n%' AND payload NOT LIKE E'%\n' AND payload NOT LIKE E'%\n\n%'),
 	  'each with its own header, no empty line, no trailing newline') FROM got;
 SELECT is((SELECT count(*)::int FROM pg_temp.lines()), 500, '500 lines');
 SELECT set_eq($$SELECT symbol, old_price, new_price, old_chg, new_chg FROM pg_temp.lines()$$,
