@@ -133,14 +133,14 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("SIGHUP: reloading %s", d->config_path);
 	main_notified(sdnotify_reloading(), "RELOADING");
-	next = cfg_load(d->config_path, d->path_is_default, stderr);
+	next = cfg_load(d->config_path, d->path_is_default, NULL); /* to the log */
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
 			  d->config_path);
 		main_notified(sdnotify_ready(), "READY");
 		return;
 	}
-	cfg_keep_static(d->cfg, next, stderr);
+	cfg_keep_static(d->cfg, next, NULL);
 	cfg_free(d->cfg);
 	d->cfg = next;
 	log_setup(d->log_level_forced ? d->log_level : next->log.level, next->log.format);
