@@ -3,7 +3,7 @@
 #
 # Starts its own throwaway PostgreSQL (scripts/pgtmp.sh: fsync=off,
 # full_page_writes=off, synchronous_commit on), applies the schema, loads the
-# 496 symbols of bench/data/strucchange_SP2001_daily.csv and runs pgbench
+# 496 symbols of data/strucchange_SP2001_daily.csv and runs pgbench
 # UPDATEs of market_snapshot with real prices of that file: statements of 1
 # and of 50 symbols, at 1, 2 and 4 clients, each with the notify triggers
 # disabled and enabled (then with a listener connected, draining
@@ -29,7 +29,7 @@ secs=${BENCH_SECONDS:-10}
 clients=${BENCH_CLIENTS:-"1 2 4"}
 rounds=${BENCH_ROUNDS:-3}
 statements=${BENCH_STATEMENTS:-"single multi"}
-csv=$top/bench/data/strucchange_SP2001_daily.csv
+csv=$top/data/strucchange_SP2001_daily.csv
 
 work=$(mktemp -d /tmp/leo-bench-trigger.XXXXXX)
 chmod 755 "$work"
