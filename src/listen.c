@@ -52,6 +52,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "fnv.h"
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
@@ -88,18 +90,9 @@ struct listen_map {
 	struct listen_ent **b;
 };
 
-static uint32_t listen_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
 {
-	uint32_t h = listen_hash(key);
+	uint32_t h = fnv_str(key);
 
 	if (!m->nb)
 		return NULL;
@@ -142,7 +135,7 @@ static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 		free(e);
 		return NULL;
 	}
-	e->hash = listen_hash(key);
+	e->hash = fnv_str(key);
 	e->next = m->b[e->hash % m->nb];
 	m->b[e->hash % m->nb] = e;
 	m->n++;
@@ -152,7 +145,7 @@ static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 
 static void listen_map_del(struct listen_map *m, const char *key)
 {
-	uint32_t h = listen_hash(key);
+	uint32_t h = fnv_str(key);
 
 	if (!m->nb)
 		return;
@@ -255,14 +248,6 @@ struct listen_burst {
 	struct listen_item *items;
 	int64_t recv_us;
 };
-
-static int64_t listen_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void listen_set_ready(struct listen *l, bool ready)
 {
@@ -405,7 +390,7 @@ static void listen_tenant_off(struct listen *l, const char *tenant)
 /* Apply the market rows of a load: seed (start-up) or catch up (reconnect). */
 static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode mode)
 {
-	int64_t now = listen_now_us();
+	int64_t now = clock_wall_us();
 
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *sym = PQgetvalue(r, i, 0), *why = NULL;
@@ -519,7 +504,7 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 	char **ids = NULL;
 	size_t nt = 0;
 	int rc = -1;
-	int64_t now = listen_now_us();
+	int64_t now = clock_wall_us();
 
 	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
 			    PGRES_COMMAND_OK));
@@ -981,7 +966,7 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 		listen_lost(l, listen_errmsg(l->lc, NULL));
 		return;
 	}
-	b.recv_us = listen_now_us();
+	b.recv_us = clock_wall_us();
 	while ((n = PQnotifies(l->lc)) != NULL) {
 		listen_decode(l, n, &b);
 		PQfreemem(n);
@@ -1045,7 +1030,7 @@ static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 	}
 	l->rq_n = 0;
 	pthread_mutex_unlock(&l->rq_lock);
-	b.recv_us = listen_now_us();
+	b.recv_us = clock_wall_us();
 	/* not connected: the reload after reconnecting re-reads every rule */
 	if (b.n && l->ready && listen_dispatch(l, &b))
 		listen_lost(l, "rule look-up failed");

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "fnv.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -90,27 +92,9 @@ struct workers {
 	struct workers_one *one;
 };
 
-static int64_t workers_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* FNV-1a: stable and cheap; symbols are short. */
-static uint32_t workers_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 int workers_owner(const struct workers *w, const char *symbol)
 {
-	return (int)(workers_hash(symbol) % (uint32_t)w->n);
+	return (int)(fnv_str(symbol) % (uint32_t)w->n);
 }
 
 static void workers_emit(void *arg, const struct rules_event *ev)
@@ -138,7 +122,7 @@ static void workers_update_gauges(struct workers *w)
 static bool workers_apply(struct workers_one *o, struct workers_msg *m)
 {
 	char err[256];
-	int64_t now = workers_now_us();
+	int64_t now = clock_wall_us();
 
 	o->cur_recv_us = m->recv_us ? m->recv_us : now;
 	switch (m->kind) {

@@ -55,6 +55,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "fnv.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -150,22 +152,6 @@ static void writer_sbuf_add(struct writer_sbuf *b, const char *fmt, ...)
 		b->s = ns;
 		b->cap = ncap;
 	}
-}
-
-static int64_t writer_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t writer_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void writer_sleep_ms(int ms)
@@ -326,7 +312,7 @@ static enum writer_result writer_classify(PGconn *c, const PGresult *r)
 static void writer_account(struct writer *w, const char *tenant,
 			   const struct writer_ev *evs, size_t n, PGresult *out)
 {
-	int64_t now = writer_now_us();
+	int64_t now = clock_wall_us();
 	size_t nfire = 0;
 
 	for (int i = 0; out && i < PQntuples(out); i++) {
@@ -676,7 +662,7 @@ static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 		return;
 	}
 	if (b->now.n == 0)
-		b->first_ms = writer_mono_ms();
+		b->first_ms = clock_mono_ms();
 	if (writer_evs_push(&b->now, e)) {
 		writer_flush(t, b);
 		writer_write(t, e->ev.tenant_id, e, 1);
@@ -699,7 +685,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = 0;
 		bool stopping;
-		int64_t deadline = -1, now = writer_mono_ms();
+		int64_t deadline = -1, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms);
 
 		for (size_t i = 0; i < t->nbatches; i++) {
@@ -725,7 +711,7 @@ static void *writer_main(void *arg)
 				}
 				pthread_cond_timedwait(&t->not_empty, &t->lock, &ts);
 			}
-			now = writer_mono_ms();
+			now = clock_mono_ms();
 		}
 		while (t->len > 0 && n < lcap) {
 			local[n++] = t->ring[t->head];
@@ -739,7 +725,7 @@ static void *writer_main(void *arg)
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
-		now = writer_mono_ms();
+		now = clock_mono_ms();
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
@@ -756,18 +742,9 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static uint32_t writer_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us)
 {
-	struct writer_thread *t = &w->t[writer_hash(ev->rule_id) % (uint32_t)w->n];
+	struct writer_thread *t = &w->t[fnv_str(ev->rule_id) % (uint32_t)w->n];
 
 	pthread_mutex_lock(&t->lock);
 	while (t->len == t->cap)
