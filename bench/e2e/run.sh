@@ -3,7 +3,7 @@
 # in one run on the same data.  See BENCHMARKS.md, "End to end (bench/e2e)".
 #
 #   bench/e2e/run.sh [--rules "N ..."] [--full] [--seconds S] [--storm-max A]
-#                    [--out FILE] [--keep]
+#                    [--fsync on|off] [--out FILE] [--keep]
 #
 #   --rules "N ..."  rule counts to run (default "10000 100000")
 #   --full           add 1000000 to the rule counts
