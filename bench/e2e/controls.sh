@@ -3,15 +3,19 @@
 # down once leo-alertd runs?  On a server run.sh left behind (--keep; PGHOST,
 # PGPORT, PGUSER exported, database bench_schema present), loads N rules into
 # bench_ctl and runs the same feed (K symbols per statement, C clients, S
-# seconds) five times:
+# seconds) again and again:
 #   bare      every trigger on market_snapshot disabled (the ceiling)
 #   notify    the schema's notification triggers, nobody listening
 #   listener  the same with a psql session LISTENing on leo_market that reads
 #             its notifications every 50 ms (PostgreSQL's own cost of a
 #             listener, without the daemon's work)
+#   writer    no daemon; leo_bench_load unnest writes alert batches of 500
+#             rows beside the feed (one transaction each)
+#   writer+notify  the same with one pg_notify per delivery row, as the
+#             daemon's writer sends them
 #   quiet     leo-alertd running, prices never cross a rule (no writes)
 #   firing    leo-alertd running, probe rules firing as in run.sh
-# and prints ticks/s and the server's wait events for each.
+# (seven runs) and prints ticks/s and the server's wait events for each.
 #
 #   bench/e2e/controls.sh [N] [K] [C] [S]      (defaults 10000 50 2 10)
 set -euo pipefail
@@ -61,6 +65,18 @@ sleep 1
 feed listener
 kill $lpid
 lpid=""
+
+# a concurrent writer of alert batches (500 rows, one transaction each),
+# without and with one pg_notify per row: is it the writes or the NOTIFY?
+for mode in writer writer+notify; do
+	"$gen" unnest --db dbname=bench_ctl --tenant 00000000-0000-4000-8000-000000000001 \
+		--batch 500 --seconds "$secs" --tag "ctl$$-$mode" \
+		$( [ $mode = writer+notify ] && echo --notify ) >"$tmp/unnest.txt" &
+	upid=$!
+	feed "$mode"
+	wait $upid || true
+	echo "|   (the writer: $(cat "$tmp/unnest.txt")) | | | |"
+done
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$tmp/leo.yaml" <<YAML

@@ -25,7 +25,9 @@
  *   unnest  The write ceiling: one connection, transactions of one
  *           statement that inserts --batch delivery_log rows and --batch
  *           agent_task rows (a reasoning trace of the daemon's size) from
- *           unnest() of array parameters, for --seconds.
+ *           unnest() of array parameters, for --seconds.  With --notify each
+ *           delivery row also sends pg_notify('leo_delivery'), as the
+ *           daemon's writer does (controls.sh uses it).
  *
  * Prints one line of key=value results on stdout; run.sh parses it.
  */
@@ -48,7 +50,7 @@
 
 struct load_opts {
 	const char *mode, *conninfo, *ticklog, *listenlog, *tenant, *tag;
-	int per_stmt, clients, batch;
+	int per_stmt, clients, batch, notify;
 	double seconds, rate, band, flip, drain;
 	uint64_t seed;
 };
@@ -534,6 +536,18 @@ out:
 /* The write ceiling: delivery_log + agent_task rows from unnest() batches. */
 static int load_unnest(void)
 {
+	static const char sql_notify[] =
+		"WITH a AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[])"
+		"  AS a(k, rule_id, profile_id, trace)),"
+		" d AS (INSERT INTO delivery_log (tenant_id, rule_id, profile_id, channel,"
+		"  delivery_status, idempotency_key, consent_legal_basis, consent_source,"
+		"  consent_granted_at)"
+		"  SELECT $1::uuid, a.rule_id, a.profile_id, 'email', 'queued', a.k,"
+		"   'consent', 'bench', now() FROM a"
+		"  RETURNING pg_notify('leo_delivery', $1::uuid::text || ' ' || delivery_id))"
+		" INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,"
+		"  reasoning_trace, reasoning_summary)"
+		" SELECT a.k, $1::uuid, a.profile_id, a.rule_id, a.trace, 'bench' FROM a";
 	static const char sql[] =
 		"WITH a AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[])"
 		"  AS a(k, rule_id, profile_id, trace)),"
@@ -572,7 +586,7 @@ static int load_unnest(void)
 
 	if (!c || !a[0] || !a[1] || !a[2] || !a[3] || !load_o.tenant)
 		goto out;
-	r = PQprepare(c, "w", sql, 5, NULL);
+	r = PQprepare(c, "w", load_o.notify ? sql_notify : sql, 5, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "leo_bench_load: prepare: %s", PQerrorMessage(c));
 		PQclear(r);
@@ -640,7 +654,8 @@ static void load_usage(FILE *f)
 		"  ticks:  --per-stmt K --clients C --seconds S [--rate R] [--band F]\n"
 		"          [--flip P] [--ticklog FILE] [--listen FILE] [--drain S] [--seed N]\n"
 		"          (--seed 0, the default: a new sequence every run)\n"
-		"  unnest: --tenant UUID --batch N --seconds S [--tag T]\n");
+		"  unnest: --tenant UUID --batch N --seconds S [--tag T] [--notify]\n"
+		"          (--notify: pg_notify('leo_delivery', ...) per row, as leo-alertd)\n");
 }
 
 int main(int argc, char **argv)
@@ -660,6 +675,7 @@ int main(int argc, char **argv)
 		{ "tenant", required_argument, NULL, 't' },
 		{ "batch", required_argument, NULL, 'B' },
 		{ "tag", required_argument, NULL, 'g' },
+		{ "notify", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -681,6 +697,7 @@ int main(int argc, char **argv)
 		case 't': load_o.tenant = optarg; break;
 		case 'B': load_o.batch = atoi(optarg); break;
 		case 'g': load_o.tag = optarg; break;
+		case 'N': load_o.notify = 1; break;
 		case 'h': load_usage(stdout); return 0;
 		default: load_usage(stderr); return 64;
 		}
