@@ -139,9 +139,7 @@ CREATE TABLE IF NOT EXISTS alert_rules (
 	symbol varchar(64) NOT NULL
 		CONSTRAINT alert_rules_symbol_check
 		CHECK (char_length(symbol) BETWEEN 1 AND 64 AND symbol !~ '[\x01-\x1f\x7f-\x9f]'),
-	condition_logic jsonb NOT NULL
-		CONSTRAINT alert_rules_condition_logic_check
-		CHECK (leo_condition_check(condition_logic) IS NULL),
+	condition_logic jsonb NOT NULL,	-- validated by leo_rule_before()
 	source alert_source NOT NULL DEFAULT 'USER_MANUAL',
 	status rule_status NOT NULL DEFAULT 'ACTIVE',
 	channel leo_channel NOT NULL DEFAULT 'email',

@@ -50,6 +50,9 @@ $$;
 -- not evaluate (with leo_condition_check's message), then compute rule_id
 -- when the caller left it NULL.  The same rule inserted twice therefore has
 -- the same rule_id: a primary-key conflict (ON CONFLICT (rule_id) DO NOTHING).
+-- The check runs only when condition_logic is new or changed: a CHECK
+-- constraint would run the validator again on every UPDATE of the row,
+-- including the daemon's claims, which never change it.
 CREATE OR REPLACE FUNCTION leo_rule_before()
 RETURNS trigger
 LANGUAGE plpgsql
