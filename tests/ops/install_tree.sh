@@ -18,6 +18,17 @@ check() {
 
 check etc/leo-alertd/leo-alertd.yaml
 cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml" || fail=1
+cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml.dist" || fail=1
+# A reinstall keeps the operator's edited config and refreshes the shipped copy.
+echo "# edited by the operator" >>"$dir/etc/leo-alertd/leo-alertd.yaml"
+echo "# stale" >"$dir/etc/leo-alertd/leo-alertd.yaml.dist"
+cmake --install "$build" --prefix "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; rm -f "$dir.log"; exit 1; }
+grep -q 'Kept: .*leo-alertd.yaml' "$dir.log" || { echo "reinstall did not say it kept the config"; fail=1; }
+rm -f "$dir.log"
+tail -n 1 "$dir/etc/leo-alertd/leo-alertd.yaml" | grep -qx '# edited by the operator' ||
+	{ echo "reinstall overwrote the edited config"; fail=1; }
+cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml.dist" ||
+	{ echo "reinstall did not refresh leo-alertd.yaml.dist"; fail=1; }
 unit=$(find "$dir" -name leo-alertd.service)
 if [ -z "$unit" ]; then
 	echo "missing: leo-alertd.service"
@@ -62,7 +73,7 @@ cmake -S "$src" -B "$dir/usr-build" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=
 	>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
 DESTDIR=$dir/usr-root cmake --install "$dir/usr-build" --component ops \
 	>>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
-for f in etc/leo-alertd/leo-alertd.yaml usr/lib/systemd/system/leo-alertd.service; do
+for f in etc/leo-alertd/leo-alertd.yaml etc/leo-alertd/leo-alertd.yaml.dist usr/lib/systemd/system/leo-alertd.service; do
 	[ -f "$dir/usr-root/$f" ] || { echo "prefix /usr: missing /$f"; fail=1; }
 done
 grep -q '^ExecStart=/usr/sbin/leo-alertd --config /etc/leo-alertd/leo-alertd.yaml$' \
