@@ -71,3 +71,64 @@ DROP POLICY IF EXISTS tenant_owner_policy ON tenant;
 CREATE POLICY tenant_owner_policy ON tenant FOR SELECT
 	USING (current_user = (SELECT pg_get_userbyid(c.relowner) FROM pg_class AS c
 			       WHERE c.oid = 'public.tenant'::regclass));
+
+-- One tenant per transaction for the daemon.  leo-alertd writes each batch
+-- as one transaction under one tenant; a member of leo_alertd that writes
+-- rows of a second tenant in the same transaction (by switching
+-- app.current_tenant_id between statements, or inside one statement) is
+-- refused, so a bug or a compromised daemon cannot mix tenants in a batch.
+-- The tenant a transaction wrote first is kept in leo_txn_tenant, one row
+-- per backend, which only the SECURITY DEFINER guard can reach: the
+-- daemon's role cannot read, reset or forge it.  Superusers and other
+-- roles (provisioning, applications) are not bound by it.
+CREATE UNLOGGED TABLE IF NOT EXISTS leo_txn_tenant (
+	pid integer PRIMARY KEY,
+	xid xid8 NOT NULL,
+	tenant uuid NOT NULL
+);
+REVOKE ALL ON leo_txn_tenant FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION leo_daemon_session() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT pg_has_role(current_user, 'leo_alertd', 'MEMBER') AND NOT r.rolsuper
+	  FROM pg_roles r WHERE r.rolname = current_user
+$$;
+
+CREATE OR REPLACE FUNCTION leo_one_tenant_per_txn() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+	n integer;
+	t uuid;
+	kept uuid;
+BEGIN
+	SELECT count(DISTINCT tenant_id), min(tenant_id::text)::uuid INTO n, t FROM leo_rows;
+	IF n = 1 THEN
+		INSERT INTO leo_txn_tenant AS k (pid, xid, tenant)
+		VALUES (pg_backend_pid(), pg_current_xact_id(), t)
+		ON CONFLICT (pid) DO UPDATE
+			SET xid = excluded.xid,
+			    tenant = CASE WHEN k.xid = excluded.xid THEN k.tenant ELSE excluded.tenant END
+		RETURNING tenant INTO kept;
+	END IF;
+	IF n > 1 OR kept <> t THEN
+		RAISE EXCEPTION 'leo-alertd writes one tenant per transaction: % rows of tenant % in a transaction of tenant %',
+			TG_TABLE_NAME, t, coalesce(kept::text, '(several in one statement)')
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION leo_one_tenant_per_txn() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER alert_rules_one_tenant
+	AFTER UPDATE ON alert_rules REFERENCING NEW TABLE AS leo_rows
+	FOR EACH STATEMENT WHEN (leo_daemon_session())
+	EXECUTE FUNCTION leo_one_tenant_per_txn();
+CREATE OR REPLACE TRIGGER delivery_log_one_tenant
+	AFTER INSERT ON delivery_log REFERENCING NEW TABLE AS leo_rows
+	FOR EACH STATEMENT WHEN (leo_daemon_session())
+	EXECUTE FUNCTION leo_one_tenant_per_txn();
+CREATE OR REPLACE TRIGGER agent_task_one_tenant
+	AFTER INSERT ON agent_task REFERENCING NEW TABLE AS leo_rows
+	FOR EACH STATEMENT WHEN (leo_daemon_session())
+	EXECUTE FUNCTION leo_one_tenant_per_txn();

@@ -19,7 +19,7 @@ it_sql -c "INSERT INTO delivery_log (tenant_id, rule_id, profile_id, channel, id
 it_sql -c "INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id, reasoning_trace,
 	reasoning_summary) VALUES ('t2-task', '$T2', 'p', '$r2', '[]', 'tenant 2 only')"
 
-# it_daemon_sql SQL: one statement as leo_daemon under tenant 1; prints the
+# it_daemon_sql SQL: statements as leo_daemon under tenant 1; prints the
 # result, or the error.
 it_daemon_sql() {
 	psql -X -q -At -v ON_ERROR_STOP=1 -d "$it_db" -U leo_daemon 2>&1 <<SQL
@@ -78,3 +78,37 @@ it_eq "$(it_daemon_sql "SET app.current_tenant_id = '';
 	SELECT count(*) FROM agent_task")" 0 "empty tenant setting: nothing visible"
 it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")|$(it_sql -c "SELECT count(*) FROM agent_task")" \
 	"1|1" "tenant 2's rows intact, nothing forged"
+
+# One tenant per transaction: switching tenant inside a batch is refused and
+# the whole transaction is lost, whichever table the second tenant's row is
+# written to; a transaction of one tenant, and the next transaction of the
+# other tenant, are fine.
+it_sql -c "INSERT INTO delivery_log (tenant_id, rule_id, profile_id, channel, idempotency_key)
+	VALUES ('$T2', '$r2', 'p', 'email', 'secret2')" # fixture row, as the owner
+r1=$(it_rule "$T1" p ACME '{"operator": ">", "value": 2}')
+one_t1="INSERT INTO delivery_log (tenant_id, rule_id, profile_id, channel, idempotency_key)
+	VALUES ('$T1', '$r1', 'p', 'email', 'mix-1')"
+it_daemon_refused "switching tenant inside a batch (delivery_log, then delivery_log)" \
+	"one tenant per transaction" "BEGIN; $one_t1;
+	SELECT set_config('app.current_tenant_id', '$T2', true);
+	INSERT INTO delivery_log (tenant_id, rule_id, profile_id, channel, idempotency_key)
+	VALUES ('$T2', '$r2', 'p', 'email', 'mix-2'); COMMIT;"
+it_daemon_refused "switching tenant inside a batch (delivery_log, then agent_task)" \
+	"one tenant per transaction" "BEGIN; $one_t1;
+	SELECT set_config('app.current_tenant_id', '$T2', true);
+	INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id, reasoning_trace,
+	reasoning_summary) VALUES ('mix-3', '$T2', 'p', '$r2', '[]', 'x'); COMMIT;"
+it_daemon_refused "switching tenant inside a batch (claim, then claim)" \
+	"one tenant per transaction" "BEGIN;
+	UPDATE alert_rules SET trigger_count = 1 WHERE rule_id = '$r1';
+	SELECT set_config('app.current_tenant_id', '$T2', true);
+	UPDATE alert_rules SET trigger_count = 1 WHERE rule_id = '$r2'; COMMIT;"
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log WHERE idempotency_key LIKE 'mix-%'")|$(it_sql -c \
+	"SELECT count(*) FROM agent_task WHERE task_id LIKE 'mix-%'")|$(it_sql -c \
+	"SELECT sum(trigger_count) FROM alert_rules")" "0|0|0" "nothing of a mixed transaction committed"
+it_eq "$(it_daemon_sql "BEGIN; $one_t1; UPDATE alert_rules SET trigger_count = 1 WHERE rule_id = '$r1'; COMMIT;
+	BEGIN; SELECT set_config('app.current_tenant_id', '$T2', true) IS NOT NULL;
+	UPDATE alert_rules SET trigger_count = 1 WHERE rule_id = '$r2'; COMMIT;" | tr '\n' ' ')" \
+	"t " "one tenant per transaction, then the other: allowed"
+it_eq "$(it_sql -c "SELECT string_agg(tenant_id || ':' || trigger_count, ' ' ORDER BY tenant_id)
+	FROM alert_rules")" "$T1:1 $T2:1" "both transactions committed"
