@@ -53,6 +53,25 @@ $$;
 -- The check runs only when condition_logic is new or changed: a CHECK
 -- constraint would run the validator again on every UPDATE of the row,
 -- including the daemon's claims, which never change it.
+-- The last firing the daemon wrote for a rule id: the seq of its newest
+-- agent_task row (task_id '<rule_id>:<seq>'), 0 when none.  A rule deleted
+-- and inserted again has the same rule_id; its firings must go on from
+-- there, or their idempotency keys and task ids would collide with the old
+-- ones and be dropped as duplicates.  SECURITY DEFINER for the privilege
+-- only: row-level security still shows the inserting tenant's rows.
+CREATE OR REPLACE FUNCTION leo_rule_last_seq(p_rule_id text)
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+	SELECT coalesce(max(substr(task_id, length(p_rule_id) + 2)::bigint), 0)
+	  FROM agent_task
+	 WHERE rule_id = p_rule_id
+	   AND left(task_id, length(p_rule_id) + 1) = p_rule_id || ':'
+	   AND substr(task_id, length(p_rule_id) + 2) ~ '^[0-9]{1,18}$'
+$$;
+REVOKE ALL ON FUNCTION leo_rule_last_seq(text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION leo_rule_before()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -74,6 +93,9 @@ BEGIN
 		NEW.rule_id := encode(digest(NEW.tenant_id::text || E'\x1f' || NEW.profile_id
 					     || E'\x1f' || NEW.symbol || E'\x1f'
 					     || NEW.condition_logic::text, 'sha256'), 'hex');
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		NEW.trigger_count := greatest(NEW.trigger_count, leo_rule_last_seq(NEW.rule_id));
 	END IF;
 	RETURN NEW;
 END
