@@ -94,7 +94,7 @@ BEGIN
 					     || E'\x1f' || NEW.symbol || E'\x1f'
 					     || NEW.condition_logic::text, 'sha256'), 'hex');
 	END IF;
-	IF TG_OP = 'INSERT' THEN
+	IF TG_OP = 'INSERT' AND NEW.trigger_count >= 0 THEN	-- a negative one fails its CHECK
 		NEW.trigger_count := greatest(NEW.trigger_count, leo_rule_last_seq(NEW.rule_id));
 	END IF;
 	RETURN NEW;
