@@ -99,6 +99,7 @@ struct rule_ext {
 	int64_t *flood;		/* ring of recent firing times */
 	uint32_t cooldown_s;
 	uint16_t flood_cap, flood_n, flood_head;
+	uint16_t flood_max;	/* the limit the ring was kept under */
 };
 
 /*
@@ -974,7 +975,9 @@ static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
 /*
  * Flood guard: record a firing at now; true when this firing is the
  * (flood_max_fires + 1)th within flood_window_s (then the caller pauses the
- * rule).  The ring keeps the last flood_max_fires firing times.
+ * rule).  The ring holds the firing times still inside the window, at most
+ * flood_max_fires of them; it grows as it fills, so a rule costs memory for
+ * the firings it really has, not for the limit.
  */
 static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 {
@@ -990,27 +993,35 @@ static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
 			return false;
 	}
 	e = r->ext;
-	if (e->flood_cap != (uint16_t)max) {
-		int64_t *nf = calloc((size_t)max, sizeof(*nf));
-
-		if (!nf)
-			return false;
-		free(e->flood);
-		e->flood = nf;
-		e->flood_cap = (uint16_t)max;
+	if (e->flood_max != (uint16_t)max) {	/* new limits: a new count */
+		e->flood_max = (uint16_t)max;
 		e->flood_n = e->flood_head = 0;
 	}
-	/* flood_head is the oldest entry when the ring is full. */
-	if (e->flood_n == e->flood_cap &&
-	    e->flood[e->flood_head] > now_us - window_us)
-		return true;
-	if (e->flood_n < e->flood_cap) {
-		e->flood[(e->flood_head + e->flood_n) % e->flood_cap] = now_us;
-		e->flood_n++;
-	} else {
-		e->flood[e->flood_head] = now_us;
+	/* flood_head is the oldest entry; forget those out of the window */
+	while (e->flood_n && e->flood[e->flood_head] <= now_us - window_us) {
 		e->flood_head = (uint16_t)((e->flood_head + 1) % e->flood_cap);
+		e->flood_n--;
 	}
+	if (e->flood_n >= max)
+		return true;
+	if (e->flood_n == e->flood_cap) {
+		int cap = e->flood_cap ? 2 * e->flood_cap : 4;
+		int64_t *nf;
+
+		if (cap > max)
+			cap = max;
+		nf = malloc((size_t)cap * sizeof(*nf));
+		if (!nf)
+			return false;
+		for (int i = 0; i < e->flood_n; i++)
+			nf[i] = e->flood[(e->flood_head + i) % e->flood_cap];
+		free(e->flood);
+		e->flood = nf;
+		e->flood_cap = (uint16_t)cap;
+		e->flood_head = 0;
+	}
+	e->flood[(e->flood_head + e->flood_n) % e->flood_cap] = now_us;
+	e->flood_n++;
 	return false;
 }
 

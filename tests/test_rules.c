@@ -398,6 +398,20 @@ static void test_flood(void **state)
 	tick(t, "49", NULL, now += 10 * US);
 	expect1(RULES_FLOOD_PAUSE, 3, 4);
 	rules_free(t);
+
+	/* The largest limit: the ring grows up to it and trips exactly there. */
+	t = mk(65535, 100000);
+	o = (struct def_opts){ .rearm = true };
+	assert_int_equal(rules_seed(t, "AAPL", P("90"), false, 0), 0);
+	assert_int_equal(upsert(t, 4, "{\"operator\":\"crosses_above\",\"value\":100}", &o, now), 0);
+	for (int i = 1; i <= 65535; i++) {
+		tick(t, "101", NULL, now += 1000);
+		expect1(RULES_FIRE, 4, i);
+		tick(t, "99", NULL, now += 1000);
+	}
+	tick(t, "101", NULL, now += 1000);
+	expect1(RULES_FLOOD_PAUSE, 4, 65536);
+	rules_free(t);
 }
 
 static void test_expiry(void **state)
