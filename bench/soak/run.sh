@@ -79,15 +79,26 @@ port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 # resync_interval_s: a resync folds notifications it has not read yet into
 # one change (src/listen.c), which the record cannot predict; the reconnect
 # after the restart exercises the same load path.  The flood guard is
-# raised so that it never pauses a rule.
+# raised so that it never pauses a rule: a rule fires at most once per
+# change of its symbol, rate / 30 per second, so twice that over the
+# window is out of reach.  Not higher: the daemon allocates a rule's flood
+# ring (8 bytes x flood_max_fires, at most 65535) whole at its first firing.
+flood=$(( (rate * 180 * 2 + 29) / 30 ))
+# engine.queue_capacity: the worker and writer rings (about 400 and 480
+# bytes a slot) are allocated whole and their pages touched the first time
+# the ring goes round; at the default 65536 slots that alone adds RSS for
+# the first 65536 messages of each ring (bounded, about 180 MB in all, but
+# longer than the soak).  1024 slots go round within seconds, so a growth
+# after warm-up is a real one.
 cat >"$W/leo.yaml" <<YAML
 database:
   conninfo: "dbname=soak user=leo_daemon"
   pool_size: 4
 engine:
   worker_threads: 2
+  queue_capacity: 1024
   resync_interval_s: 3600
-  flood_max_fires: 1000000
+  flood_max_fires: $flood
   flood_window_seconds: 180
 writer:
   batch_max_rows: 500

@@ -43,6 +43,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -422,8 +423,8 @@ class Driver:
         gone = self.rnd.sample(active, min(len(active), self.a.rules // 200 + 1))
         # fired ONCE rules are cleaned away; some ACTIVE ones deleted
         self.delete_rules(dead + gone)
-        for rid in self.rnd.sample([i for i in once if i not in gone],
-                                   min(len(once), self.a.rules // 400 + 1)):
+        once = [i for i in once if i not in gone]
+        for rid in self.rnd.sample(once, min(len(once), self.a.rules // 400 + 1)):
             self.update_rule(rid)
         keys = sorted(self.consent)
         for key in self.rnd.sample(keys, 6):
@@ -645,9 +646,12 @@ def check(a):
                 m[k] = float(v)
     for k in ("leo_alerts_fired_total", "leo_agent_tasks_written_total", "leo_deliveries_written_total",
               'leo_deliveries_suppressed_total{reason="already_claimed"}',
+              'leo_deliveries_suppressed_total{reason="flood_guard"}',
               "leo_batches_failed_total", "leo_db_reconnects_total", "leo_notify_errors_total",
               "leo_rules_active", "leo_ticks_received_total"):
         print(f"metric {k} {m.get(k, float('nan')):.0f}")
+    if m.get('leo_deliveries_suppressed_total{reason="flood_guard"}', 0) != 0:
+        bad.append("the flood guard paused a rule (the model has no flood guard)")
     if m.get("leo_alerts_fired_total") != len(exp):
         bad.append(f"leo_alerts_fired_total {m.get('leo_alerts_fired_total')} != model {len(exp)}")
 
@@ -686,10 +690,13 @@ def check(a):
                   "No such file", "could not", "SSL")
     windows = [(r["t0"] - 1, r["t1"] + 60) for r in model.restarts]
     levels, explained, unexplained = {}, [], []
+    form = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warn|error) \[[^]]+\] ")
     with open(a.log) as f:
         for line in f:
             parts = line.split(" ", 3)
-            if len(parts) < 4:
+            if not form.match(line):
+                levels["not one line per event"] = levels.get("not one line per event", 0) + 1
+                unexplained.append(line.rstrip())
                 continue
             lv = parts[1]
             levels[lv] = levels.get(lv, 0) + 1
