@@ -5,7 +5,8 @@
 #
 #   --minutes M   length of the feed (default 10)
 #   --rules N     rules kept ACTIVE, about (default 3000)
-#   --rate R      price changes per second between checkpoints (default 100)
+#   --rate R      price changes per second between checkpoints, an integer
+#                 (default 100)
 #   --keep        leave the work directory (record, logs, samples) behind
 #
 # Builds leo-alertd (RelWithDebInfo, build-soak/), starts a throwaway
@@ -32,9 +33,12 @@ while [ $# -gt 0 ]; do
 	--rules) rules=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \?//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
+done
+for v in "$minutes" "$rules" "$rate"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --minutes, --rules, --rate take positive integers" >&2; exit 64; }
 done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/leo-soak.XXXXXX")
