@@ -662,10 +662,14 @@ def check(a):
             t, kb = line.split()
             rss.append((float(t), int(kb)))
     T = a.minutes * 60
-    warm = min(60.0, T / 6)
+    warm = 60.0	# the first rules fire and churn, the rings go round once
     early = [kb for t, kb in rss if warm <= t < T / 2]
     late = [kb for t, kb in rss if t >= T * 2 / 3]
-    if not early or not late:
+    if T < 3 * warm:
+        print(f"RSS: not judged, the run is shorter than {3 * warm:.0f} s (warm-up alone takes"
+              f" {warm:.0f} s); {len(rss)} samples, first {rss[0][1] if rss else 0} kB,"
+              f" max {max((k for _, k in rss), default=0)} kB")
+    elif not early or not late:
         bad.append("RSS: too few samples")
     else:
         e, l = max(early), max(late)
