@@ -94,6 +94,26 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
+/*
+ * libpq's notice processor for every connection: a server notice, or an
+ * error that arrives while the connection is idle (e.g. FATAL at a server
+ * shutdown), goes through the log as one line instead of libpq's raw
+ * stderr lines.  Runs on the thread using the connection.
+ */
+static void pool_notice(void *arg, const char *msg)
+{
+	char line[1024];
+	size_t n = 0;
+
+	(void)arg;
+	for (; *msg && n < sizeof(line) - 1; msg++)
+		line[n++] = *msg == '\n' || *msg == '\t' ? ' ' : *msg;
+	while (n && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	log_warn("database: %s", line);
+}
+
 PGconn *pool_connect(struct pool *p)
 {
 	/* Later keywords win: conninfo overrides the defaults before it, the
@@ -117,10 +137,14 @@ PGconn *pool_connect(struct pool *p)
 
 		while (n && msg[n - 1] == '\n')
 			n--;
+		for (size_t i = 0; i < n; i++)	/* one log line */
+			if (msg[i] == '\n' || msg[i] == '\t')
+				msg[i] = ' ';
 		log_warn("database: cannot connect: %.*s", (int)n, msg);
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, pool_notice, NULL);
 	return c;
 }
 

@@ -43,3 +43,6 @@ sleep 0.3
 it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log WHERE rule_id = '$down'")" 1 \
 	"crosses_below fired exactly once"
 it_stop
+# one line per event: libpq's messages about the restart went through the log
+it_eq "$(grep -cvE '^[0-9-]{10}T[0-9:.]{12}Z (debug|info|warn|error) \[[^]]+\] ' "$it_tmp/daemon-d.log")" \
+	0 "log lines not in the log's format"
