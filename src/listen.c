@@ -38,9 +38,10 @@
  * the tick arrives, even within one burst.
  *
  * State (loop thread only unless said): `prices` the last price passed on
- * per symbol; `reg` every rule sent to a worker (rule id -> symbol, tenant,
- * load generation), a superset of what the workers hold, used to route
- * removals and to find rules gone at a reload; `tenants` the active tenants.
+ * per symbol; `reg` (registry.c, ~50 bytes a rule) every rule sent to a
+ * worker (rule id -> symbol, tenant, load generation), a superset of what
+ * the workers hold, used to route removals and to find rules gone at a
+ * reload; `tenants` the active tenants.
  * `rq` (guarded by rq_lock) holds re-fetch requests from writer threads.
  */
 #include "listen.h"
@@ -57,6 +58,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
+#include "registry.h"
 
 #define LISTEN_CONTROL "leo_control"
 #define LISTEN_QUEUE_SAMPLE_S 5
@@ -72,11 +74,6 @@ struct listen_ent {
 			dec_t price, chg;
 			bool has_chg;
 		} px;
-		struct {
-			char symbol[RULES_SYMBOL_CAP];
-			char tenant[37];
-			uint64_t gen;
-		} rule;
 		struct {
 			PGresult *res;
 			int row;	/* tenant look-ups: index of its query */
@@ -223,8 +220,9 @@ struct listen {
 
 	struct payload_snapshot snap;
 	bool have_snap;
-	uint64_t gen;
-	struct listen_map prices, reg, tenants;
+	uint32_t gen;
+	struct registry *reg;
+	struct listen_map prices, tenants;
 
 	pthread_mutex_t rq_lock;
 	size_t rq_n, rq_cap;
@@ -306,11 +304,11 @@ static PGresult *listen_exec(struct listen *l, const char *sql, int n,
 static void listen_remove_rule(struct listen *l, const char *rule_id,
 			       const char *symbol_hint)
 {
-	struct listen_ent *e = listen_map_get(&l->reg, rule_id);
+	const char *sym = registry_symbol(l->reg, rule_id);
 
-	if (e) {
-		workers_remove(l->workers, e->v.rule.symbol, rule_id);
-		listen_map_del(&l->reg, rule_id);
+	if (sym) {
+		workers_remove(l->workers, sym, rule_id);
+		registry_del(l->reg, rule_id);
 	} else if (symbol_hint && symbol_hint[0]) {
 		workers_remove(l->workers, symbol_hint, rule_id);
 	}
@@ -333,8 +331,7 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
 		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
 	};
-	struct listen_ent *e;
-	bool added;
+	const char *was;
 
 	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
 	    !listen_map_get(&l->tenants, def.tenant_id)) {
@@ -348,41 +345,36 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 		listen_remove_rule(l, id, symbol);
 		return;
 	}
-	e = listen_map_get(&l->reg, id);
-	if (e && strcmp(e->v.rule.symbol, symbol) != 0) {
-		/* the rule moved to another symbol: drop it where it was */
-		workers_remove(l->workers, e->v.rule.symbol, id);
+	if (!registry_id_ok(id)) {
+		/* the schema's CHECK allows no other; the engine would refuse it */
+		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
+		log_warn("rule %s: not loaded: rule_id is not 64 lower-case hex digits", id);
+		return;
 	}
-	e = listen_map_put(&l->reg, id, &added);
-	if (!e || workers_upsert(l->workers, &def, recv_us)) {
+	was = registry_symbol(l->reg, id);
+	if (was && strcmp(was, symbol) != 0) {
+		/* the rule moved to another symbol: drop it where it was */
+		workers_remove(l->workers, was, id);
+	}
+	if (registry_put(l->reg, id, symbol, def.tenant_id, l->gen) ||
+	    workers_upsert(l->workers, &def, recv_us)) {
 		log_error("rule %s: out of memory, not loaded", id);
 		return;
 	}
-	snprintf(e->v.rule.symbol, sizeof(e->v.rule.symbol), "%s", symbol);
-	snprintf(e->v.rule.tenant, sizeof(e->v.rule.tenant), "%s", def.tenant_id);
-	e->v.rule.gen = l->gen;
 }
 
-static bool listen_drop_tenant(struct listen_ent *e, void *arg)
-{
-	return strcmp(e->v.rule.tenant, arg) == 0;
-}
-
-static bool listen_drop_stale(struct listen_ent *e, void *arg)
+static void listen_drop_stale(void *arg, const char *rule_id, const char *symbol)
 {
 	struct listen *l = arg;
 
-	if (e->v.rule.gen == l->gen)
-		return false;
-	workers_remove(l->workers, e->v.rule.symbol, e->key);
-	return true;
+	workers_remove(l->workers, symbol, rule_id);
 }
 
 static void listen_tenant_off(struct listen *l, const char *tenant)
 {
 	listen_map_del(&l->tenants, tenant);
 	workers_remove_tenant(l->workers, tenant);
-	listen_map_filter(&l->reg, listen_drop_tenant, (void *)tenant);
+	registry_drop_tenant(l->reg, tenant);
 }
 
 /* --- the load ------------------------------------------------------------ */
@@ -574,7 +566,7 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 			listen_apply_row(l, rules[i], j, now);
 		nrules += (size_t)PQntuples(rules[i]);
 	}
-	listen_map_filter(&l->reg, listen_drop_stale, l);
+	registry_drop_stale(l->reg, l->gen, listen_drop_stale, l);
 	log_info("%s: %zu tenants, %zu active rules%s",
 		 mode == LISTEN_RESTART ? "loaded" :
 		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
@@ -907,7 +899,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 		case LISTEN_RULE:
 			e = listen_map_get(&rows, it->rule);
 			if (it->old_symbol[0] && strcmp(it->old_symbol, it->symbol) != 0 &&
-			    !listen_map_get(&l->reg, it->rule))
+			    !registry_symbol(l->reg, it->rule))
 				workers_remove(l->workers, it->old_symbol, it->rule);
 			if (e)
 				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us);
@@ -1083,7 +1075,8 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
 	l->ev_sample = event_new(base, -1, EV_PERSIST, listen_on_sample, l);
 	l->ev_refetch = event_new(base, -1, 0, listen_on_refetch, l);
-	if (!l->market_channel || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
+	l->reg = registry_new();
+	if (!l->market_channel || !l->reg || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
 	    !l->ev_refetch) {
 		listen_free(l);
 		return NULL;
@@ -1142,7 +1135,7 @@ void listen_free(struct listen *l)
 		event_free(l->ev_refetch);
 	payload_snapshot_free(&l->snap);
 	listen_map_clear(&l->prices);
-	listen_map_clear(&l->reg);
+	registry_free(l->reg);
 	listen_map_clear(&l->tenants);
 	free(l->rq);
 	free(l->market_channel);
