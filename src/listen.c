@@ -12,7 +12,8 @@
  *
  * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
  * pg_current_snapshot(), market_snapshot, leo_active_tenants() and, per
- * tenant (pipelined, under its app.current_tenant_id), its ACTIVE rules.  A
+ * tenant (under its app.current_tenant_id, through a cursor, applied batch
+ * by batch as they arrive: see listen_load_rules), its ACTIVE rules.  A
  * notification whose transaction is visible in that snapshot is already in
  * what was loaded and is skipped; everything committed later arrives on lc,
  * because LISTEN came first.
@@ -416,6 +417,26 @@ static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode m
 	return 0;
 }
 
+/* Drain qc's pipeline to its (one, sent) sync, whatever happened, and leave
+ * pipeline mode.  Returns rc, or -1 when that failed. */
+static int listen_pipe_end(struct listen *l, int rc)
+{
+	while (PQstatus(l->qc) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(l->qc);
+		bool sync;
+
+		if (!r)
+			continue;
+		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (PQstatus(l->qc) != CONNECTION_OK || !PQexitPipelineMode(l->qc))
+		rc = -1;
+	return rc;
+}
+
 /*
  * Send, on qc in pipeline mode, set_config + query for each tenant; results
  * land in res[i] (one per tenant; NULL on failure).  Returns 0 or -1.
@@ -466,21 +487,125 @@ static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 			}
 		}
 	}
-	/* drain to the sync, whatever happened */
-	while (PQstatus(l->qc) == CONNECTION_OK) {
-		PGresult *r = PQgetResult(l->qc);
-		bool sync;
+	return listen_pipe_end(l, rc);
+}
 
-		if (!r)
-			continue;
-		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-		PQclear(r);
-		if (sync)
-			break;
-	}
-	if (PQstatus(l->qc) != CONNECTION_OK || !PQexitPipelineMode(l->qc))
+/*
+ * The rules of a load, streamed.  Each tenant's ACTIVE rules are read
+ * through a cursor, LISTEN_FETCH_ROWS at a time, and applied as they come,
+ * so a load holds one batch of rows, never all of them (a million rows of
+ * PGresult are ~400 MB, which glibc then keeps).  It is pipelined: two
+ * FETCHes are in flight, and while a batch is applied the loop drains the
+ * socket now and then (PQconsumeInput), so the server produces the next
+ * batch meanwhile instead of waiting for the loop.
+ *
+ * A tenant's set_config is sent only after the last FETCH of the previous
+ * tenant's cursor, and the server runs a pipeline in order, so every FETCH
+ * runs under its own tenant's setting.
+ */
+#define LISTEN_FETCH_ROWS 8192
+#define LISTEN_PIPE_MAX 8
+
+struct listen_pipe {
+	int what[LISTEN_PIPE_MAX];	/* in flight, in order: cursor of a FETCH, or -1 */
+	size_t head, n;
+};
+
+static int listen_pipe_send(struct listen *l, struct listen_pipe *p, int what,
+			    const char *sql, const char *param)
+{
+	const char *pv[1] = { param };
+
+	if (p->n == LISTEN_PIPE_MAX ||
+	    !PQsendQueryParams(l->qc, sql, param ? 1 : 0, NULL, pv, NULL, NULL, 0))
+		return -1;
+	p->what[(p->head + p->n++) % LISTEN_PIPE_MAX] = what;
+	return 0;
+}
+
+/* Have the server send what it has, and send ours. */
+static int listen_pipe_flush(struct listen *l)
+{
+	return PQsendFlushRequest(l->qc) && PQflush(l->qc) == 0 ? 0 : -1;
+}
+
+static int listen_pipe_fetch(struct listen *l, struct listen_pipe *p, int k)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "FETCH %d FROM leo_load_%d", LISTEN_FETCH_ROWS, k);
+	return listen_pipe_send(l, p, k, sql, NULL);
+}
+
+/* Tenant k's set_config, cursor and first two FETCHes, flushed. */
+static int listen_pipe_open(struct listen *l, struct listen_pipe *p, int k,
+			    const char *tenant)
+{
+	char sql[sizeof(LISTEN_RULE_COLS) + 96];
+
+	snprintf(sql, sizeof(sql), "DECLARE leo_load_%d NO SCROLL CURSOR FOR "
+		 LISTEN_RULE_COLS " WHERE status = 'ACTIVE'", k);
+	if (listen_pipe_send(l, p, -1, "SELECT set_config('app.current_tenant_id', $1, true)",
+			     tenant) ||
+	    listen_pipe_send(l, p, -1, sql, NULL) || listen_pipe_fetch(l, p, k) ||
+	    listen_pipe_fetch(l, p, k))
+		return -1;
+	return listen_pipe_flush(l);
+}
+
+/* Read and apply every tenant's ACTIVE rules; 0, or -1 (logged). */
+static int listen_load_rules(struct listen *l, char *const *tenants, size_t nt,
+			     int64_t now, size_t *nrules)
+{
+	struct listen_pipe p = { .n = 0 };
+	int cur = 0, rc = 0;
+
+	if (!nt)
+		return 0;
+	if (!PQenterPipelineMode(l->qc))
+		return -1;
+	if (listen_pipe_open(l, &p, 0, tenants[0]))
 		rc = -1;
-	return rc;
+	while (rc == 0 && p.n) {
+		int what = p.what[p.head], n;
+		PGresult *r = PQgetResult(l->qc);
+		ExecStatusType st = PQresultStatus(r);
+
+		p.head = (p.head + 1) % LISTEN_PIPE_MAX;
+		p.n--;
+		if (st != PGRES_TUPLES_OK && (what >= 0 || st != PGRES_COMMAND_OK)) {
+			if (st != PGRES_PIPELINE_ABORTED)
+				log_warn("database: %s", listen_errmsg(l->qc, r));
+			PQclear(r);
+			rc = -1;
+			break;
+		}
+		PQclear(PQgetResult(l->qc));	/* the NULL that ends each result */
+		if (what < 0) {
+			PQclear(r);
+			continue;
+		}
+		n = PQntuples(r);
+		if (what == cur && n == LISTEN_FETCH_ROWS) {
+			/* a full batch: there may be more */
+			if (listen_pipe_fetch(l, &p, cur) || listen_pipe_flush(l))
+				rc = -1;
+		} else if (what == cur && (size_t)++cur < nt) {
+			/* a short one: this tenant is done, on to the next */
+			if (listen_pipe_open(l, &p, cur, tenants[cur]))
+				rc = -1;
+		}
+		for (int j = 0; j < n; j++) {
+			listen_apply_row(l, r, j, now);
+			if ((j & 1023) == 1023)
+				(void)PQconsumeInput(l->qc);
+		}
+		*nrules += (size_t)n;
+		PQclear(r);
+	}
+	if (!PQpipelineSync(l->qc))
+		rc = -1;
+	return listen_pipe_end(l, rc);
 }
 
 static void listen_clear_results(PGresult **res, size_t n)
@@ -492,9 +617,9 @@ static void listen_clear_results(PGresult **res, size_t n)
 /* The load of the DESIGN comment.  0, or -1 when the database failed. */
 static int listen_load(struct listen *l, enum listen_mode mode)
 {
-	PGresult *snap = NULL, *market = NULL, *ten = NULL, **rules = NULL;
+	PGresult *snap = NULL, *market = NULL, *ten = NULL;
 	char **ids = NULL;
-	size_t nt = 0;
+	size_t nt = 0, nrules = 0;
 	int rc = -1;
 	int64_t now = clock_wall_us();
 
@@ -515,19 +640,16 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		goto out;
 	nt = (size_t)PQntuples(ten);
 	ids = calloc(nt + 1, sizeof(*ids));
-	rules = calloc(nt + 1, sizeof(*rules));
-	if (!ids || !rules)
+	if (!ids)
 		goto out;
 	for (size_t i = 0; i < nt; i++)
 		ids[i] = PQgetvalue(ten, (int)i, 0);
-	if (nt && listen_per_tenant(l, ids, nt, LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
-				    NULL, rules))
-		goto out;
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
 
-	/* Everything read; now apply, in the order the DESIGN comment gives. */
+	/*
+	 * Apply, in the order the DESIGN comment gives, while the transaction
+	 * streams the rules.  Should it fail half-way, the reconnect that
+	 * follows loads everything again.
+	 */
 	{
 		struct payload_snapshot s;
 
@@ -560,12 +682,11 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		listen_map_clear(&old);
 	}
 	l->gen++;
-	size_t nrules = 0;
-	for (size_t i = 0; i < nt; i++) {
-		for (int j = 0; j < PQntuples(rules[i]); j++)
-			listen_apply_row(l, rules[i], j, now);
-		nrules += (size_t)PQntuples(rules[i]);
-	}
+	if (listen_load_rules(l, ids, nt, now, &nrules))
+		goto out;
+	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		goto out;
 	registry_drop_stale(l->reg, l->gen, listen_drop_stale, l);
 	log_info("%s: %zu tenants, %zu active rules%s",
 		 mode == LISTEN_RESTART ? "loaded" :
@@ -573,9 +694,6 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		 nt, nrules, mode == LISTEN_RESTART ? ", snapshots seeded" : ", prices caught up");
 	rc = 0;
 out:
-	if (rules)
-		listen_clear_results(rules, nt);
-	free(rules);
 	free(ids);
 	PQclear(ten);
 	PQclear(market);
