@@ -21,11 +21,14 @@ void registry_free(struct registry *r);
 bool registry_id_ok(const char *rule_id);
 
 /*
- * Add a rule, or update its symbol, tenant and generation.  0, or -1 when
+ * Add a rule, or update its symbol, tenant and generation.  When the rule
+ * was there under another symbol, that symbol is copied to was (waslen
+ * bytes; else was is ""), so the caller can drop it there.  0, or -1 when
  * out of memory or rule_id is not registry_id_ok (nothing changed then).
  */
 int registry_put(struct registry *r, const char *rule_id, const char *symbol,
-		 const char *tenant, uint32_t gen) __attribute__((warn_unused_result));
+		 const char *tenant, uint32_t gen, char *was, size_t waslen)
+	__attribute__((warn_unused_result));
 
 /* The symbol a rule was registered with, or NULL.  Valid until the next
  * change to the registry. */

@@ -18,6 +18,7 @@
  */
 #include "registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,25 @@ struct registry_str {
 	uint32_t refs;
 };
 
-/* Open addressing over array indices: a slot holds index + 1, 0 is empty. */
+/*
+ * Open addressing over array indices: a slot holds index + 1 in its low
+ * REGISTRY_INDEX_BITS, 0 is empty.  In the rule hash the bits above hold
+ * more bits of the id's hash, so a probe past another rule rarely reads
+ * that rule (a cache miss) to see it is not the one.
+ */
+#define REGISTRY_INDEX_BITS 26
+#define REGISTRY_INDEX_MASK ((1u << REGISTRY_INDEX_BITS) - 1)	/* also the rule limit */
+
+static inline uint32_t registry_index(uint32_t slot)
+{
+	return (slot & REGISTRY_INDEX_MASK) - 1;
+}
+
+static inline uint32_t registry_tag(uint32_t hash, uint32_t index)
+{
+	return (hash >> REGISTRY_INDEX_BITS) << REGISTRY_INDEX_BITS | (index + 1);
+}
+
 struct registry_hash {
 	uint32_t *slot;
 	uint32_t mask;		/* slots - 1, a power of two; 0 before the first */
@@ -146,7 +165,7 @@ static int registry_hash_reserve(const struct registry *r, struct registry_hash 
 
 		if (!v)
 			continue;
-		for (p = of(r, v - 1) & (ns - 1); nv[p]; p = (p + 1) & (ns - 1))
+		for (p = of(r, registry_index(v)) & (ns - 1); nv[p]; p = (p + 1) & (ns - 1))
 			;
 		nv[p] = v;
 	}
@@ -170,7 +189,7 @@ static void registry_hash_del(const struct registry *r, struct registry_hash *h,
 		j = (j + 1) & h->mask;
 		if (!h->slot[j])
 			return;
-		k = of(r, h->slot[j] - 1) & h->mask;
+		k = of(r, registry_index(h->slot[j])) & h->mask;
 		/* the entry at j stays if its home k lies cyclically in (i, j] */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
@@ -184,13 +203,13 @@ static void registry_hash_del(const struct registry *r, struct registry_hash *h,
  * probe; UINT32_MAX when the table has no slots yet. */
 static uint32_t registry_find_rule(const struct registry *r, const uint8_t id[32])
 {
-	uint32_t p;
+	uint32_t h = registry_id_hash(id), tag = h >> REGISTRY_INDEX_BITS, p, v;
 
 	if (!r->ids.mask)
 		return UINT32_MAX;
-	for (p = registry_id_hash(id) & r->ids.mask; r->ids.slot[p];
-	     p = (p + 1) & r->ids.mask)
-		if (memcmp(r->rule[r->ids.slot[p] - 1].id, id, 32) == 0)
+	for (p = h & r->ids.mask; (v = r->ids.slot[p]) != 0; p = (p + 1) & r->ids.mask)
+		if (v >> REGISTRY_INDEX_BITS == tag &&
+		    memcmp(r->rule[registry_index(v)].id, id, 32) == 0)
 			break;
 	return p;
 }
@@ -202,7 +221,7 @@ static uint32_t registry_find_str(const struct registry *r, const char *s, uint3
 	if (!r->strs.mask)
 		return UINT32_MAX;
 	for (p = h & r->strs.mask; r->strs.slot[p]; p = (p + 1) & r->strs.mask) {
-		const struct registry_str *x = &r->str[r->strs.slot[p] - 1];
+		const struct registry_str *x = &r->str[registry_index(r->strs.slot[p])];
 
 		if (x->hash == h && strcmp(x->s, s) == 0)
 			break;
@@ -221,7 +240,7 @@ static uint32_t registry_intern(struct registry *r, const char *s)
 	char *copy;
 
 	if (p != UINT32_MAX && r->strs.slot[p]) {
-		i = r->strs.slot[p] - 1;
+		i = registry_index(r->strs.slot[p]);
 		r->str[i].refs++;
 		return i;
 	}
@@ -296,12 +315,14 @@ void registry_free(struct registry *r)
 }
 
 int registry_put(struct registry *r, const char *rule_id, const char *symbol,
-		 const char *tenant, uint32_t gen)
+		 const char *tenant, uint32_t gen, char *was, size_t waslen)
 {
 	uint8_t id[32];
-	uint32_t p, sym, ten;
+	uint32_t p, h, sym, ten;
 	struct registry_rule *x;
 
+	if (waslen)
+		was[0] = '\0';
 	if (registry_parse_id(rule_id, id))
 		return -1;
 	sym = registry_intern(r, symbol);
@@ -312,7 +333,9 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 		goto fail_sym;
 	p = registry_find_rule(r, id);
 	if (p != UINT32_MAX && r->ids.slot[p]) {
-		x = &r->rule[r->ids.slot[p] - 1];
+		x = &r->rule[registry_index(r->ids.slot[p])];
+		if (x->sym != sym && waslen)
+			snprintf(was, waslen, "%s", r->str[x->sym].s);
 		registry_unref(r, x->sym);
 		registry_unref(r, x->tenant);
 		x->sym = sym;
@@ -324,7 +347,9 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 		uint32_t ncap = r->cap ? r->cap * 2 : 64;
 		struct registry_rule *nv;
 
-		if (ncap < r->cap)
+		if (ncap > REGISTRY_INDEX_MASK)
+			ncap = REGISTRY_INDEX_MASK;
+		if (ncap <= r->cap)
 			goto fail_ten;
 		nv = realloc(r->rule, (size_t)ncap * sizeof(*nv));
 		if (!nv)
@@ -339,10 +364,10 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 	x->sym = sym;
 	x->tenant = ten;
 	x->gen = gen;
-	for (p = registry_id_hash(id) & r->ids.mask; r->ids.slot[p];
-	     p = (p + 1) & r->ids.mask)
+	h = registry_id_hash(id);
+	for (p = h & r->ids.mask; r->ids.slot[p]; p = (p + 1) & r->ids.mask)
 		;
-	r->ids.slot[p] = ++r->n;
+	r->ids.slot[p] = registry_tag(h, r->n++);
 	r->ids.n++;
 	return 0;
 fail_ten:
@@ -362,7 +387,7 @@ const char *registry_symbol(const struct registry *r, const char *rule_id)
 	p = registry_find_rule(r, id);
 	if (p == UINT32_MAX || !r->ids.slot[p])
 		return NULL;
-	return r->str[r->rule[r->ids.slot[p] - 1].sym].s;
+	return r->str[r->rule[registry_index(r->ids.slot[p])].sym].s;
 }
 
 /* Remove the rule at index i (its hash slot is pos). */
@@ -375,7 +400,8 @@ static void registry_remove_at(struct registry *r, uint32_t i, uint32_t pos)
 	registry_hash_del(r, &r->ids, pos, registry_rule_hash);
 	if (i != last) {
 		r->rule[i] = r->rule[last];
-		r->ids.slot[registry_find_rule(r, r->rule[i].id)] = i + 1;
+		r->ids.slot[registry_find_rule(r, r->rule[i].id)] =
+			registry_tag(registry_id_hash(r->rule[i].id), i);
 	}
 	r->n--;
 }
@@ -390,7 +416,7 @@ bool registry_del(struct registry *r, const char *rule_id)
 	p = registry_find_rule(r, id);
 	if (p == UINT32_MAX || !r->ids.slot[p])
 		return false;
-	registry_remove_at(r, r->ids.slot[p] - 1, p);
+	registry_remove_at(r, registry_index(r->ids.slot[p]), p);
 	return true;
 }
 
@@ -401,7 +427,7 @@ size_t registry_drop_tenant(struct registry *r, const char *tenant)
 
 	if (p == UINT32_MAX || !r->strs.slot[p])
 		return 0;
-	t = r->strs.slot[p] - 1;
+	t = registry_index(r->strs.slot[p]);
 	/* downwards: what moves into i was checked already */
 	for (uint32_t i = r->n; i-- > 0;) {
 		if (r->rule[i].tenant != t)

@@ -40,20 +40,23 @@ static void test_ids(void **state)
 static void test_put_get_del(void **state)
 {
 	struct registry *r = registry_new();
-	char id[65];
+	char id[65], was[16] = "x";
 
 	(void)state;
 	assert_non_null(r);
 	id_of(1, id);
 	assert_null(registry_symbol(r, id));
 	assert_false(registry_del(r, id));
-	assert_int_equal(registry_put(r, "not hex", "AAPL", "t1", 1), -1);
+	assert_int_equal(registry_put(r, "not hex", "AAPL", "t1", 1, NULL, 0), -1);
 	assert_int_equal(registry_count(r), 0);
-	assert_int_equal(registry_put(r, id, "AAPL", "t1", 1), 0);
+	assert_int_equal(registry_put(r, id, "AAPL", "t1", 1, NULL, 0), 0);
 	assert_string_equal(registry_symbol(r, id), "AAPL");
-	/* moved to another symbol: the registry follows */
-	assert_int_equal(registry_put(r, id, "MSFT", "t1", 2), 0);
+	/* moved to another symbol: the registry follows and says from where */
+	assert_int_equal(registry_put(r, id, "MSFT", "t1", 2, was, sizeof(was)), 0);
+	assert_string_equal(was, "AAPL");
 	assert_string_equal(registry_symbol(r, id), "MSFT");
+	assert_int_equal(registry_put(r, id, "MSFT", "t2", 3, was, sizeof(was)), 0);
+	assert_string_equal(was, "");
 	assert_int_equal(registry_count(r), 1);
 	assert_null(registry_symbol(r, "zz"));
 	assert_true(registry_del(r, id));
@@ -90,7 +93,7 @@ static void test_tenant_and_stale(void **state)
 	for (unsigned i = 0; i < 30; i++) {
 		id_of(i, id);
 		assert_int_equal(registry_put(r, id, i % 2 ? "ODD" : "EVEN",
-					      i % 3 ? "tA" : "tB", i < 20 ? 7 : 6), 0);
+					      i % 3 ? "tA" : "tB", i < 20 ? 7 : 6, NULL, 0), 0);
 	}
 	/* tenant tB: i = 0, 3, ..., 27 */
 	assert_int_equal(registry_drop_tenant(r, "tB"), 10);
@@ -144,7 +147,7 @@ static void test_random_walk(void **state)
 	static struct model m;
 	struct registry *r = registry_new();
 	uint32_t gen = 1;
-	char id[65], name[16], tname[16];
+	char id[65], name[16], tname[16], was[16];
 	unsigned seed = 12345;
 
 	(void)state;
@@ -163,7 +166,13 @@ static void test_random_walk(void **state)
 
 			sym_name(s, name);
 			snprintf(tname, sizeof(tname), "T%d", t);
-			assert_int_equal(registry_put(r, id, name, tname, gen), 0);
+			assert_int_equal(registry_put(r, id, name, tname, gen, was, sizeof(was)), 0);
+			if (m.live[i] && m.sym[i] != s) {
+				sym_name(m.sym[i], name);
+				assert_string_equal(was, name);
+			} else {
+				assert_string_equal(was, "");
+			}
 			m.live[i] = 1;
 			m.sym[i] = s;
 			m.ten[i] = t;
@@ -194,7 +203,7 @@ static void test_random_walk(void **state)
 					id_of((unsigned)k * 2654435761u, id);
 					sym_name(m.sym[k], name);
 					snprintf(tname, sizeof(tname), "T%d", m.ten[k]);
-					assert_int_equal(registry_put(r, id, name, tname, gen), 0);
+					assert_int_equal(registry_put(r, id, name, tname, gen, NULL, 0), 0);
 					m.gen[k] = gen;
 				} else {
 					m.live[k] = 0;
@@ -243,7 +252,7 @@ static void test_size_per_rule(void **state)
 	for (unsigned i = 0; i < 1000000; i++) {
 		id_of(i * 2654435761u, id);
 		snprintf(sym, sizeof(sym), "S%04u", i % 1000);
-		assert_int_equal(registry_put(r, id, sym, i % 2 ? "t-one" : "t-two", 1), 0);
+		assert_int_equal(registry_put(r, id, sym, i % 2 ? "t-one" : "t-two", 1, NULL, 0), 0);
 	}
 	assert_int_equal(registry_count(r), 1000000);
 	print_message("registry: %.1f bytes per rule at 1M rules\n",
