@@ -12,7 +12,8 @@
  *
  * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
  * pg_current_snapshot(), market_snapshot, leo_active_tenants() and, per
- * tenant (pipelined, under its app.current_tenant_id), its ACTIVE rules.  A
+ * tenant (under its app.current_tenant_id, through a cursor, applied batch
+ * by batch as they arrive: see listen_load_rules), its ACTIVE rules.  A
  * notification whose transaction is visible in that snapshot is already in
  * what was loaded and is skipped; everything committed later arrives on lc,
  * because LISTEN came first.
@@ -38,9 +39,10 @@
  * the tick arrives, even within one burst.
  *
  * State (loop thread only unless said): `prices` the last price passed on
- * per symbol; `reg` every rule sent to a worker (rule id -> symbol, tenant,
- * load generation), a superset of what the workers hold, used to route
- * removals and to find rules gone at a reload; `tenants` the active tenants.
+ * per symbol; `reg` (registry.c, ~50 bytes a rule) every rule sent to a
+ * worker (rule id -> symbol, tenant, load generation), a superset of what
+ * the workers hold, used to route removals and to find rules gone at a
+ * reload; `tenants` the active tenants.
  * `rq` (guarded by rq_lock) holds re-fetch requests from writer threads.
  */
 #include "listen.h"
@@ -57,6 +59,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
+#include "registry.h"
 
 #define LISTEN_CONTROL "leo_control"
 #define LISTEN_QUEUE_SAMPLE_S 5
@@ -72,11 +75,6 @@ struct listen_ent {
 			dec_t price, chg;
 			bool has_chg;
 		} px;
-		struct {
-			char symbol[RULES_SYMBOL_CAP];
-			char tenant[37];
-			uint64_t gen;
-		} rule;
 		struct {
 			PGresult *res;
 			int row;	/* tenant look-ups: index of its query */
@@ -223,8 +221,9 @@ struct listen {
 
 	struct payload_snapshot snap;
 	bool have_snap;
-	uint64_t gen;
-	struct listen_map prices, reg, tenants;
+	uint32_t gen;
+	struct registry *reg;
+	struct listen_map prices, tenants;
 
 	pthread_mutex_t rq_lock;
 	size_t rq_n, rq_cap;
@@ -293,10 +292,15 @@ static PGresult *listen_exec(struct listen *l, const char *sql, int n,
 
 /* --- rules rows -> workers ------------------------------------------------ */
 
-/* The columns every rule read selects, in rules_def order. */
-#define LISTEN_RULE_COLS                                                         \
-	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text,"        \
-	" status::text, trigger_mode::text = 'REARM', cooldown_seconds,"         \
+/*
+ * The columns every rule read selects, in rules_def order; the load, which
+ * reads ACTIVE rules only, has the constant for the status (enum output
+ * costs a catalog look-up a row: a tenth of the server's time at a load).
+ */
+#define LISTEN_RULE_COLS LISTEN_RULE_COLS_WITH("status::text")
+#define LISTEN_RULE_COLS_WITH(status)                                           \
+	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text, "       \
+	status ", trigger_mode = 'REARM', cooldown_seconds,"                     \
 	" rearm_hysteresis::text,"                                              \
 	" coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0),"      \
 	" trigger_count,"                                                       \
@@ -306,11 +310,11 @@ static PGresult *listen_exec(struct listen *l, const char *sql, int n,
 static void listen_remove_rule(struct listen *l, const char *rule_id,
 			       const char *symbol_hint)
 {
-	struct listen_ent *e = listen_map_get(&l->reg, rule_id);
+	const char *sym = registry_symbol(l->reg, rule_id);
 
-	if (e) {
-		workers_remove(l->workers, e->v.rule.symbol, rule_id);
-		listen_map_del(&l->reg, rule_id);
+	if (sym) {
+		workers_remove(l->workers, sym, rule_id);
+		registry_del(l->reg, rule_id);
 	} else if (symbol_hint && symbol_hint[0]) {
 		workers_remove(l->workers, symbol_hint, rule_id);
 	}
@@ -321,6 +325,7 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 {
 	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
 	const char *why = NULL;
+	char was[RULES_SYMBOL_CAP];
 	struct rules_def def = {
 		.rule_id = id,
 		.tenant_id = PQgetvalue(r, i, 1),
@@ -333,8 +338,6 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
 		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
 	};
-	struct listen_ent *e;
-	bool added;
 
 	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
 	    !listen_map_get(&l->tenants, def.tenant_id)) {
@@ -348,41 +351,36 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 		listen_remove_rule(l, id, symbol);
 		return;
 	}
-	e = listen_map_get(&l->reg, id);
-	if (e && strcmp(e->v.rule.symbol, symbol) != 0) {
-		/* the rule moved to another symbol: drop it where it was */
-		workers_remove(l->workers, e->v.rule.symbol, id);
+	if (!registry_id_ok(id)) {
+		/* the schema's CHECK allows no other; the engine would refuse it */
+		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
+		log_warn("rule %s: not loaded: rule_id is not 64 lower-case hex digits", id);
+		return;
 	}
-	e = listen_map_put(&l->reg, id, &added);
-	if (!e || workers_upsert(l->workers, &def, recv_us)) {
+	if (registry_put(l->reg, id, symbol, def.tenant_id, l->gen, was, sizeof(was))) {
 		log_error("rule %s: out of memory, not loaded", id);
 		return;
 	}
-	snprintf(e->v.rule.symbol, sizeof(e->v.rule.symbol), "%s", symbol);
-	snprintf(e->v.rule.tenant, sizeof(e->v.rule.tenant), "%s", def.tenant_id);
-	e->v.rule.gen = l->gen;
+	if (was[0]) {
+		/* the rule moved to another symbol: drop it where it was */
+		workers_remove(l->workers, was, id);
+	}
+	if (workers_upsert(l->workers, &def, recv_us))
+		log_error("rule %s: out of memory, not loaded", id);
 }
 
-static bool listen_drop_tenant(struct listen_ent *e, void *arg)
-{
-	return strcmp(e->v.rule.tenant, arg) == 0;
-}
-
-static bool listen_drop_stale(struct listen_ent *e, void *arg)
+static void listen_drop_stale(void *arg, const char *rule_id, const char *symbol)
 {
 	struct listen *l = arg;
 
-	if (e->v.rule.gen == l->gen)
-		return false;
-	workers_remove(l->workers, e->v.rule.symbol, e->key);
-	return true;
+	workers_remove(l->workers, symbol, rule_id);
 }
 
 static void listen_tenant_off(struct listen *l, const char *tenant)
 {
 	listen_map_del(&l->tenants, tenant);
 	workers_remove_tenant(l->workers, tenant);
-	listen_map_filter(&l->reg, listen_drop_tenant, (void *)tenant);
+	registry_drop_tenant(l->reg, tenant);
 }
 
 /* --- the load ------------------------------------------------------------ */
@@ -422,6 +420,26 @@ static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode m
 		e->v.px.has_chg = has_chg;
 	}
 	return 0;
+}
+
+/* Drain qc's pipeline to its (one, sent) sync, whatever happened, and leave
+ * pipeline mode.  Returns rc, or -1 when that failed. */
+static int listen_pipe_end(struct listen *l, int rc)
+{
+	while (PQstatus(l->qc) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(l->qc);
+		bool sync;
+
+		if (!r)
+			continue;
+		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (PQstatus(l->qc) != CONNECTION_OK || !PQexitPipelineMode(l->qc))
+		rc = -1;
+	return rc;
 }
 
 /*
@@ -474,21 +492,125 @@ static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 			}
 		}
 	}
-	/* drain to the sync, whatever happened */
-	while (PQstatus(l->qc) == CONNECTION_OK) {
-		PGresult *r = PQgetResult(l->qc);
-		bool sync;
+	return listen_pipe_end(l, rc);
+}
 
-		if (!r)
-			continue;
-		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-		PQclear(r);
-		if (sync)
-			break;
-	}
-	if (PQstatus(l->qc) != CONNECTION_OK || !PQexitPipelineMode(l->qc))
+/*
+ * The rules of a load, streamed.  Each tenant's ACTIVE rules are read
+ * through a cursor, LISTEN_FETCH_ROWS at a time, and applied as they come,
+ * so a load holds one batch of rows, never all of them (a million rows of
+ * PGresult are ~400 MB, which glibc then keeps).  It is pipelined: two
+ * FETCHes are in flight, and while a batch is applied the loop drains the
+ * socket now and then (PQconsumeInput), so the server produces the next
+ * batch meanwhile instead of waiting for the loop.
+ *
+ * A tenant's set_config is sent only after the last FETCH of the previous
+ * tenant's cursor, and the server runs a pipeline in order, so every FETCH
+ * runs under its own tenant's setting.
+ */
+#define LISTEN_FETCH_ROWS 8192
+#define LISTEN_PIPE_MAX 8
+
+struct listen_pipe {
+	int what[LISTEN_PIPE_MAX];	/* in flight, in order: cursor of a FETCH, or -1 */
+	size_t head, n;
+};
+
+static int listen_pipe_send(struct listen *l, struct listen_pipe *p, int what,
+			    const char *sql, const char *param)
+{
+	const char *pv[1] = { param };
+
+	if (p->n == LISTEN_PIPE_MAX ||
+	    !PQsendQueryParams(l->qc, sql, param ? 1 : 0, NULL, pv, NULL, NULL, 0))
+		return -1;
+	p->what[(p->head + p->n++) % LISTEN_PIPE_MAX] = what;
+	return 0;
+}
+
+/* Have the server send what it has, and send ours. */
+static int listen_pipe_flush(struct listen *l)
+{
+	return PQsendFlushRequest(l->qc) && PQflush(l->qc) == 0 ? 0 : -1;
+}
+
+static int listen_pipe_fetch(struct listen *l, struct listen_pipe *p, int k)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "FETCH %d FROM leo_load_%d", LISTEN_FETCH_ROWS, k);
+	return listen_pipe_send(l, p, k, sql, NULL);
+}
+
+/* Tenant k's set_config, cursor and first two FETCHes, flushed. */
+static int listen_pipe_open(struct listen *l, struct listen_pipe *p, int k,
+			    const char *tenant)
+{
+	char sql[sizeof(LISTEN_RULE_COLS) + 96];
+
+	snprintf(sql, sizeof(sql), "DECLARE leo_load_%d NO SCROLL CURSOR FOR "
+		 LISTEN_RULE_COLS_WITH("'ACTIVE'") " WHERE status = 'ACTIVE'", k);
+	if (listen_pipe_send(l, p, -1, "SELECT set_config('app.current_tenant_id', $1, true)",
+			     tenant) ||
+	    listen_pipe_send(l, p, -1, sql, NULL) || listen_pipe_fetch(l, p, k) ||
+	    listen_pipe_fetch(l, p, k))
+		return -1;
+	return listen_pipe_flush(l);
+}
+
+/* Read and apply every tenant's ACTIVE rules; 0, or -1 (logged). */
+static int listen_load_rules(struct listen *l, char *const *tenants, size_t nt,
+			     int64_t now, size_t *nrules)
+{
+	struct listen_pipe p = { .n = 0 };
+	int cur = 0, rc = 0;
+
+	if (!nt)
+		return 0;
+	if (!PQenterPipelineMode(l->qc))
+		return -1;
+	if (listen_pipe_open(l, &p, 0, tenants[0]))
 		rc = -1;
-	return rc;
+	while (rc == 0 && p.n) {
+		int what = p.what[p.head], n;
+		PGresult *r = PQgetResult(l->qc);
+		ExecStatusType st = PQresultStatus(r);
+
+		p.head = (p.head + 1) % LISTEN_PIPE_MAX;
+		p.n--;
+		if (st != PGRES_TUPLES_OK && (what >= 0 || st != PGRES_COMMAND_OK)) {
+			if (st != PGRES_PIPELINE_ABORTED)
+				log_warn("database: %s", listen_errmsg(l->qc, r));
+			PQclear(r);
+			rc = -1;
+			break;
+		}
+		PQclear(PQgetResult(l->qc));	/* the NULL that ends each result */
+		if (what < 0) {
+			PQclear(r);
+			continue;
+		}
+		n = PQntuples(r);
+		if (what == cur && n == LISTEN_FETCH_ROWS) {
+			/* a full batch: there may be more */
+			if (listen_pipe_fetch(l, &p, cur) || listen_pipe_flush(l))
+				rc = -1;
+		} else if (what == cur && (size_t)++cur < nt) {
+			/* a short one: this tenant is done, on to the next */
+			if (listen_pipe_open(l, &p, cur, tenants[cur]))
+				rc = -1;
+		}
+		for (int j = 0; j < n; j++) {
+			listen_apply_row(l, r, j, now);
+			if ((j & 1023) == 1023)
+				(void)PQconsumeInput(l->qc);
+		}
+		*nrules += (size_t)n;
+		PQclear(r);
+	}
+	if (!PQpipelineSync(l->qc))
+		rc = -1;
+	return listen_pipe_end(l, rc);
 }
 
 static void listen_clear_results(PGresult **res, size_t n)
@@ -500,9 +622,9 @@ static void listen_clear_results(PGresult **res, size_t n)
 /* The load of the DESIGN comment.  0, or -1 when the database failed. */
 static int listen_load(struct listen *l, enum listen_mode mode)
 {
-	PGresult *snap = NULL, *market = NULL, *ten = NULL, **rules = NULL;
+	PGresult *snap = NULL, *market = NULL, *ten = NULL;
 	char **ids = NULL;
-	size_t nt = 0;
+	size_t nt = 0, nrules = 0;
 	int rc = -1;
 	int64_t now = clock_wall_us();
 
@@ -523,19 +645,16 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		goto out;
 	nt = (size_t)PQntuples(ten);
 	ids = calloc(nt + 1, sizeof(*ids));
-	rules = calloc(nt + 1, sizeof(*rules));
-	if (!ids || !rules)
+	if (!ids)
 		goto out;
 	for (size_t i = 0; i < nt; i++)
 		ids[i] = PQgetvalue(ten, (int)i, 0);
-	if (nt && listen_per_tenant(l, ids, nt, LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
-				    NULL, rules))
-		goto out;
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
 
-	/* Everything read; now apply, in the order the DESIGN comment gives. */
+	/*
+	 * Apply, in the order the DESIGN comment gives, while the transaction
+	 * streams the rules.  Should it fail half-way, the reconnect that
+	 * follows loads everything again.
+	 */
 	{
 		struct payload_snapshot s;
 
@@ -568,22 +687,18 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 		listen_map_clear(&old);
 	}
 	l->gen++;
-	size_t nrules = 0;
-	for (size_t i = 0; i < nt; i++) {
-		for (int j = 0; j < PQntuples(rules[i]); j++)
-			listen_apply_row(l, rules[i], j, now);
-		nrules += (size_t)PQntuples(rules[i]);
-	}
-	listen_map_filter(&l->reg, listen_drop_stale, l);
+	if (listen_load_rules(l, ids, nt, now, &nrules))
+		goto out;
+	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		goto out;
+	registry_drop_stale(l->reg, l->gen, listen_drop_stale, l);
 	log_info("%s: %zu tenants, %zu active rules%s",
 		 mode == LISTEN_RESTART ? "loaded" :
 		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
 		 nt, nrules, mode == LISTEN_RESTART ? ", snapshots seeded" : ", prices caught up");
 	rc = 0;
 out:
-	if (rules)
-		listen_clear_results(rules, nt);
-	free(rules);
 	free(ids);
 	PQclear(ten);
 	PQclear(market);
@@ -907,7 +1022,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 		case LISTEN_RULE:
 			e = listen_map_get(&rows, it->rule);
 			if (it->old_symbol[0] && strcmp(it->old_symbol, it->symbol) != 0 &&
-			    !listen_map_get(&l->reg, it->rule))
+			    !registry_symbol(l->reg, it->rule))
 				workers_remove(l->workers, it->old_symbol, it->rule);
 			if (e)
 				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us);
@@ -1083,7 +1198,8 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
 	l->ev_sample = event_new(base, -1, EV_PERSIST, listen_on_sample, l);
 	l->ev_refetch = event_new(base, -1, 0, listen_on_refetch, l);
-	if (!l->market_channel || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
+	l->reg = registry_new();
+	if (!l->market_channel || !l->reg || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
 	    !l->ev_refetch) {
 		listen_free(l);
 		return NULL;
@@ -1142,7 +1258,7 @@ void listen_free(struct listen *l)
 		event_free(l->ev_refetch);
 	payload_snapshot_free(&l->snap);
 	listen_map_clear(&l->prices);
-	listen_map_clear(&l->reg);
+	registry_free(l->reg);
 	listen_map_clear(&l->tenants);
 	free(l->rq);
 	free(l->market_channel);
