@@ -8,12 +8,18 @@
  * reach the database in the order the rule made them: firing seq n+1 is only
  * claimed after firing n committed.
  *
- * A thread gathers events into one batch per tenant and flushes a batch when
- * it holds writer.batch_max_rows events, when its oldest event has waited
- * writer.batch_max_delay_ms, or at shutdown.  A second firing of a rule
- * already in the batch (one UPDATE can claim a row once) waits in the
- * batch's `later` list and joins the next transaction, after the first
- * committed.
+ * A thread gathers events into one batch per tenant and writes its batches
+ * as soon as nothing more is coming right now (group commit): its queue is
+ * empty and no tick is still being evaluated (`inflight`, counted by the
+ * workers through writer_flight: +1 when a tick is queued, -1 once its
+ * firings are all pushed).  A lone firing is thus written at once, and
+ * under load batches grow by themselves while a transaction is in flight.
+ * Two bounds: a batch is written when it holds writer.batch_max_rows
+ * events, and when its oldest event has waited writer.batch_max_delay_ms
+ * even though ticks are still in flight; and everything at shutdown.  A
+ * second firing of a rule already in the batch (one UPDATE can claim a row
+ * once) waits in the batch's `later` list and joins the next transaction,
+ * after the first committed.
  *
  * A batch is ONE transaction, sent as one pipeline (one round trip):
  *
@@ -42,6 +48,10 @@
  *
  * Ownership: each thread owns its batches and connection; the queue is
  * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
+ * Wake-up when the last tick in flight is done: a thread about to sleep
+ * with batches pending sets `idle_wait`, then reads `inflight`, under its
+ * mutex; writer_flight decrements `inflight`, then reads `idle_wait` and
+ * signals under that mutex.  Either the thread sees zero or it is woken.
  */
 #include "writer.h"
 
@@ -92,6 +102,7 @@ struct writer_thread {
 	pthread_cond_t not_empty, not_full;
 	size_t cap, head, len;
 	bool stopping;
+	atomic_bool idle_wait;		/* sleeping with batches pending */
 	struct writer_ev *ring;
 	size_t lcap;			/* thread only: events popped per wake-up */
 	struct writer_ev *local;
@@ -105,6 +116,7 @@ struct writer {
 	int n;
 	atomic_int rows, delay_ms;
 	atomic_uint_fast64_t waiting;
+	atomic_long inflight;		/* ticks still being evaluated */
 	writer_refetch_fn refetch;
 	void *refetch_arg;
 	struct writer_thread *t;
@@ -672,6 +684,14 @@ static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 		writer_flush(t, b);
 }
 
+static bool writer_pending(const struct writer_thread *t)
+{
+	for (size_t i = 0; i < t->nbatches; i++)
+		if (t->batches[i].now.n)
+			return true;
+	return false;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer_thread *t = arg;
@@ -684,7 +704,7 @@ static void *writer_main(void *arg)
 	log_thread_name(name);
 	for (;;) {
 		size_t n = 0;
-		bool stopping;
+		bool stopping, idle;
 		int64_t deadline = -1, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms);
 
@@ -695,7 +715,10 @@ static void *writer_main(void *arg)
 				deadline = b->first_ms + delay;
 		}
 		pthread_mutex_lock(&t->lock);
+		atomic_store(&t->idle_wait, deadline >= 0);
 		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
+			if (deadline >= 0 && atomic_load(&w->inflight) <= 0)
+				break;	/* nothing more is coming: write now */
 			if (deadline < 0) {
 				pthread_cond_wait(&t->not_empty, &t->lock);
 			} else {
@@ -713,6 +736,7 @@ static void *writer_main(void *arg)
 			}
 			now = clock_mono_ms();
 		}
+		atomic_store(&t->idle_wait, false);
 		while (t->len > 0 && n < lcap) {
 			local[n++] = t->ring[t->head];
 			t->head = (t->head + 1) % t->cap;
@@ -725,12 +749,23 @@ static void *writer_main(void *arg)
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
+		if (!writer_pending(t) && !stopping)
+			continue;
+		/*
+		 * inflight before the queue: at zero, every firing of the ticks
+		 * evaluated so far has been pushed, so an empty queue then means
+		 * nothing more is coming for these batches.
+		 */
+		idle = atomic_load(&w->inflight) <= 0;
+		pthread_mutex_lock(&t->lock);
+		idle = idle && t->len == 0;
+		pthread_mutex_unlock(&t->lock);
 		now = clock_mono_ms();
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
 
 			/* at shutdown, until `later` is empty too */
-			while (b->now.n && (stopping || now >= b->first_ms + delay))
+			while (b->now.n && (stopping || idle || now >= b->first_ms + delay))
 				writer_flush(t, b);
 		}
 		if (stopping)
@@ -740,6 +775,21 @@ static void *writer_main(void *arg)
 		pool_put(w->pool, t->conn, false);
 	t->conn = NULL;
 	return NULL;
+}
+
+void writer_flight(struct writer *w, int delta)
+{
+	if (atomic_fetch_add(&w->inflight, delta) + delta > 0)
+		return;
+	for (int i = 0; i < w->n; i++) {
+		struct writer_thread *t = &w->t[i];
+
+		if (!atomic_load(&t->idle_wait))
+			continue;
+		pthread_mutex_lock(&t->lock);
+		pthread_cond_signal(&t->not_empty);
+		pthread_mutex_unlock(&t->lock);
+	}
 }
 
 void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us)
