@@ -21,11 +21,15 @@
  * once) waits in the batch's `later` list and joins the next transaction,
  * after the first committed.
  *
- * A batch is ONE transaction, sent as one pipeline (one round trip):
+ * The batches pending when a thread writes share ONE transaction (up to
+ * writer.batch_max_rows firings in all), sent as one pipeline (one round
+ * trip, one commit, one hold of PostgreSQL's notification queue lock), each
+ * tenant's part under its own tenant:
  *
  *	BEGIN
  *	SELECT set_config('app.current_tenant_id', tenant, true),
- *	       set_config('leo.writer', 'on', true)
+ *	       set_config('leo.writer', 'on', true),
+ *	       set_config('plan_cache_mode', 'force_generic_plan', true)
  *	WITH f AS (unnest of the firings), claimed AS (UPDATE alert_rules ...
  *	     WHERE trigger_count = seq - 1 AND status = 'ACTIVE' RETURNING ...),
  *	     c AS (claimed LEFT JOIN consent_management, newest news item),
@@ -33,7 +37,11 @@
  *	     t AS (INSERT INTO agent_task ...)
  *	SELECT per-firing outcome
  *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
+ *	... the same two for the next tenant ...
  *	COMMIT
+ *
+ * The batch statement is prepared once per connection and runs with a
+ * generic plan (planning it took longer than running it for a few firings).
  *
  * Exactly once: the claim and the inserts commit together, and the claim
  * only matches while trigger_count is seq - 1; a retried or duplicated
@@ -44,7 +52,9 @@
  * is retried on a fresh connection with backoff, without limit while the
  * daemon runs.  Any other error means some row can never be written: the
  * batch is bisected until the bad firing is alone, which is logged with its
- * reason and dropped, so it never blocks the others.
+ * reason and dropped, so it never blocks the others.  A transaction of
+ * several tenants that fails committed nothing; its tenants' batches are
+ * then written one transaction each, with the retries and bisection above.
  *
  * Ownership: each thread owns its batches and connection; the queue is
  * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
@@ -367,65 +377,95 @@ static void writer_account(struct writer *w, const char *tenant,
 		metrics_observe(METRIC_BATCH_ROWS, (double)nfire);
 }
 
+/* One tenant's share of a transaction: its firings as the statements' arrays. */
+struct writer_part {
+	const char *tenant;
+	const struct writer_ev *evs;
+	size_t n, nfire, nexp;
+	struct writer_sbuf a[9], ex;
+	const char *params[10];
+	int q_out;			/* pipeline index of its batch statement */
+	PGresult *out;
+};
+
+/* Build a part's arrays.  Returns -1 when out of memory. */
+static int writer_part_build(struct writer_part *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rules_event *e = &p->evs[i].ev;
+
+		if (e->kind == RULES_EXPIRE) {
+			writer_sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
+			continue;
+		}
+		bool first = p->nfire++ == 0;
+		const char *sep = first ? "" : ",";
+
+		writer_sbuf_add(&p->a[0], "%s%zu", sep, i);
+		writer_sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
+		writer_sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
+		writer_sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
+		writer_sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
+		writer_arr_dec(&p->a[5], first, e->has_prev, e->prev_price);
+		writer_arr_dec(&p->a[6], first, true, e->cur_price);
+		writer_arr_dec(&p->a[7], first, e->has_prev_chg, e->prev_chg);
+		writer_arr_dec(&p->a[8], first, e->has_cur_chg, e->cur_chg);
+	}
+	writer_sbuf_add(&p->ex, "}");
+	for (int k = 0; k < 9; k++) {
+		char *body = p->a[k].s;
+
+		p->a[k].s = NULL;
+		p->a[k].len = p->a[k].cap = 0;
+		writer_sbuf_add(&p->a[k], "{%s}", body ? body : "");
+		free(body);
+		if (p->a[k].oom)
+			return -1;
+	}
+	if (p->ex.oom)
+		return -1;
+	p->params[0] = p->tenant;
+	for (int k = 0; k < 9; k++)
+		p->params[k + 1] = p->a[k].s;
+	p->q_out = -1;
+	return 0;
+}
+
+static void writer_part_free(struct writer_part *p)
+{
+	PQclear(p->out);
+	p->out = NULL;
+	for (int k = 0; k < 9; k++)
+		free(p->a[k].s);
+	free(p->ex.s);
+}
+
 /*
- * Send one batch as one pipelined transaction on c.  On success the outcome
- * has been accounted.  On failure *errmsg gets the first error (malloc'd).
+ * Send the batches of one or more tenants as one pipelined transaction on
+ * the thread's connection (one round trip, one commit), each under its own
+ * tenant.  On success every part's outcome has been accounted.  On failure
+ * nothing committed and *errmsg gets the first error (malloc'd).
  */
-static enum writer_result writer_exec(struct writer_thread *t, const char *tenant,
-				      const struct writer_ev *evs, size_t n,
-				      char **errmsg)
+static enum writer_result writer_exec(struct writer_thread *t, struct writer_part *parts,
+				      size_t nparts, char **errmsg)
 {
 	struct writer *w = t->w;
 	PGconn *c = t->conn;
-	struct writer_sbuf a[9] = { 0 }, ex = { 0 };
-	const char *params[10];
-	const char *exparams[1];
-	size_t nfire = 0, nexp = 0;
-	int nsent = 0, want_out = -1;
+	int nsent = 0;
+	bool anyfire = false;
 	enum writer_result res = WRITER_OK;
-	PGresult *out = NULL;
 	bool sync_seen = false;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct rules_event *e = &evs[i].ev;
-
-		if (e->kind == RULES_EXPIRE) {
-			writer_sbuf_add(&ex, "%s%s", nexp++ ? "," : "{", e->rule_id);
-			continue;
+	for (size_t k = 0; k < nparts; k++) {
+		if (writer_part_build(&parts[k])) {
+			res = WRITER_RETRY;
+			goto out;
 		}
-		bool first = nfire++ == 0;
-		const char *sep = first ? "" : ",";
-
-		writer_sbuf_add(&a[0], "%s%zu", sep, i);
-		writer_sbuf_add(&a[1], "%s%s", sep, e->rule_id);
-		writer_sbuf_add(&a[2], "%s%lld", sep, (long long)e->seq);
-		writer_sbuf_add(&a[3], "%s%lld", sep, (long long)e->at_us);
-		writer_sbuf_add(&a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
-		writer_arr_dec(&a[5], first, e->has_prev, e->prev_price);
-		writer_arr_dec(&a[6], first, true, e->cur_price);
-		writer_arr_dec(&a[7], first, e->has_prev_chg, e->prev_chg);
-		writer_arr_dec(&a[8], first, e->has_cur_chg, e->cur_chg);
+		anyfire |= parts[k].nfire > 0;
 	}
-	writer_sbuf_add(&ex, "}");
-	for (int k = 0; k < 9; k++) {
-		char *body = a[k].s;
-
-		a[k].s = NULL;
-		a[k].len = a[k].cap = 0;
-		writer_sbuf_add(&a[k], "{%s}", body ? body : "");
-		free(body);
-		if (a[k].oom)
-			goto oom;
-	}
-	if (ex.oom)
-		goto oom;
-	params[0] = tenant;
-	for (int k = 0; k < 9; k++)
-		params[k + 1] = a[k].s;
-	exparams[0] = ex.s;
 
 	/* planned once per connection: the batch statement is long */
-	if (nfire && !t->prepared) {
+	if (anyfire && !t->prepared) {
 		PGresult *r = PQprepare(c, "leo_batch", writer_sql, 10, NULL);
 		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
@@ -446,20 +486,28 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
 	nsent++;
-	if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
-				  " set_config('leo.writer', 'on', true)",
-			       1, NULL, params, NULL, NULL, 0))
-		goto send_fail;
-	nsent++;
-	if (nfire) {
-		if (!PQsendQueryPrepared(c, "leo_batch", 10, params, NULL, NULL, 0))
-			goto send_fail;
-		want_out = nsent++;
-	}
-	if (nexp) {
-		if (!PQsendQueryParams(c, writer_expire_sql, 1, NULL, exparams, NULL, NULL, 0))
+	for (size_t k = 0; k < nparts; k++) {
+		struct writer_part *p = &parts[k];
+		const char *exparams[1] = { p->ex.s };
+
+		/* a generic plan: the same for every batch, never re-planned */
+		if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
+					  " set_config('leo.writer', 'on', true),"
+					  " set_config('plan_cache_mode', 'force_generic_plan', true)",
+				       1, NULL, p->params, NULL, NULL, 0))
 			goto send_fail;
 		nsent++;
+		if (p->nfire) {
+			if (!PQsendQueryPrepared(c, "leo_batch", 10, p->params, NULL, NULL, 0))
+				goto send_fail;
+			p->q_out = nsent++;
+		}
+		if (p->nexp) {
+			if (!PQsendQueryParams(c, writer_expire_sql, 1, NULL, exparams, NULL,
+					       NULL, 0))
+				goto send_fail;
+			nsent++;
+		}
 	}
 	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
@@ -473,15 +521,19 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 
 		while ((r = PQgetResult(c)) != NULL) {
 			ExecStatusType st = PQresultStatus(r);
+			struct writer_part *p = NULL;
 
+			for (size_t m = 0; m < nparts; m++)
+				if (parts[m].q_out == q)
+					p = &parts[m];
 			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
 				res = writer_classify(c, r);
 				*errmsg = writer_oneline(PQresultErrorMessage(r));
 			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
 				res = WRITER_RETRY;
 			}
-			if (q == want_out && st == PGRES_TUPLES_OK && !out)
-				out = r;
+			if (p && st == PGRES_TUPLES_OK && !p->out)
+				p->out = r;
 			else
 				PQclear(r);
 		}
@@ -503,25 +555,23 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 		res = WRITER_RETRY;
 	else
 		PQexitPipelineMode(c);
-	if (res == WRITER_OK)
-		writer_account(w, tenant, evs, n, out);
-	else if (PQstatus(c) == CONNECTION_OK &&
-		 PQtransactionStatus(c) != PQTRANS_IDLE)
+	if (res == WRITER_OK) {
+		for (size_t k = 0; k < nparts; k++)
+			writer_account(w, parts[k].tenant, parts[k].evs, parts[k].n,
+				       parts[k].out);
+	} else if (PQstatus(c) == CONNECTION_OK &&
+		   PQtransactionStatus(c) != PQTRANS_IDLE) {
 		PQclear(PQexec(c, "ROLLBACK"));
+	}
 	goto out;
 
 send_fail:
 	res = WRITER_RETRY;
 	if (!*errmsg)
 		*errmsg = writer_oneline(PQerrorMessage(c));
-	goto out;
-oom:
-	res = WRITER_RETRY;
 out:
-	PQclear(out);
-	for (int k = 0; k < 9; k++)
-		free(a[k].s);
-	free(ex.s);
+	for (size_t k = 0; k < nparts; k++)
+		writer_part_free(&parts[k]);
 	return res;
 }
 
@@ -546,7 +596,9 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		if (!t->conn) {
 			r = WRITER_RETRY;
 		} else {
-			r = writer_exec(t, tenant, evs, n, &err);
+			struct writer_part part = { .tenant = tenant, .evs = evs, .n = n };
+
+			r = writer_exec(t, &part, 1, &err);
 		}
 		if (r == WRITER_OK) {
 			free(err);
@@ -630,6 +682,91 @@ static void writer_flush(struct writer_thread *t, struct writer_batch *b)
 	free(later.e);
 }
 
+/* A batch written: clear it and let its deferred firings in (see above). */
+static void writer_settle(struct writer_thread *t, size_t bi)
+{
+	struct writer_evs later = t->batches[bi].later;
+
+	t->batches[bi].now.n = 0;
+	memset(&t->batches[bi].later, 0, sizeof(later));
+	for (size_t i = 0; i < later.n; i++)
+		writer_add(t, &later.e[i]);
+	free(later.e);
+}
+
+/*
+ * Write every pending batch once, several tenants to a transaction (each
+ * under its own tenant) up to batch_max_rows firings: one commit where there
+ * were as many as tenants.  A transaction that fails committed nothing; its
+ * batches are then written one by one, which retries and bisects.
+ */
+static void writer_flush_all(struct writer_thread *t)
+{
+	size_t nb = t->nbatches, *idx, rows = (size_t)atomic_load(&t->w->rows);
+	struct writer_part *parts;
+
+	idx = calloc(nb ? nb : 1, sizeof(*idx));
+	parts = calloc(nb ? nb : 1, sizeof(*parts));
+	if (!idx || !parts) {
+		free(idx);
+		free(parts);
+		for (size_t i = 0; i < nb; i++)
+			writer_flush(t, &t->batches[i]);
+		return;
+	}
+	for (size_t i = 0; i < nb;) {
+		size_t np = 0, sum = 0;
+		enum writer_result r = WRITER_RETRY;
+		char *err = NULL;
+
+		for (; i < nb; i++) {
+			struct writer_batch *b = &t->batches[i];
+
+			if (!b->now.n)
+				continue;
+			if (np && sum + b->now.n > rows)
+				break;
+			idx[np++] = i;
+			sum += b->now.n;
+		}
+		if (np > 1) {
+			if (!t->conn) {
+				t->conn = pool_get(t->w->pool);
+				t->prepared = false;
+			}
+			memset(parts, 0, np * sizeof(*parts));
+			for (size_t k = 0; k < np; k++) {
+				struct writer_batch *b = &t->batches[idx[k]];
+
+				parts[k] = (struct writer_part){ .tenant = b->tenant,
+								 .evs = b->now.e,
+								 .n = b->now.n };
+			}
+			if (t->conn)
+				r = writer_exec(t, parts, np, &err);
+			if (r != WRITER_OK) {
+				metrics_add(METRIC_BATCHES_FAILED, 1);
+				log_debug("writer: %zu tenants' batches failed together (%s), writing them one by one",
+					  np, err ? err : "no connection");
+				if (t->conn && PQstatus(t->conn) != CONNECTION_OK) {
+					pool_put(t->w->pool, t->conn, true);
+					t->conn = NULL;
+					t->prepared = false;
+				}
+			}
+			free(err);
+		}
+		for (size_t k = 0; k < np; k++) {
+			if (r == WRITER_OK)
+				writer_settle(t, idx[k]);
+			else
+				writer_flush(t, &t->batches[idx[k]]);
+		}
+	}
+	free(idx);
+	free(parts);
+}
+
 static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)
 {
 	struct writer_batch *nb;
@@ -704,7 +841,7 @@ static void *writer_main(void *arg)
 	log_thread_name(name);
 	for (;;) {
 		size_t n = 0;
-		bool stopping, idle;
+		bool stopping, idle, due;
 		int64_t deadline = -1, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms);
 
@@ -761,12 +898,13 @@ static void *writer_main(void *arg)
 		idle = idle && t->len == 0;
 		pthread_mutex_unlock(&t->lock);
 		now = clock_mono_ms();
-		for (size_t i = 0; i < t->nbatches; i++) {
-			struct writer_batch *b = &t->batches[i];
-
-			/* at shutdown, until `later` is empty too */
-			while (b->now.n && (stopping || idle || now >= b->first_ms + delay))
-				writer_flush(t, b);
+		due = stopping || idle;
+		for (size_t i = 0; i < t->nbatches && !due; i++)
+			due = t->batches[i].now.n && now >= t->batches[i].first_ms + delay;
+		/* at shutdown, until `later` is empty too */
+		while (due && writer_pending(t)) {
+			writer_flush_all(t);
+			due = stopping;
 		}
 		if (stopping)
 			break;
