@@ -197,6 +197,7 @@ static const char writer_sql[] =
 	" UPDATE alert_rules r"
 	"    SET trigger_count = f.seq,"
 	"        last_triggered_at = timestamptz 'epoch' + f.at_us * interval '1 microsecond',"
+	"        updated_at = now(),"
 	"        status = CASE WHEN f.kind = 'P' THEN 'PAUSED'::rule_status"
 	"                      WHEN r.trigger_mode = 'ONCE' THEN 'TRIGGERED'::rule_status"
 	"                      ELSE r.status END"
@@ -283,7 +284,7 @@ static const char writer_sql[] =
 	"  ORDER BY f.ord";
 
 static const char writer_expire_sql[] =
-	"UPDATE alert_rules SET status = 'EXPIRED'"
+	"UPDATE alert_rules SET status = 'EXPIRED', updated_at = now()"
 	" WHERE rule_id = ANY($1::text[]) AND status = 'ACTIVE'";
 
 /* Append a dec as an array element, NULL when absent. */
