@@ -21,10 +21,9 @@
  * once) waits in the batch's `later` list and joins the next transaction,
  * after the first committed.
  *
- * The batches pending when a thread writes share ONE transaction (up to
- * writer.batch_max_rows firings in all), sent as one pipeline (one round
- * trip, one commit, one hold of PostgreSQL's notification queue lock), each
- * tenant's part under its own tenant:
+ * A batch is ONE transaction under its one tenant (the schema refuses a
+ * daemon transaction that writes two tenants' rows), sent as one pipeline
+ * (one round trip):
  *
  *	BEGIN
  *	SELECT set_config('app.current_tenant_id', tenant, true),
@@ -37,7 +36,6 @@
  *	     t AS (INSERT INTO agent_task ...)
  *	SELECT per-firing outcome
  *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
- *	... the same two for the next tenant ...
  *	COMMIT
  *
  * The batch statement is prepared once per connection and runs with a
@@ -52,9 +50,7 @@
  * is retried on a fresh connection with backoff, without limit while the
  * daemon runs.  Any other error means some row can never be written: the
  * batch is bisected until the bad firing is alone, which is logged with its
- * reason and dropped, so it never blocks the others.  A transaction of
- * several tenants that fails committed nothing; its tenants' batches are
- * then written one transaction each, with the retries and bisection above.
+ * reason and dropped, so it never blocks the others.
  *
  * Ownership: each thread owns its batches and connection; the queue is
  * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
@@ -442,9 +438,8 @@ static void writer_part_free(struct writer_part *p)
 }
 
 /*
- * Send the batches of one or more tenants as one pipelined transaction on
- * the thread's connection (one round trip, one commit), each under its own
- * tenant.  On success every part's outcome has been accounted.  On failure
+ * Send parts as one pipelined transaction on the thread's connection (one
+ * round trip, one commit), each under its tenant; writer_write sends one.  On success every part's outcome has been accounted.  On failure
  * nothing committed and *errmsg gets the first error (malloc'd).
  */
 static enum writer_result writer_exec(struct writer_thread *t, struct writer_part *parts,
@@ -683,89 +678,18 @@ static void writer_flush(struct writer_thread *t, struct writer_batch *b)
 	free(later.e);
 }
 
-/* A batch written: clear it and let its deferred firings in (see above). */
-static void writer_settle(struct writer_thread *t, size_t bi)
-{
-	struct writer_evs later = t->batches[bi].later;
-
-	t->batches[bi].now.n = 0;
-	memset(&t->batches[bi].later, 0, sizeof(later));
-	for (size_t i = 0; i < later.n; i++)
-		writer_add(t, &later.e[i]);
-	free(later.e);
-}
-
 /*
- * Write every pending batch once, several tenants to a transaction (each
- * under its own tenant) up to batch_max_rows firings: one commit where there
- * were as many as tenants.  A transaction that fails committed nothing; its
- * batches are then written one by one, which retries and bisects.
+ * Write every pending batch once, one transaction per tenant: the schema
+ * refuses a daemon transaction that writes rows of two tenants
+ * (70_rls.sql, leo_one_tenant_per_txn).
  */
 static void writer_flush_all(struct writer_thread *t)
 {
-	size_t nb = t->nbatches, *idx, rows = (size_t)atomic_load(&t->w->rows);
-	struct writer_part *parts;
+	size_t nb = t->nbatches;
 
-	idx = calloc(nb ? nb : 1, sizeof(*idx));
-	parts = calloc(nb ? nb : 1, sizeof(*parts));
-	if (!idx || !parts) {
-		free(idx);
-		free(parts);
-		for (size_t i = 0; i < nb; i++)
+	for (size_t i = 0; i < nb; i++)
+		if (t->batches[i].now.n)
 			writer_flush(t, &t->batches[i]);
-		return;
-	}
-	for (size_t i = 0; i < nb;) {
-		size_t np = 0, sum = 0;
-		enum writer_result r = WRITER_RETRY;
-		char *err = NULL;
-
-		for (; i < nb; i++) {
-			struct writer_batch *b = &t->batches[i];
-
-			if (!b->now.n)
-				continue;
-			if (np && sum + b->now.n > rows)
-				break;
-			idx[np++] = i;
-			sum += b->now.n;
-		}
-		if (np > 1) {
-			if (!t->conn) {
-				t->conn = pool_get(t->w->pool);
-				t->prepared = false;
-			}
-			memset(parts, 0, np * sizeof(*parts));
-			for (size_t k = 0; k < np; k++) {
-				struct writer_batch *b = &t->batches[idx[k]];
-
-				parts[k] = (struct writer_part){ .tenant = b->tenant,
-								 .evs = b->now.e,
-								 .n = b->now.n };
-			}
-			if (t->conn)
-				r = writer_exec(t, parts, np, &err);
-			if (r != WRITER_OK) {
-				metrics_add(METRIC_BATCHES_FAILED, 1);
-				log_debug("writer: %zu tenants' batches failed together (%s), writing them one by one",
-					  np, err ? err : "no connection");
-				if (t->conn && PQstatus(t->conn) != CONNECTION_OK) {
-					pool_put(t->w->pool, t->conn, true);
-					t->conn = NULL;
-					t->prepared = false;
-				}
-			}
-			free(err);
-		}
-		for (size_t k = 0; k < np; k++) {
-			if (r == WRITER_OK)
-				writer_settle(t, idx[k]);
-			else
-				writer_flush(t, &t->batches[idx[k]]);
-		}
-	}
-	free(idx);
-	free(parts);
 }
 
 static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)

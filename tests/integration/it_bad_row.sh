@@ -2,8 +2,8 @@
 # A firing that can never be written (here: a CHECK the test adds to
 # agent_task rejects one profile) is bisected out of its batch: it alone is
 # logged and dropped, the other firings of the same batch are written, and
-# the daemon goes on.  A second tenant's firings of the same tick, which
-# share the failed transaction, are written too.
+# the daemon goes on.  A second tenant's firings of the same tick are
+# written too.
 . "$(dirname "$0")/lib.sh"
 it_newdb
 it_tenant "$T1" t1
