@@ -22,11 +22,19 @@
 typedef void (*workers_emit_fn)(void *arg, const struct rules_event *ev,
 				int64_t recv_us);
 
+/*
+ * Ticks in flight, for the writers' group commit: called with +1 on the loop
+ * thread before a tick is queued and with -1 on the worker thread once its
+ * evaluation has emitted every event it makes.  Same arg as emit.
+ */
+typedef void (*workers_flight_fn)(void *arg, int delta);
+
 struct workers;
 
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      void *emit_arg) __attribute__((warn_unused_result));
+			      workers_flight_fn flight, void *emit_arg)
+	__attribute__((warn_unused_result));
 
 /* Drain every queue, join the threads, free everything. */
 void workers_stop(struct workers *w);

@@ -3,7 +3,8 @@
  * rows out, in per-tenant batches over pooled connections.
  *
  * writer_push is called by the worker threads (the rules emit callback) and
- * blocks while the target writer's queue is full.  The rest is for the loop
+ * blocks while the target writer's queue is full; writer_flight by the loop
+ * and worker threads.  The rest is for the loop
  * thread (main.c).
  */
 #ifndef LEO_WRITER_H
@@ -31,6 +32,13 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 
 /* Queue one event; the same rule always goes to the same thread, in order. */
 void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us);
+
+/*
+ * Ticks in flight (workers_flight_fn): +1 when a tick is queued for
+ * evaluation, -1 once its firings are all pushed.  While any is in flight a
+ * batch waits for more, up to batch_max_delay_ms; at zero it is written.
+ */
+void writer_flight(struct writer *w, int delta);
 
 /* SIGHUP: new batch limits, picked up by the next batch. */
 void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms);

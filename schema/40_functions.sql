@@ -258,7 +258,8 @@ $$;
 
 -- leo_control: one compact JSON object per row change (AFTER ROW) of
 -- alert_rules, consent_management and tenant.  Rule changes made by the
--- daemon itself (it sets leo.writer = on locally) are not sent.
+-- daemon itself (it sets leo.writer = on locally) are not sent: the
+-- trigger's WHEN clause (50_triggers.sql) leaves them out.
 CREATE OR REPLACE FUNCTION leo_rule_notify()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -267,9 +268,6 @@ AS $$
 DECLARE
 	r alert_rules;
 BEGIN
-	IF current_setting('leo.writer', true) = 'on' THEN
-		RETURN NULL;
-	END IF;
 	r := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 	PERFORM pg_notify('leo_control',
 		'{"k":"rule","x":"' || pg_current_xact_id()::text

@@ -6,14 +6,14 @@
 
 SET client_min_messages = warning;
 
--- updated_at on every mutable table.
+-- updated_at on every mutable table (alert_rules: below).
 DO $$
 DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['tenant', 'cdp_profiles', 'campaign', 'marketing_event',
 				 'message_templates', 'instruments', 'market_snapshot',
-				 'alert_rules', 'news_feed', 'delivery_log',
+				 'news_feed', 'delivery_log',
 				 'consent_management', 'embedding_job'] LOOP
 		EXECUTE format('CREATE OR REPLACE TRIGGER %I BEFORE UPDATE ON public.%I '
 			       'FOR EACH ROW EXECUTE FUNCTION update_timestamp()',
@@ -31,9 +31,22 @@ CREATE OR REPLACE TRIGGER cdp_profiles_queue_embedding_job
 	REFERENCING NEW TABLE AS leo_new_profiles
 	FOR EACH STATEMENT EXECUTE FUNCTION leo_queue_embedding_job();
 
+-- The daemon's claims (UPDATEs of counters and status) must not enter
+-- PL/pgSQL at all: a WHEN clause is evaluated without calling the function.
+-- So condition_logic is validated on UPDATE only when it changed, and the
+-- daemon's own writes (leo.writer = on, local to its transactions) neither
+-- call update_timestamp() (they set updated_at themselves) nor notify.
 CREATE OR REPLACE TRIGGER alert_rules_before
-	BEFORE INSERT OR UPDATE ON alert_rules
+	BEFORE INSERT ON alert_rules
 	FOR EACH ROW EXECUTE FUNCTION leo_rule_before();
+CREATE OR REPLACE TRIGGER alert_rules_before_update
+	BEFORE UPDATE ON alert_rules
+	FOR EACH ROW WHEN (NEW.condition_logic IS DISTINCT FROM OLD.condition_logic)
+	EXECUTE FUNCTION leo_rule_before();
+CREATE OR REPLACE TRIGGER alert_rules_update_timestamp
+	BEFORE UPDATE ON alert_rules
+	FOR EACH ROW WHEN (current_setting('leo.writer', true) IS DISTINCT FROM 'on')
+	EXECUTE FUNCTION update_timestamp();
 
 -- Append-only trails.
 CREATE OR REPLACE TRIGGER delivery_log_guard
@@ -66,7 +79,8 @@ CREATE OR REPLACE TRIGGER market_snapshot_notify_update
 -- Control changes for the daemon.
 CREATE OR REPLACE TRIGGER alert_rules_notify
 	AFTER INSERT OR UPDATE OR DELETE ON alert_rules
-	FOR EACH ROW EXECUTE FUNCTION leo_rule_notify();
+	FOR EACH ROW WHEN (current_setting('leo.writer', true) IS DISTINCT FROM 'on')
+	EXECUTE FUNCTION leo_rule_notify();
 CREATE OR REPLACE TRIGGER consent_management_notify
 	AFTER INSERT OR UPDATE OR DELETE ON consent_management
 	FOR EACH ROW EXECUTE FUNCTION leo_consent_notify();

@@ -85,6 +85,12 @@ static void main_emit(void *arg, const struct rules_event *ev, int64_t recv_us)
 	writer_push(arg, ev, recv_us);
 }
 
+/* Loop and worker threads: ticks in flight, for the writers' group commit. */
+static void main_flight(void *arg, int delta)
+{
+	writer_flight(arg, delta);
+}
+
 /* Writer thread: a lost claim; the loop re-reads the rule. */
 static void main_refetch(void *arg, const char *tenant, const char *rule,
 			 const char *symbol)
@@ -301,7 +307,7 @@ int main(int argc, char **argv)
 	if (d.writer)
 		d.workers = workers_start(d.cfg->engine.worker_threads,
 					  d.cfg->engine.queue_capacity, &lim, main_emit,
-					  d.writer);
+					  main_flight, d.writer);
 	if (d.workers)
 		d.listen = listen_new(d.base, d.pool, d.workers, d.cfg->listen.market_channel,
 				      d.cfg->engine.resync_interval_s, main_ready, &d);

@@ -16,7 +16,11 @@
  * worker pops everything waiting in one go, then works without the lock.
  *
  * Events the rule table emits go to the emit callback synchronously on the
- * worker thread (the writer queue, which blocks in turn when full).
+ * worker thread (the writer queue, which blocks in turn when full).  The
+ * flight callback counts ticks in flight: +1 before a tick is queued, -1
+ * after its evaluation emitted its events.  At zero, every firing of every
+ * tick received so far is in a writer queue, which lets the writers commit
+ * at once instead of waiting for more (writer.c).
  *
  * Ownership: an UPSERT message owns a heap copy of its rule definition; the
  * worker frees it.  workers_stop queues STOP behind everything else, so
@@ -86,6 +90,7 @@ struct workers_one {
 struct workers {
 	int n;
 	workers_emit_fn emit;
+	workers_flight_fn flight;
 	void *emit_arg;
 	atomic_uint_fast64_t processed;
 	atomic_uint_fast64_t waiting;
@@ -134,6 +139,7 @@ static bool workers_apply(struct workers_one *o, struct workers_msg *m)
 		metrics_add(METRIC_RULE_EVALUATIONS,
 			    rules_tick(o->rules, m->symbol, m->price, m->has_chg, m->chg,
 				       now));
+		o->w->flight(o->w->emit_arg, -1);
 		break;
 	case WORKERS_UPSERT:
 		if (rules_upsert(o->rules, &m->rule->def, now, err, sizeof(err))) {
@@ -190,6 +196,8 @@ static void *workers_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (running)
 				running = workers_apply(o, &o->local[i]);
+			else if (o->local[i].kind == WORKERS_TICK)	/* after STOP */
+				o->w->flight(o->w->emit_arg, -1);
 			else	/* nothing follows STOP; free what would leak */
 				free(o->local[i].rule);
 		}
@@ -222,7 +230,7 @@ static void workers_broadcast(struct workers *w, const struct workers_msg *m)
 
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      void *emit_arg)
+			      workers_flight_fn flight, void *emit_arg)
 {
 	struct workers *w = calloc(1, sizeof(*w));
 	int started = 0;
@@ -231,6 +239,7 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 		return NULL;
 	w->n = nthreads > 0 ? nthreads : 1;
 	w->emit = emit;
+	w->flight = flight;
 	w->emit_arg = emit_arg;
 	w->one = calloc((size_t)w->n, sizeof(*w->one));
 	if (!w->one)
@@ -325,6 +334,7 @@ void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_c
 				 .has_chg = has_chg, .chg = chg, .recv_us = recv_us };
 
 	workers_copy(m.symbol, sizeof(m.symbol), symbol);
+	w->flight(w->emit_arg, 1);
 	workers_push(w, workers_owner(w, symbol), &m);
 }
 

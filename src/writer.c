@@ -8,18 +8,27 @@
  * reach the database in the order the rule made them: firing seq n+1 is only
  * claimed after firing n committed.
  *
- * A thread gathers events into one batch per tenant and flushes a batch when
- * it holds writer.batch_max_rows events, when its oldest event has waited
- * writer.batch_max_delay_ms, or at shutdown.  A second firing of a rule
- * already in the batch (one UPDATE can claim a row once) waits in the
- * batch's `later` list and joins the next transaction, after the first
- * committed.
+ * A thread gathers events into one batch per tenant and writes its batches
+ * as soon as nothing more is coming right now (group commit): its queue is
+ * empty and no tick is still being evaluated (`inflight`, counted by the
+ * workers through writer_flight: +1 when a tick is queued, -1 once its
+ * firings are all pushed).  A lone firing is thus written at once, and
+ * under load batches grow by themselves while a transaction is in flight.
+ * Two bounds: a batch is written when it holds writer.batch_max_rows
+ * events, and when its oldest event has waited writer.batch_max_delay_ms
+ * even though ticks are still in flight; and everything at shutdown.  A
+ * second firing of a rule already in the batch (one UPDATE can claim a row
+ * once) waits in the batch's `later` list and joins the next transaction,
+ * after the first committed.
  *
- * A batch is ONE transaction, sent as one pipeline (one round trip):
+ * A batch is ONE transaction under its one tenant (the schema refuses a
+ * daemon transaction that writes two tenants' rows), sent as one pipeline
+ * (one round trip):
  *
  *	BEGIN
  *	SELECT set_config('app.current_tenant_id', tenant, true),
- *	       set_config('leo.writer', 'on', true)
+ *	       set_config('leo.writer', 'on', true),
+ *	       set_config('plan_cache_mode', 'force_generic_plan', true)
  *	WITH f AS (unnest of the firings), claimed AS (UPDATE alert_rules ...
  *	     WHERE trigger_count = seq - 1 AND status = 'ACTIVE' RETURNING ...),
  *	     c AS (claimed LEFT JOIN consent_management, newest news item),
@@ -28,6 +37,9 @@
  *	SELECT per-firing outcome
  *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
  *	COMMIT
+ *
+ * The batch statement is prepared once per connection and runs with a
+ * generic plan (planning it took longer than running it for a few firings).
  *
  * Exactly once: the claim and the inserts commit together, and the claim
  * only matches while trigger_count is seq - 1; a retried or duplicated
@@ -42,6 +54,10 @@
  *
  * Ownership: each thread owns its batches and connection; the queue is
  * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
+ * Wake-up when the last tick in flight is done: a thread about to sleep
+ * with batches pending sets `idle_wait`, then reads `inflight`, under its
+ * mutex; writer_flight decrements `inflight`, then reads `idle_wait` and
+ * signals under that mutex.  Either the thread sees zero or it is woken.
  */
 #include "writer.h"
 
@@ -92,6 +108,7 @@ struct writer_thread {
 	pthread_cond_t not_empty, not_full;
 	size_t cap, head, len;
 	bool stopping;
+	atomic_bool idle_wait;		/* sleeping with batches pending */
 	struct writer_ev *ring;
 	size_t lcap;			/* thread only: events popped per wake-up */
 	struct writer_ev *local;
@@ -105,6 +122,7 @@ struct writer {
 	int n;
 	atomic_int rows, delay_ms;
 	atomic_uint_fast64_t waiting;
+	atomic_long inflight;		/* ticks still being evaluated */
 	writer_refetch_fn refetch;
 	void *refetch_arg;
 	struct writer_thread *t;
@@ -175,6 +193,7 @@ static const char writer_sql[] =
 	" UPDATE alert_rules r"
 	"    SET trigger_count = f.seq,"
 	"        last_triggered_at = timestamptz 'epoch' + f.at_us * interval '1 microsecond',"
+	"        updated_at = now(),"
 	"        status = CASE WHEN f.kind = 'P' THEN 'PAUSED'::rule_status"
 	"                      WHEN r.trigger_mode = 'ONCE' THEN 'TRIGGERED'::rule_status"
 	"                      ELSE r.status END"
@@ -261,7 +280,7 @@ static const char writer_sql[] =
 	"  ORDER BY f.ord";
 
 static const char writer_expire_sql[] =
-	"UPDATE alert_rules SET status = 'EXPIRED'"
+	"UPDATE alert_rules SET status = 'EXPIRED', updated_at = now()"
 	" WHERE rule_id = ANY($1::text[]) AND status = 'ACTIVE'";
 
 /* Append a dec as an array element, NULL when absent. */
@@ -355,65 +374,94 @@ static void writer_account(struct writer *w, const char *tenant,
 		metrics_observe(METRIC_BATCH_ROWS, (double)nfire);
 }
 
+/* One tenant's share of a transaction: its firings as the statements' arrays. */
+struct writer_part {
+	const char *tenant;
+	const struct writer_ev *evs;
+	size_t n, nfire, nexp;
+	struct writer_sbuf a[9], ex;
+	const char *params[10];
+	int q_out;			/* pipeline index of its batch statement */
+	PGresult *out;
+};
+
+/* Build a part's arrays.  Returns -1 when out of memory. */
+static int writer_part_build(struct writer_part *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rules_event *e = &p->evs[i].ev;
+
+		if (e->kind == RULES_EXPIRE) {
+			writer_sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
+			continue;
+		}
+		bool first = p->nfire++ == 0;
+		const char *sep = first ? "" : ",";
+
+		writer_sbuf_add(&p->a[0], "%s%zu", sep, i);
+		writer_sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
+		writer_sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
+		writer_sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
+		writer_sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
+		writer_arr_dec(&p->a[5], first, e->has_prev, e->prev_price);
+		writer_arr_dec(&p->a[6], first, true, e->cur_price);
+		writer_arr_dec(&p->a[7], first, e->has_prev_chg, e->prev_chg);
+		writer_arr_dec(&p->a[8], first, e->has_cur_chg, e->cur_chg);
+	}
+	writer_sbuf_add(&p->ex, "}");
+	for (int k = 0; k < 9; k++) {
+		char *body = p->a[k].s;
+
+		p->a[k].s = NULL;
+		p->a[k].len = p->a[k].cap = 0;
+		writer_sbuf_add(&p->a[k], "{%s}", body ? body : "");
+		free(body);
+		if (p->a[k].oom)
+			return -1;
+	}
+	if (p->ex.oom)
+		return -1;
+	p->params[0] = p->tenant;
+	for (int k = 0; k < 9; k++)
+		p->params[k + 1] = p->a[k].s;
+	p->q_out = -1;
+	return 0;
+}
+
+static void writer_part_free(struct writer_part *p)
+{
+	PQclear(p->out);
+	p->out = NULL;
+	for (int k = 0; k < 9; k++)
+		free(p->a[k].s);
+	free(p->ex.s);
+}
+
 /*
- * Send one batch as one pipelined transaction on c.  On success the outcome
- * has been accounted.  On failure *errmsg gets the first error (malloc'd).
+ * Send parts as one pipelined transaction on the thread's connection (one
+ * round trip, one commit), each under its tenant; writer_write sends one.  On success every part's outcome has been accounted.  On failure
+ * nothing committed and *errmsg gets the first error (malloc'd).
  */
-static enum writer_result writer_exec(struct writer_thread *t, const char *tenant,
-				      const struct writer_ev *evs, size_t n,
-				      char **errmsg)
+static enum writer_result writer_exec(struct writer_thread *t, struct writer_part *parts,
+				      size_t nparts, char **errmsg)
 {
 	struct writer *w = t->w;
 	PGconn *c = t->conn;
-	struct writer_sbuf a[9] = { 0 }, ex = { 0 };
-	const char *params[10];
-	const char *exparams[1];
-	size_t nfire = 0, nexp = 0;
-	int nsent = 0, want_out = -1;
+	int nsent = 0;
+	bool anyfire = false;
 	enum writer_result res = WRITER_OK;
-	PGresult *out = NULL;
 	bool sync_seen = false;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct rules_event *e = &evs[i].ev;
-
-		if (e->kind == RULES_EXPIRE) {
-			writer_sbuf_add(&ex, "%s%s", nexp++ ? "," : "{", e->rule_id);
-			continue;
+	for (size_t k = 0; k < nparts; k++) {
+		if (writer_part_build(&parts[k])) {
+			res = WRITER_RETRY;
+			goto out;
 		}
-		bool first = nfire++ == 0;
-		const char *sep = first ? "" : ",";
-
-		writer_sbuf_add(&a[0], "%s%zu", sep, i);
-		writer_sbuf_add(&a[1], "%s%s", sep, e->rule_id);
-		writer_sbuf_add(&a[2], "%s%lld", sep, (long long)e->seq);
-		writer_sbuf_add(&a[3], "%s%lld", sep, (long long)e->at_us);
-		writer_sbuf_add(&a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
-		writer_arr_dec(&a[5], first, e->has_prev, e->prev_price);
-		writer_arr_dec(&a[6], first, true, e->cur_price);
-		writer_arr_dec(&a[7], first, e->has_prev_chg, e->prev_chg);
-		writer_arr_dec(&a[8], first, e->has_cur_chg, e->cur_chg);
+		anyfire |= parts[k].nfire > 0;
 	}
-	writer_sbuf_add(&ex, "}");
-	for (int k = 0; k < 9; k++) {
-		char *body = a[k].s;
-
-		a[k].s = NULL;
-		a[k].len = a[k].cap = 0;
-		writer_sbuf_add(&a[k], "{%s}", body ? body : "");
-		free(body);
-		if (a[k].oom)
-			goto oom;
-	}
-	if (ex.oom)
-		goto oom;
-	params[0] = tenant;
-	for (int k = 0; k < 9; k++)
-		params[k + 1] = a[k].s;
-	exparams[0] = ex.s;
 
 	/* planned once per connection: the batch statement is long */
-	if (nfire && !t->prepared) {
+	if (anyfire && !t->prepared) {
 		PGresult *r = PQprepare(c, "leo_batch", writer_sql, 10, NULL);
 		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
@@ -434,20 +482,28 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
 	nsent++;
-	if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
-				  " set_config('leo.writer', 'on', true)",
-			       1, NULL, params, NULL, NULL, 0))
-		goto send_fail;
-	nsent++;
-	if (nfire) {
-		if (!PQsendQueryPrepared(c, "leo_batch", 10, params, NULL, NULL, 0))
-			goto send_fail;
-		want_out = nsent++;
-	}
-	if (nexp) {
-		if (!PQsendQueryParams(c, writer_expire_sql, 1, NULL, exparams, NULL, NULL, 0))
+	for (size_t k = 0; k < nparts; k++) {
+		struct writer_part *p = &parts[k];
+		const char *exparams[1] = { p->ex.s };
+
+		/* a generic plan: the same for every batch, never re-planned */
+		if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
+					  " set_config('leo.writer', 'on', true),"
+					  " set_config('plan_cache_mode', 'force_generic_plan', true)",
+				       1, NULL, p->params, NULL, NULL, 0))
 			goto send_fail;
 		nsent++;
+		if (p->nfire) {
+			if (!PQsendQueryPrepared(c, "leo_batch", 10, p->params, NULL, NULL, 0))
+				goto send_fail;
+			p->q_out = nsent++;
+		}
+		if (p->nexp) {
+			if (!PQsendQueryParams(c, writer_expire_sql, 1, NULL, exparams, NULL,
+					       NULL, 0))
+				goto send_fail;
+			nsent++;
+		}
 	}
 	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
@@ -461,15 +517,19 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 
 		while ((r = PQgetResult(c)) != NULL) {
 			ExecStatusType st = PQresultStatus(r);
+			struct writer_part *p = NULL;
 
+			for (size_t m = 0; m < nparts; m++)
+				if (parts[m].q_out == q)
+					p = &parts[m];
 			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
 				res = writer_classify(c, r);
 				*errmsg = writer_oneline(PQresultErrorMessage(r));
 			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
 				res = WRITER_RETRY;
 			}
-			if (q == want_out && st == PGRES_TUPLES_OK && !out)
-				out = r;
+			if (p && st == PGRES_TUPLES_OK && !p->out)
+				p->out = r;
 			else
 				PQclear(r);
 		}
@@ -491,25 +551,23 @@ static enum writer_result writer_exec(struct writer_thread *t, const char *tenan
 		res = WRITER_RETRY;
 	else
 		PQexitPipelineMode(c);
-	if (res == WRITER_OK)
-		writer_account(w, tenant, evs, n, out);
-	else if (PQstatus(c) == CONNECTION_OK &&
-		 PQtransactionStatus(c) != PQTRANS_IDLE)
+	if (res == WRITER_OK) {
+		for (size_t k = 0; k < nparts; k++)
+			writer_account(w, parts[k].tenant, parts[k].evs, parts[k].n,
+				       parts[k].out);
+	} else if (PQstatus(c) == CONNECTION_OK &&
+		   PQtransactionStatus(c) != PQTRANS_IDLE) {
 		PQclear(PQexec(c, "ROLLBACK"));
+	}
 	goto out;
 
 send_fail:
 	res = WRITER_RETRY;
 	if (!*errmsg)
 		*errmsg = writer_oneline(PQerrorMessage(c));
-	goto out;
-oom:
-	res = WRITER_RETRY;
 out:
-	PQclear(out);
-	for (int k = 0; k < 9; k++)
-		free(a[k].s);
-	free(ex.s);
+	for (size_t k = 0; k < nparts; k++)
+		writer_part_free(&parts[k]);
 	return res;
 }
 
@@ -534,7 +592,9 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		if (!t->conn) {
 			r = WRITER_RETRY;
 		} else {
-			r = writer_exec(t, tenant, evs, n, &err);
+			struct writer_part part = { .tenant = tenant, .evs = evs, .n = n };
+
+			r = writer_exec(t, &part, 1, &err);
 		}
 		if (r == WRITER_OK) {
 			free(err);
@@ -618,6 +678,20 @@ static void writer_flush(struct writer_thread *t, struct writer_batch *b)
 	free(later.e);
 }
 
+/*
+ * Write every pending batch once, one transaction per tenant: the schema
+ * refuses a daemon transaction that writes rows of two tenants
+ * (70_rls.sql, leo_one_tenant_per_txn).
+ */
+static void writer_flush_all(struct writer_thread *t)
+{
+	size_t nb = t->nbatches;
+
+	for (size_t i = 0; i < nb; i++)
+		if (t->batches[i].now.n)
+			writer_flush(t, &t->batches[i]);
+}
+
 static struct writer_batch *writer_batch_for(struct writer_thread *t, const char *tenant)
 {
 	struct writer_batch *nb;
@@ -672,6 +746,14 @@ static void writer_add(struct writer_thread *t, const struct writer_ev *e)
 		writer_flush(t, b);
 }
 
+static bool writer_pending(const struct writer_thread *t)
+{
+	for (size_t i = 0; i < t->nbatches; i++)
+		if (t->batches[i].now.n)
+			return true;
+	return false;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer_thread *t = arg;
@@ -684,7 +766,7 @@ static void *writer_main(void *arg)
 	log_thread_name(name);
 	for (;;) {
 		size_t n = 0;
-		bool stopping;
+		bool stopping, idle, due;
 		int64_t deadline = -1, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms);
 
@@ -695,7 +777,10 @@ static void *writer_main(void *arg)
 				deadline = b->first_ms + delay;
 		}
 		pthread_mutex_lock(&t->lock);
+		atomic_store(&t->idle_wait, deadline >= 0);
 		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
+			if (deadline >= 0 && atomic_load(&w->inflight) <= 0)
+				break;	/* nothing more is coming: write now */
 			if (deadline < 0) {
 				pthread_cond_wait(&t->not_empty, &t->lock);
 			} else {
@@ -713,6 +798,7 @@ static void *writer_main(void *arg)
 			}
 			now = clock_mono_ms();
 		}
+		atomic_store(&t->idle_wait, false);
 		while (t->len > 0 && n < lcap) {
 			local[n++] = t->ring[t->head];
 			t->head = (t->head + 1) % t->cap;
@@ -725,13 +811,25 @@ static void *writer_main(void *arg)
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
+		if (!writer_pending(t) && !stopping)
+			continue;
+		/*
+		 * inflight before the queue: at zero, every firing of the ticks
+		 * evaluated so far has been pushed, so an empty queue then means
+		 * nothing more is coming for these batches.
+		 */
+		idle = atomic_load(&w->inflight) <= 0;
+		pthread_mutex_lock(&t->lock);
+		idle = idle && t->len == 0;
+		pthread_mutex_unlock(&t->lock);
 		now = clock_mono_ms();
-		for (size_t i = 0; i < t->nbatches; i++) {
-			struct writer_batch *b = &t->batches[i];
-
-			/* at shutdown, until `later` is empty too */
-			while (b->now.n && (stopping || now >= b->first_ms + delay))
-				writer_flush(t, b);
+		due = stopping || idle;
+		for (size_t i = 0; i < t->nbatches && !due; i++)
+			due = t->batches[i].now.n && now >= t->batches[i].first_ms + delay;
+		/* at shutdown, until `later` is empty too */
+		while (due && writer_pending(t)) {
+			writer_flush_all(t);
+			due = stopping;
 		}
 		if (stopping)
 			break;
@@ -740,6 +838,21 @@ static void *writer_main(void *arg)
 		pool_put(w->pool, t->conn, false);
 	t->conn = NULL;
 	return NULL;
+}
+
+void writer_flight(struct writer *w, int delta)
+{
+	if (atomic_fetch_add(&w->inflight, delta) + delta > 0)
+		return;
+	for (int i = 0; i < w->n; i++) {
+		struct writer_thread *t = &w->t[i];
+
+		if (!atomic_load(&t->idle_wait))
+			continue;
+		pthread_mutex_lock(&t->lock);
+		pthread_cond_signal(&t->not_empty);
+		pthread_mutex_unlock(&t->lock);
+	}
 }
 
 void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us)

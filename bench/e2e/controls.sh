@@ -17,7 +17,9 @@
 #   firing    leo-alertd running, probe rules firing as in run.sh
 # (seven runs) and prints ticks/s and the server's wait events for each.
 #
-#   bench/e2e/controls.sh [N] [K] [C] [S]      (defaults 10000 50 2 10)
+#   bench/e2e/controls.sh [N] [K] [C] [S] [P]  (defaults 10000 50 2 10 4;
+#                                              P: the daemon's pool_size,
+#                                              i.e. its writer connections)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +28,7 @@ n=${1:-10000}
 k=${2:-50}
 c=${3:-2}
 secs=${4:-10}
+pool=${5:-4}
 gen=$top/build-bench/bench/e2e/leo_bench_load
 bin=$top/build-bench/leo-alertd
 py=/usr/bin/python3
@@ -82,7 +85,7 @@ port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 cat >"$tmp/leo.yaml" <<YAML
 database:
   conninfo: "dbname=bench_ctl user=leo_daemon"
-  pool_size: 4
+  pool_size: $pool
 engine:
   worker_threads: 2
   flood_max_fires: 1000000

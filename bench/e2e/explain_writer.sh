@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # EXPLAIN (ANALYZE, BUFFERS) of leo-alertd's batch statement, exactly as the
-# writer sends it (its text is taken from src/writer.c), on a batch of ROWS
+# writer sends it (its text is taken from src/writer.c; prepared, with a
+# generic plan as the writer runs it), on a batch of ROWS
 # firings of ACTIVE ONCE rules of the tenant that has the most, run as
 # leo_daemon under that tenant (so row-level security applies) inside a
 # transaction that is rolled back: nothing changes.  A first, unmeasured run
@@ -42,12 +43,12 @@ SELECT array_agg(o ORDER BY o)::text AS ords, array_agg(rule_id ORDER BY o)::tex
 -- on a daemon connection long ago), then measured
 BEGIN;
 SET LOCAL ROLE leo_daemon;
-SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true) \g /dev/null
+SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true), set_config('plan_cache_mode', 'force_generic_plan', true) \g /dev/null
 EXECUTE w(:'T', :'ords', :'ids', :'seqs', :'ats', :'kinds', :'prevs', :'curs', :'chgs', :'chgs') \g /dev/null
 ROLLBACK;
 BEGIN;
 SET LOCAL ROLE leo_daemon;
-SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true) \g /dev/null
+SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true), set_config('plan_cache_mode', 'force_generic_plan', true) \g /dev/null
 EXPLAIN (ANALYZE, BUFFERS, COSTS off)
 	EXECUTE w(:'T', :'ords', :'ids', :'seqs', :'ats', :'kinds', :'prevs', :'curs', :'chgs', :'chgs');
 ROLLBACK;

@@ -154,4 +154,16 @@ SELECT is(pg_temp.scalar(format('SELECT bool_and(updated_at > %L) FROM %I', '200
 	  t || ': update_timestamp() sets updated_at whatever the UPDATE says')
 FROM unnest('{tenant,cdp_profiles,campaign,marketing_event,message_templates,instruments,market_snapshot,alert_rules,news_feed,delivery_log,consent_management,embedding_job}'::text[]) AS t;
 
+-- The daemon's own claims (leo.writer = on) set updated_at themselves; the
+-- trigger's WHEN clause keeps update_timestamp() out of them.
+BEGIN;
+SELECT set_config('leo.writer', 'on', true) \g /dev/null
+UPDATE alert_rules SET trigger_count = trigger_count + 1, updated_at = '2000-01-01';
+SELECT is(pg_temp.scalar('SELECT bool_and(updated_at = ''2000-01-01'') FROM alert_rules'), 'true',
+	  'alert_rules: an UPDATE under leo.writer = on does not call update_timestamp()');
+COMMIT;
+UPDATE alert_rules SET trigger_count = trigger_count + 1;
+SELECT is(pg_temp.scalar('SELECT bool_and(updated_at > ''2000-01-02'') FROM alert_rules'), 'true',
+	  'alert_rules: leo.writer was local to that transaction');
+
 SELECT * FROM finish();

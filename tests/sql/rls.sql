@@ -63,8 +63,8 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
 		WHERE a.attrelid = 'alert_rules'::regclass AND a.attnum > 0 AND NOT a.attisdropped
 		  AND has_column_privilege('leo_alertd', 'alert_rules', a.attname, 'UPDATE')$$,
-	      ARRAY['status', 'trigger_count', 'last_triggered_at'],
-	      'leo_alertd: UPDATE on alert_rules (status, trigger_count, last_triggered_at) only');
+	      ARRAY['status', 'trigger_count', 'last_triggered_at', 'updated_at'],
+	      'leo_alertd: UPDATE on alert_rules (status, trigger_count, last_triggered_at, updated_at) only');
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND CASE WHEN c.relkind = 'S'
 			   THEN has_sequence_privilege('leo_alertd', c.oid, 'USAGE') END$$,
 	      ARRAY['delivery_log_delivery_id_seq'], 'leo_alertd: USAGE on the delivery_log sequence only');

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Group commit: a batch is written as soon as nothing more is coming, not
+# when writer.batch_max_delay_ms runs out.  With the delay set to 10 s, a
+# lone firing is still written well before that, and the 200 firings of one
+# tick land in one batch per writer connection (pool_size 2), not one each.
+# The bounds are generous: this checks the policy, not the speed.
+. "$(dirname "$0")/lib.sh"
+it_newdb
+it_tenant "$T1" t1
+it_sql -c "INSERT INTO cdp_profiles (tenant_id, profile_id) SELECT '$T1', 'p' || i FROM generate_series(1, 200) i"
+it_sql -c "INSERT INTO consent_management (tenant_id, profile_id, channel, status, legal_basis)
+	SELECT '$T1', 'p' || i, 'email', 'granted', 'consent' FROM generate_series(1, 200) i"
+it_price ACME 10
+it_price LONE 10
+it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+	SELECT '$T1', 'p' || i, 'ACME', '{\"operator\": \"crosses_above\", \"value\": 20}', 'ONCE'
+	FROM generate_series(1, 200) i"
+lone=$(it_rule "$T1" p1 LONE '{"operator": "crosses_above", "value": 20}')
+
+it_config stats
+sed -i 's/batch_max_delay_ms: 5/batch_max_delay_ms: 10000/' "$it_tmp/leo.yaml"
+it_start
+
+start=$(date +%s%N)
+it_price LONE 21
+it_wait "SELECT count(*) = 1 FROM delivery_log WHERE rule_id = '$lone'" 5
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 5000 ] || it_fail "a lone firing took $ms ms with batch_max_delay_ms 10000"
+it_ok "a lone firing is written without waiting for batch_max_delay_ms ($ms ms)"
+it_eq "$(it_metric leo_batch_rows_count)" 1 "batches after the lone firing"
+
+start=$(date +%s%N)
+it_price ACME 21
+it_wait "SELECT count(*) = 201 FROM delivery_log" 5
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+it_ok "200 firings of one tick written in $ms ms"
+batches=$(( $(it_metric leo_batch_rows_count) - 1 ))
+[ "$batches" -ge 1 ] && [ "$batches" -le 2 ] ||
+	it_fail "the 200 firings of one tick took $batches batches, expected one per writer (2)"
+it_ok "the 200 firings of one tick took $batches batches"
+it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" 201 "agent tasks, once each"
+it_stop
