@@ -33,6 +33,8 @@ struct evbuffer;
 	  "reason=\"flood_guard\"", "Firings not delivered, by reason.")              \
 	X(SUPPRESSED_CLAIMED, "leo_deliveries_suppressed_total",                      \
 	  "reason=\"already_claimed\"", "Firings not delivered, by reason.")          \
+	X(SUPPRESSED_DELETED, "leo_deliveries_suppressed_total",                      \
+	  "reason=\"rule_deleted\"", "Firings not delivered, by reason.")             \
 	X(AGENT_TASKS_WRITTEN, "leo_agent_tasks_written_total", "",                   \
 	  "agent_task rows committed.")                                               \
 	X(RULES_REJECTED_INVALID, "leo_rules_rejected_total",                         \

@@ -30,10 +30,11 @@
  *	       set_config('leo.writer', 'on', true),
  *	       set_config('plan_cache_mode', 'force_generic_plan', true)
  *	WITH f AS (unnest of the firings), claimed AS (UPDATE alert_rules ...
- *	     WHERE trigger_count = seq - 1 AND status = 'ACTIVE' RETURNING ...),
+ *	     WHERE trigger_count = seq - 1 RETURNING ...),
  *	     c AS (claimed LEFT JOIN consent_management, newest news item),
  *	     d AS (INSERT INTO delivery_log ... WHERE consent holds ... pg_notify),
- *	     t AS (INSERT INTO agent_task ...)
+ *	     t AS (INSERT INTO agent_task ...),
+ *	     g AS (INSERT INTO agent_task ... for firings whose rule is gone)
  *	SELECT per-firing outcome
  *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
  *	COMMIT
@@ -43,8 +44,13 @@
  *
  * Exactly once: the claim and the inserts commit together, and the claim
  * only matches while trigger_count is seq - 1; a retried or duplicated
- * firing matches nothing.  Row-level security holds because every statement
- * runs under the batch's tenant.
+ * firing matches nothing.  The claim does not look at status: a rule paused
+ * or expired after the price change that fired it committed still gets
+ * that firing (it was evaluated against a change it was there for).  A rule
+ * deleted in that window has no row to claim or read the profile from: its
+ * firing gets an agent_task row saying so (reason rule_deleted), keyed
+ * like any other, and no delivery.  Row-level security holds because every
+ * statement runs under the batch's tenant.
  *
  * Failures: a lost connection, a serialization failure or an admin shutdown
  * is retried on a fresh connection with backoff, without limit while the
@@ -199,7 +205,6 @@ static const char writer_sql[] =
 	"                      ELSE r.status END"
 	"   FROM f"
 	"  WHERE r.rule_id = f.rule_id AND r.trigger_count = f.seq - 1"
-	"    AND r.status = 'ACTIVE'"
 	" RETURNING f.ord, f.rule_id, f.seq, f.kind, f.prev_price, f.cur_price,"
 	"  f.prev_chg, f.cur_chg,"
 	"  timestamptz 'epoch' + f.at_us * interval '1 microsecond' AS fired_at,"
@@ -270,13 +275,34 @@ static const char writer_sql[] =
 	"   FROM c"
 	" ON CONFLICT (task_id) DO NOTHING"
 	" RETURNING task_id"
+	"), g AS ("
+	" INSERT INTO agent_task (task_id, tenant_id, rule_id, reasoning_trace,"
+	"  reasoning_summary)"
+	" SELECT f.rule_id || ':' || f.seq, $1::uuid, f.rule_id,"
+	"  jsonb_build_array("
+	"   jsonb_build_object('step', 'match', 'observed',"
+	"    jsonb_build_object('price', f.cur_price, 'change_percent', f.cur_chg),"
+	"    'previous', CASE WHEN f.prev_price IS NULL THEN NULL ELSE"
+	"      jsonb_build_object('price', f.prev_price, 'change_percent', f.prev_chg) END,"
+	"    'firing', f.seq,"
+	"    'fired_at', timestamptz 'epoch' + f.at_us * interval '1 microsecond'),"
+	"   jsonb_build_object('step', 'decision', 'action', 'suppress',"
+	"    'reason', 'rule_deleted')),"
+	"  format('Rule %s matched at %s but was deleted before the alert was written;"
+	" nothing was sent.', left(f.rule_id, 12), f.cur_price)"
+	"   FROM f"
+	"  WHERE NOT EXISTS (SELECT 1 FROM alert_rules r WHERE r.rule_id = f.rule_id)"
+	" ON CONFLICT (task_id) DO NOTHING"
+	" RETURNING task_id"
 	")"
-	" SELECT f.ord, c.ord IS NOT NULL, c.reason, d.idempotency_key IS NOT NULL,"
-	"  t.task_id IS NOT NULL"
+	" SELECT f.ord, c.ord IS NOT NULL OR g.task_id IS NOT NULL,"
+	"  coalesce(c.reason, CASE WHEN g.task_id IS NOT NULL THEN 'rule_deleted' END),"
+	"  d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL"
 	"   FROM f"
 	"   LEFT JOIN c ON c.ord = f.ord"
 	"   LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq"
 	"   LEFT JOIN t ON t.task_id = f.rule_id || ':' || f.seq"
+	"   LEFT JOIN g ON g.task_id = f.rule_id || ':' || f.seq"
 	"  ORDER BY f.ord";
 
 static const char writer_expire_sql[] =
@@ -365,7 +391,12 @@ static void writer_account(struct writer *w, const char *tenant,
 			metrics_add(METRIC_SUPPRESSED_REVOKED, 1);
 		else if (strcmp(reason, "consent_expired") == 0)
 			metrics_add(METRIC_SUPPRESSED_EXPIRED, 1);
-		else
+		else if (strcmp(reason, "rule_deleted") == 0) {
+			metrics_add(METRIC_SUPPRESSED_DELETED, 1);
+			log_info("rule %s firing %lld: the rule was deleted before the firing was"
+				 " written; its agent_task says so, nothing was sent",
+				 e->ev.rule_id, (long long)e->ev.seq);
+		} else
 			metrics_add(METRIC_SUPPRESSED_FLOOD, 1);
 		metrics_observe(METRIC_TICK_TO_COMMIT,
 				(double)(now - e->recv_us) / 1e6);
