@@ -111,7 +111,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "firings written per transaction at most" },
 	{ "writer.batch_max_delay_ms", CFG_INT, "10", 0, 10000, NULL, true,
 	  OFF(writer.batch_max_delay_ms), NULL, NULL,
-	  "longest a firing waits for more firings to join its batch while ticks are still being evaluated, in milliseconds; with nothing more coming a batch is written at once" },
+	  "longest a firing waits to join a batch, in milliseconds; a batch is written at once when nothing more is coming and its writer has not written for this long" },
 	{ "stats.listen", CFG_STR, "127.0.0.1:9464", 0, 255, NULL, false,
 	  OFF(stats.listen), cfg_check_listen, "HOST:PORT",
 	  "HOST:PORT of the HTTP endpoint (/metrics, /healthz, /readyz); empty: off" },

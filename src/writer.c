@@ -12,11 +12,14 @@
  * as soon as nothing more is coming right now (group commit): its queue is
  * empty and no tick is still being evaluated (`inflight`, counted by the
  * workers through writer_flight: +1 when a tick is queued, -1 once its
- * firings are all pushed).  A lone firing is thus written at once, and
- * under load batches grow by themselves while a transaction is in flight.
- * Two bounds: a batch is written when it holds writer.batch_max_rows
- * events, and when its oldest event has waited writer.batch_max_delay_ms
- * even though ticks are still in flight; and everything at shutdown.  A
+ * firings are all pushed) — provided the thread has not written within the
+ * last writer.batch_max_delay_ms.  A lone firing is thus written at once,
+ * while under load each thread writes at most once per delay: every commit
+ * that delivers takes PostgreSQL's notification lock through its WAL flush,
+ * as the feed's own commits must, and a commit after every tick starved
+ * the feed.  Two bounds: a batch is written when it holds
+ * writer.batch_max_rows events, and when its oldest event has waited
+ * writer.batch_max_delay_ms; and everything at shutdown.  A
  * second firing of a rule already in the batch (one UPDATE can claim a row
  * once) waits in the batch's `later` list and joins the next transaction,
  * after the first committed.
@@ -120,6 +123,7 @@ struct writer_thread {
 	struct writer_ev *local;
 
 	size_t nbatches;		/* thread only */
+	int64_t last_ms;		/* thread only: monotonic, its last write */
 	struct writer_batch *batches;
 };
 
@@ -810,13 +814,16 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&t->lock);
 		atomic_store(&t->idle_wait, deadline >= 0);
 		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
-			if (deadline >= 0 && atomic_load(&w->inflight) <= 0)
+			if (deadline >= 0 && atomic_load(&w->inflight) <= 0 &&
+			    now >= t->last_ms + delay)
 				break;	/* nothing more is coming: write now */
 			if (deadline < 0) {
 				pthread_cond_wait(&t->not_empty, &t->lock);
 			} else {
 				struct timespec ts;
-				int64_t ms = deadline - now;
+				int64_t ms = (t->last_ms + delay > now &&
+					      t->last_ms + delay < deadline ?
+					      t->last_ms + delay : deadline) - now;
 
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_sec += ms / 1000;
@@ -854,12 +861,13 @@ static void *writer_main(void *arg)
 		idle = idle && t->len == 0;
 		pthread_mutex_unlock(&t->lock);
 		now = clock_mono_ms();
-		due = stopping || idle;
+		due = stopping || (idle && now >= t->last_ms + delay);
 		for (size_t i = 0; i < t->nbatches && !due; i++)
 			due = t->batches[i].now.n && now >= t->batches[i].first_ms + delay;
 		/* at shutdown, until `later` is empty too */
 		while (due && writer_pending(t)) {
 			writer_flush_all(t);
+			t->last_ms = clock_mono_ms();
 			due = stopping;
 		}
 		if (stopping)
