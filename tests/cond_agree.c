@@ -14,91 +14,63 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cond.h"
+#include "vectors.h"
 
-static char *slurp(const char *path, size_t *len)
+struct agree {
+	PGconn *db;
+	bool want_ok;
+};
+
+/* One vector: the database and the C compiler accept or reject it alike. */
+static void agree_one(const char *path, const char *text, size_t len, void *arg)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
+	const struct agree *a = arg;
+	const char *params[1] = { text };
+	char err[256];
+	PGresult *res;
+	bool sql_ok, c_ok;
+	struct cond *c = NULL;
 
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
+	res = PQexecParams(a->db, "SELECT leo_condition_check($1::jsonb), ($1::jsonb)::text",
+			   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+		const char *canon = PQgetvalue(res, 0, 1);
+
+		sql_ok = PQgetisnull(res, 0, 0);
+		c = cond_compile(canon, strlen(canon), err, sizeof(err));
+		c_ok = c != NULL;
+		if (sql_ok != c_ok)
+			fail_msg("%s: database %s (%s), C %s (%s) on %s", path,
+				 sql_ok ? "accepts" : "rejects",
+				 sql_ok ? "-" : PQgetvalue(res, 0, 0),
+				 c_ok ? "accepts" : "rejects", c_ok ? "-" : err, canon);
+	} else {
+		/* Not even jsonb: the database rejects; so must C. */
+		sql_ok = false;
+		c = cond_compile(text, len, err, sizeof(err));
+		if (c)
+			fail_msg("%s: not jsonb (%s) but C accepts it", path,
+				 PQresultErrorMessage(res));
+	}
+	if (sql_ok != a->want_ok)
+		fail_msg("%s: database %s a vector of %s", path,
+			 sql_ok ? "accepts" : "rejects", a->want_ok ? "ok/" : "bad/");
+	cond_free(c);
+	PQclear(res);
 }
 
 /* Check every vector of one directory; returns how many. */
 static int agree_dir(PGconn *db, const char *dir, bool want_ok)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
+	struct agree a = { db, want_ok };
 
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[1024], err[256];
-		const char *params[1];
-		size_t len;
-		char *text;
-		PGresult *res;
-		bool sql_ok, c_ok;
-		struct cond *c = NULL;
-
-		size_t nl = strlen(e->d_name);
-
-		if (e->d_name[0] == '.' || nl < 5 || strcmp(e->d_name + nl - 5, ".json"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		text = slurp(path, &len);
-		params[0] = text;
-		res = PQexecParams(db, "SELECT leo_condition_check($1::jsonb), ($1::jsonb)::text",
-				   1, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			const char *canon = PQgetvalue(res, 0, 1);
-
-			sql_ok = PQgetisnull(res, 0, 0);
-			c = cond_compile(canon, strlen(canon), err, sizeof(err));
-			c_ok = c != NULL;
-			if (sql_ok != c_ok)
-				fail_msg("%s: database %s (%s), C %s (%s) on %s", path,
-					 sql_ok ? "accepts" : "rejects",
-					 sql_ok ? "-" : PQgetvalue(res, 0, 0),
-					 c_ok ? "accepts" : "rejects", c_ok ? "-" : err, canon);
-		} else {
-			/* Not even jsonb: the database rejects; so must C. */
-			sql_ok = false;
-			c = cond_compile(text, len, err, sizeof(err));
-			if (c)
-				fail_msg("%s: not jsonb (%s) but C accepts it", path,
-					 PQresultErrorMessage(res));
-		}
-		if (sql_ok != want_ok)
-			fail_msg("%s: database %s a vector of %s", path,
-				 sql_ok ? "accepts" : "rejects", want_ok ? "ok/" : "bad/");
-		cond_free(c);
-		PQclear(res);
-		free(text);
-		n++;
-	}
-	closedir(d);
-	return n;
+	return vectors_each(dir, agree_one, &a);
 }
 
 static void test_agree(void **state)
