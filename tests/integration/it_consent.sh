@@ -3,7 +3,8 @@
 # missing, revoked, expired -> no delivery, an agent_task saying why, and
 # the suppression counted by reason.  Also: a consent revoked while the
 # daemon runs applies to the next firing (no cache), and the reasoning
-# trace names the related news item.
+# trace names the related news item.  Each delivery, and nothing else, is
+# announced on leo_delivery as "tenant delivery_id".
 . "$(dirname "$0")/lib.sh"
 it_newdb
 it_tenant "$T1" t1
@@ -22,10 +23,22 @@ it_sql -c "INSERT INTO news_feed (headline, source, published_at, related_symbol
 	('other', 'wire', now() - interval '1 hour', ARRAY['XYZ'])"
 news=$(it_sql -c "SELECT news_id FROM news_feed WHERE headline = 'ACME beats estimates'")
 
+# psql prints the notifications that came after each command it runs
+( echo "LISTEN leo_delivery;"
+  while [ ! -e "$it_tmp/heard" ]; do sleep 0.1; done
+  echo "SELECT 1;" ) | it_sql >"$it_tmp/listener.txt" &
+listener=$!
 it_config stats
 it_start
 it_price ACME 21
 it_wait "SELECT count(*) = 5 FROM agent_task"
+it_settle 1
+touch "$it_tmp/heard"
+wait $listener
+it_eq "$(sed -n 's/^Asynchronous notification "leo_delivery" with payload "\(.*\)" received.*/\1/p' \
+	"$it_tmp/listener.txt" | LC_ALL=C sort | tr '\n' ' ')" \
+	"$(it_sql -c "SELECT n FROM (SELECT tenant_id || ' ' || delivery_id AS n FROM delivery_log) d ORDER BY n COLLATE \"C\"" | tr '\n' ' ')" \
+	"one leo_delivery notification per delivery, after its commit"
 
 it_eq "$(it_sql -c "SELECT string_agg(profile_id, ',' ORDER BY profile_id) FROM delivery_log")" \
 	"granted,later" "profiles delivered"
