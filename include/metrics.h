@@ -48,9 +48,7 @@ struct evbuffer;
 	X(DB_RECONNECTS, "leo_db_reconnects_total", "",                               \
 	  "Reconnections to PostgreSQL.")                                             \
 	X(BATCHES_FAILED, "leo_batches_failed_total", "",                             \
-	  "Write batches that failed and were retried or split.")                     \
-	X(DELIVERY_NOTIFY_FAILED, "leo_delivery_notifications_failed_total", "",      \
-	  "delivery_log rows written whose leo_delivery notification failed.")
+	  "Write batches that failed and were retried or split.")
 
 #define METRICS_GAUGES(X)                                                             \
 	X(RULES_ACTIVE, "leo_rules_active", "", "ACTIVE rules held in memory.")       \

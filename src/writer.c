@@ -14,8 +14,10 @@
  * workers through writer_flight: +1 when a tick is queued, -1 once its
  * firings are all pushed) — provided the thread has not written within the
  * last writer.batch_max_delay_ms.  A lone firing is thus written at once,
- * while under load each thread writes at most once per delay, so that
- * the writers' commits do not crowd out the feed's.  Two bounds: a batch is written when it holds
+ * while under load each thread writes at most once per delay: every commit
+ * that delivers takes PostgreSQL's notification lock through its WAL flush,
+ * as the feed's own commits must, and a commit after every tick starved
+ * the feed.  Two bounds: a batch is written when it holds
  * writer.batch_max_rows events, and when its oldest event has waited
  * writer.batch_max_delay_ms; and everything at shutdown.  A
  * second firing of a rule already in the batch (one UPDATE can claim a row
@@ -33,15 +35,12 @@
  *	WITH f AS (unnest of the firings), claimed AS (UPDATE alert_rules ...
  *	     WHERE trigger_count = seq - 1 RETURNING ...),
  *	     c AS (claimed LEFT JOIN consent_management, newest news item),
- *	     d AS (INSERT INTO delivery_log ... WHERE consent holds),
+ *	     d AS (INSERT INTO delivery_log ... WHERE consent holds ... pg_notify),
  *	     t AS (INSERT INTO agent_task ...),
  *	     g AS (INSERT INTO agent_task ... for firings whose rule is gone)
  *	SELECT per-firing outcome
  *	UPDATE alert_rules SET status = 'EXPIRED' ...	(when the batch has expiries)
  *	COMMIT
- *
- * and after it, in a transaction of its own that does not wait for its WAL
- * flush, one pg_notify('leo_delivery', ...) per delivery (writer_notify).
  *
  * The batch statement is prepared once per connection and runs with a
  * generic plan (planning it took longer than running it for a few firings).
@@ -243,7 +242,8 @@ static const char writer_sql[] =
 	"  'queued', c.rule_id || ':' || c.seq, c.legal_basis, c.consent_source, c.granted_at"
 	"   FROM c WHERE c.reason IS NULL"
 	" ON CONFLICT (idempotency_key) DO NOTHING"
-	" RETURNING idempotency_key, delivery_id"
+	" RETURNING idempotency_key,"
+	"  pg_notify('leo_delivery', $1::uuid::text || ' ' || delivery_id) AS notified"
 	"), t AS ("
 	" INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,"
 	"  reasoning_trace, reasoning_summary, related_news_id)"
@@ -301,8 +301,7 @@ static const char writer_sql[] =
 	")"
 	" SELECT f.ord, c.ord IS NOT NULL OR g.task_id IS NOT NULL,"
 	"  coalesce(c.reason, CASE WHEN g.task_id IS NOT NULL THEN 'rule_deleted' END),"
-	"  d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL,"
-	"  $1::uuid::text || ' ' || d.delivery_id"
+	"  d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL"
 	"   FROM f"
 	"   LEFT JOIN c ON c.ord = f.ord"
 	"   LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq"
@@ -474,51 +473,6 @@ static void writer_part_free(struct writer_part *p)
 }
 
 /*
- * After the commit, tell the senders: one leo_delivery notification per
- * delivery_log row written ("tenant delivery_id"), sent in a transaction of
- * their own that does not wait for its WAL flush.  PostgreSQL holds its
- * notification lock from a notifying commit until that commit is flushed,
- * which serialises every notifying commit of the server (the feed's too):
- * the batch's own commit must not be one of them.  A crash can lose these
- * notifications, never the rows; senders pick up queued rows at start-up.
- */
-static void writer_notify(PGconn *c, const struct writer_part *parts, size_t nparts)
-{
-	struct writer_sbuf a = { 0 };
-	size_t n = 0;
-	PGresult *r;
-
-	for (size_t k = 0; k < nparts; k++)
-		for (int i = 0; parts[k].out && i < PQntuples(parts[k].out); i++)
-			if (!PQgetisnull(parts[k].out, i, 5))
-				writer_sbuf_add(&a, "%s\"%s\"", n++ ? "," : "{",
-						PQgetvalue(parts[k].out, i, 5));
-	if (n == 0)
-		return;
-	writer_sbuf_add(&a, "}");
-	if (a.oom) {
-		r = NULL;
-	} else {
-		const char *params[1] = { a.s };
-
-		r = PQexecParams(c, "SELECT pg_notify('leo_delivery', x)"
-				    " FROM set_config('synchronous_commit', 'off', true) s,"
-				    " unnest($1::text[]) x",
-				 1, NULL, params, NULL, NULL, 0);
-	}
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		char *msg = writer_oneline(r ? PQresultErrorMessage(r) : "out of memory");
-
-		metrics_add(METRIC_DELIVERY_NOTIFY_FAILED, (uint64_t)n);
-		log_warn("writer: %zu deliveries written but not notified on leo_delivery: %s",
-			 n, msg ? msg : "out of memory");
-		free(msg);
-	}
-	PQclear(r);
-	free(a.s);
-}
-
-/*
  * Send parts as one pipelined transaction on the thread's connection (one
  * round trip, one commit), each under its tenant; writer_write sends one.  On success every part's outcome has been accounted.  On failure
  * nothing committed and *errmsg gets the first error (malloc'd).
@@ -636,7 +590,6 @@ static enum writer_result writer_exec(struct writer_thread *t, struct writer_par
 		for (size_t k = 0; k < nparts; k++)
 			writer_account(w, parts[k].tenant, parts[k].evs, parts[k].n,
 				       parts[k].out);
-		writer_notify(c, parts, nparts);
 	} else if (PQstatus(c) == CONNECTION_OK &&
 		   PQtransactionStatus(c) != PQTRANS_IDLE) {
 		PQclear(PQexec(c, "ROLLBACK"));

@@ -11,9 +11,8 @@
 #             listener, without the daemon's work)
 #   writer    no daemon; leo_bench_load unnest writes alert batches of 500
 #             rows beside the feed (one transaction each)
-#   writer+notify  the same with one pg_notify per delivery row inside the
-#             writing transaction (leo-alertd notifies after its commit, in
-#             a transaction that does not wait for its flush, to avoid this)
+#   writer+notify  the same with one pg_notify per delivery row, as the
+#             daemon's writer sends them
 #   quiet     leo-alertd running, prices never cross a rule (no writes)
 #   firing    leo-alertd running, probe rules firing as in run.sh
 # (seven runs) and prints ticks/s and the server's wait events for each.
