@@ -84,7 +84,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "file holding the database password; empty: libpq's usual sources" },
 	{ "database.pool_size", CFG_INT, "4", 1, 64, NULL, false,
 	  OFF(database.pool_size), NULL, NULL,
-	  "pooled connections for writes and rule loads" },
+	  "pooled connections for rule loads and writes; a tenant's firings use one" },
 	{ "database.connect_timeout_s", CFG_INT, "10", 1, 3600, NULL, false,
 	  OFF(database.connect_timeout_s), NULL, NULL,
 	  "seconds to wait for a database connection" },
