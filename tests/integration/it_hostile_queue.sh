@@ -35,11 +35,11 @@ kill -CONT "${it_pids[d]}"
 
 want=$(( (nstmt + 1) / 2 * nrules ))
 it_wait "SELECT count(*) = $want FROM delivery_log" 120
-# PostgreSQL moves the queue's tail only when a commit's notifications
-# cross a page boundary (every fourth page), to the slowest listener of the
-# cluster, so usage is never exactly 0 again on a server where other tests
-# run.  One page of filler per poll keeps the tail moving; once the daemon
-# has read its backlog, the tail follows it.
+# The queue's tail moves to the slowest listener of the whole cluster, and
+# a listener in another database reads on only when it falls four pages
+# behind: with other tests' daemons listening, usage can stay above 0 after
+# this daemon has read everything.  One page of filler per poll wakes them;
+# once this daemon has read its backlog, the tail follows it.
 it_wait "WITH f AS (SELECT pg_notify('it_filler', repeat('x', 7900)))
 	SELECT (SELECT count(*) FROM f) = 1 AND pg_notification_queue_usage() < $stopped / 4" 30
 it_settle 1
