@@ -16,44 +16,22 @@ rounds=$1
 shift
 gen=$top/build-bench/bench/e2e/leo_bench_load
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-ab.XXXXXX")
-dpid=""
+. "$here/kept.sh"
 trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
-
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
-q postgres -c "DROP DATABASE IF EXISTS bench_ctl" -c "CREATE DATABASE bench_ctl TEMPLATE bench_schema" >/dev/null
-q bench_ctl -v nrules="${N:-10000}" -f "$here/load.sql" >/dev/null
+kept_db "${N:-10000}"
+kept_yaml "${POOL:-4}"
 
 feed() {
 	"$gen" ticks --db dbname=bench_ctl --per-stmt 50 --clients 2 --seconds "${SECS:-10}" "$@" |
 		tr ' ' '\n' | sed -n 's/^ticks_per_s=//p'
 }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$tmp/leo.yaml" <<YAML
-database:
-  conninfo: "dbname=bench_ctl user=leo_daemon"
-  pool_size: ${POOL:-4}
-engine:
-  worker_threads: 2
-  flood_max_fires: 1000000
-stats:
-  listen: "127.0.0.1:$port"
-log:
-  level: warn
-YAML
 for r in $(seq "$rounds"); do
 	printf 'round %s load %s stopped %s' "$r" "$(cut -d' ' -f1 /proc/loadavg)" "$(feed)"
 	for bin in "$@"; do
-		"$bin" --config "$tmp/leo.yaml" 2>>"$tmp/daemon.log" &
-		dpid=$!
-		for _ in $(seq 1 3000); do
-			curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
-			sleep 0.02
-		done
+		kept_start "$bin"
 		printf ' %s' "$(feed)"
-		kill -TERM $dpid
-		wait $dpid || true
-		dpid=""
+		kept_stop
 	done
 	echo
 done

@@ -31,16 +31,11 @@ secs=${4:-10}
 pool=${5:-4}
 gen=$top/build-bench/bench/e2e/leo_bench_load
 bin=$top/build-bench/leo-alertd
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-ctl.XXXXXX")
 lpid=""
-dpid=""
+. "$here/kept.sh"
 trap '[ -n "$lpid" ] && kill $lpid 2>/dev/null; [ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
-
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
-q postgres -c "DROP DATABASE IF EXISTS bench_ctl" -c "CREATE DATABASE bench_ctl TEMPLATE bench_schema" >/dev/null
-q bench_ctl -v nrules="$n" -f "$here/load.sql" >/dev/null
+kept_db "$n"
 
 # feed NAME [generator args]: ticks/s and wait events
 feed() {
@@ -81,27 +76,8 @@ for mode in writer writer+notify; do
 	echo "|   (the writer: $(cat "$tmp/unnest.txt")) | | | |"
 done
 
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$tmp/leo.yaml" <<YAML
-database:
-  conninfo: "dbname=bench_ctl user=leo_daemon"
-  pool_size: $pool
-engine:
-  worker_threads: 2
-  flood_max_fires: 1000000
-stats:
-  listen: "127.0.0.1:$port"
-log:
-  level: warn
-YAML
-"$bin" --config "$tmp/leo.yaml" 2>"$tmp/daemon.log" &
-dpid=$!
-for _ in $(seq 1 3000); do
-	curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
-	sleep 0.02
-done
+kept_yaml "$pool"
+kept_start "$bin"
 feed quiet --flip 0
 feed firing
-kill -TERM $dpid
-wait $dpid || true
-dpid=""
+kept_stop

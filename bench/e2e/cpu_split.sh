@@ -2,7 +2,7 @@
 # Who uses the CPUs while the 50-symbol feed runs?  On a server run.sh left
 # behind (--keep; PGHOST, PGPORT, PGUSER exported, bench_schema present),
 # with N rules in bench_ctl, runs the feed (2 clients, 50 symbols a
-# statement) for 10 s in each MODE and samples 8 s of it:
+# statement) for 11 s in each MODE and samples 8 s of it:
 #   stopped  no daemon
 #   quiet    leo-alertd running, prices never cross a rule
 #   firing   leo-alertd running, probe rules firing (as in run.sh)
@@ -20,12 +20,10 @@ gen=$top/build-bench/bench/e2e/leo_bench_load
 bin=${BIN:-$top/build-bench/leo-alertd}
 clk=$(getconf CLK_TCK)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-cpu.XXXXXX")
-dpid=""
+. "$here/kept.sh"
 trap '[ -n "$dpid" ] && kill $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
-
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
-q postgres -c "DROP DATABASE IF EXISTS bench_ctl" -c "CREATE DATABASE bench_ctl TEMPLATE bench_schema" >/dev/null
-q bench_ctl -v nrules="${N:-10000}" -f "$here/load.sql" >/dev/null
+kept_db "${N:-10000}"
+kept_yaml "${POOL:-4}"
 
 # CPU seconds (utime + stime) of the given pids, in clock ticks
 cpu() {
@@ -37,39 +35,19 @@ cpu() {
 	echo $s
 }
 machine() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tasks() {
 	curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "leo_agent_tasks_written_total" { print $2 }'
 }
-cat >"$tmp/leo.yaml" <<YAML
-database:
-  conninfo: "dbname=bench_ctl user=leo_daemon"
-  pool_size: ${POOL:-4}
-engine:
-  worker_threads: 2
-  flood_max_fires: 1000000
-stats:
-  listen: "127.0.0.1:$port"
-log:
-  level: warn
-YAML
 
 s() { awk -v t="$1" -v h="$clk" 'BEGIN { printf "%.2f", t / h }'; }
 echo "| mode | ticks/s | machine | feed backends | feed client | leo-alertd | its backends | alerts written | WAL MB |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for mode in "${@:-stopped quiet firing}"; do
 	for m in $mode; do
-		if [ "$m" != stopped ]; then
-			"$bin" --config "$tmp/leo.yaml" 2>>"$tmp/daemon.log" &
-			dpid=$!
-			for _ in $(seq 1 3000); do
-				curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break
-				sleep 0.02
-			done
-		fi
+		[ "$m" != stopped ] && kept_start "$bin"
 		flip=""
 		[ "$m" = quiet ] && flip="--flip 0"
-		"$gen" ticks --db dbname=bench_ctl --per-stmt 50 --clients 2 --seconds 10 $flip >"$tmp/feed.txt" &
+		"$gen" ticks --db dbname=bench_ctl --per-stmt 50 --clients 2 --seconds 11 $flip >"$tmp/feed.txt" &
 		g=$!
 		sleep 1	# the writers connect on their first write
 		bpids=$(q postgres -c "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE usename = 'leo_daemon'")
@@ -84,11 +62,7 @@ for mode in "${@:-stopped quiet firing}"; do
 		w1=$(q postgres -c "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / 1048576, 1)")
 		m1=$(machine); f1=$(cpu $fpids); g1=$(cpu $g); d1=$(cpu $dpid); b1=$(cpu $bpids)
 		wait $g
-		if [ -n "$dpid" ]; then
-			kill -TERM $dpid
-			wait $dpid || true
-			dpid=""
-		fi
+		[ -n "$dpid" ] && kept_stop
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$m" \
 			"$(tr ' ' '\n' <"$tmp/feed.txt" | sed -n 's/^ticks_per_s=//p')" \
 			"$(s $((m1 - m0)))" "$(s $((f1 - f0)))" "$(s $((g1 - g0)))" \
