@@ -104,9 +104,6 @@ engine:
   resync_interval_s: 3600
   flood_max_fires: $flood
   flood_window_seconds: 180
-writer:
-  batch_max_rows: 500
-  batch_max_delay_ms: 10
 stats:
   listen: "127.0.0.1:$port"
 log:
