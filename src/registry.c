@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "ruleid.h"
 
 #define REGISTRY_MIN_SLOTS 64u
 
@@ -78,44 +79,11 @@ struct registry {
 /* ------------------------------------------------------------------ */
 /* rule ids */
 
-/* Lower-case hex digit value + 1; 0 for anything else (NUL included). */
-static const uint8_t registry_hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-static int registry_parse_id(const char *s, uint8_t out[32])
-{
-	for (int i = 0; i < 32; i++) {
-		uint8_t hi = registry_hexval[(unsigned char)s[2 * i]], lo;
-
-		if (!hi)	/* stops at a NUL before s[64] too */
-			return -1;
-		lo = registry_hexval[(unsigned char)s[2 * i + 1]];
-		if (!lo)
-			return -1;
-		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
-	}
-	return s[64] == '\0' ? 0 : -1;
-}
-
-static void registry_format_id(const uint8_t id[32], char out[65])
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[id[i] >> 4];
-		out[2 * i + 1] = hx[id[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 bool registry_id_ok(const char *rule_id)
 {
 	uint8_t id[32];
 
-	return registry_parse_id(rule_id, id) == 0;
+	return ruleid_parse(rule_id, id) == 0;
 }
 
 static uint32_t registry_id_hash(const uint8_t id[32])
@@ -323,7 +291,7 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 
 	if (waslen)
 		was[0] = '\0';
-	if (registry_parse_id(rule_id, id))
+	if (ruleid_parse(rule_id, id))
 		return -1;
 	sym = registry_intern(r, symbol);
 	if (sym == UINT32_MAX)
@@ -382,7 +350,7 @@ const char *registry_symbol(const struct registry *r, const char *rule_id)
 	uint8_t id[32];
 	uint32_t p;
 
-	if (registry_parse_id(rule_id, id))
+	if (ruleid_parse(rule_id, id))
 		return NULL;
 	p = registry_find_rule(r, id);
 	if (p == UINT32_MAX || !r->ids.slot[p])
@@ -411,7 +379,7 @@ bool registry_del(struct registry *r, const char *rule_id)
 	uint8_t id[32];
 	uint32_t p;
 
-	if (registry_parse_id(rule_id, id))
+	if (ruleid_parse(rule_id, id))
 		return false;
 	p = registry_find_rule(r, id);
 	if (p == UINT32_MAX || !r->ids.slot[p])
@@ -449,7 +417,7 @@ size_t registry_drop_stale(struct registry *r, uint32_t gen, registry_drop_fn fn
 		if (r->rule[i].gen == gen)
 			continue;
 		if (fn) {
-			registry_format_id(r->rule[i].id, hex);
+			ruleid_format(r->rule[i].id, hex);
 			fn(arg, hex, r->str[r->rule[i].sym].s);
 		}
 		registry_remove_at(r, i, registry_find_rule(r, r->rule[i].id));

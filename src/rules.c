@@ -68,6 +68,7 @@
 #include "cond_int.h"
 #include "eval.h"
 #include "rules.h"
+#include "ruleid.h"
 
 #define RULES_CHUNK_BITS 12
 #define RULES_CHUNK (1u << RULES_CHUNK_BITS)
@@ -256,39 +257,6 @@ static uint64_t rules_hash_id(const uint8_t id[32])
 	a ^= b * 0x9e3779b97f4a7c15ULL;
 	a *= 0xbf58476d1ce4e5b9ULL;
 	return a ^ (a >> 31);
-}
-
-/* Lower-case hex digit value + 1; 0 for anything else (NUL included). */
-static const uint8_t rules_hexval[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
-	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
-	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-static int rules_hex_id(const char *s, uint8_t out[32])
-{
-	for (int i = 0; i < 32; i++) {
-		uint8_t hi = rules_hexval[(unsigned char)s[2 * i]], lo;
-
-		if (!hi)	/* stops at a NUL before s[64] too */
-			return -1;
-		lo = rules_hexval[(unsigned char)s[2 * i + 1]];
-		if (!lo)
-			return -1;
-		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
-	}
-	return s[64] == '\0' ? 0 : -1;
-}
-
-static void rules_id_hex(const uint8_t id[32], char out[65])
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[id[i] >> 4];
-		out[2 * i + 1] = hx[id[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -846,7 +814,7 @@ static void rules_event_fill(struct rules *t, const struct rule *r,
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
-	rules_id_hex(r->id, ev->rule_id);
+	ruleid_format(r->id, ev->rule_id);
 	memcpy(ev->tenant_id, t->tenant[r->tenant], sizeof(ev->tenant_id));
 	strncpy(ev->symbol, t->sym[r->sym]->name, sizeof(ev->symbol) - 1);
 	ev->seq = r->trigger_count + 1;
@@ -1290,7 +1258,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (!def->rule_id || rules_hex_id(def->rule_id, id)) {
+	if (!def->rule_id || ruleid_parse(def->rule_id, id)) {
 		if (err && errlen)
 			strncpy(err, "rule_id: not 64 lower-case hex digits", errlen - 1),
 				err[errlen - 1] = '\0';
@@ -1448,7 +1416,7 @@ int rules_remove(struct rules *t, const char *rule_id)
 	uint8_t id[32];
 	uint32_t ri;
 
-	if (!rule_id || rules_hex_id(rule_id, id))
+	if (!rule_id || ruleid_parse(rule_id, id))
 		return -1;
 	ri = rules_id_find(t, id);
 	if (ri == RULES_NONE)
