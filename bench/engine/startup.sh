@@ -101,9 +101,6 @@ database:
 engine:
   worker_threads: 2
   resync_interval_s: 3600
-writer:
-  batch_max_rows: 500
-  batch_max_delay_ms: 10
 stats:
   listen: "127.0.0.1:$port"
 log:
