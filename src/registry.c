@@ -345,15 +345,23 @@ fail_sym:
 	return -1;
 }
 
-const char *registry_symbol(const struct registry *r, const char *rule_id)
+/* The hash slot holding rule_id, or UINT32_MAX when it is not registered. */
+static uint32_t registry_slot_of(const struct registry *r, const char *rule_id)
 {
 	uint8_t id[32];
 	uint32_t p;
 
 	if (ruleid_parse(rule_id, id))
-		return NULL;
+		return UINT32_MAX;
 	p = registry_find_rule(r, id);
-	if (p == UINT32_MAX || !r->ids.slot[p])
+	return p != UINT32_MAX && r->ids.slot[p] ? p : UINT32_MAX;
+}
+
+const char *registry_symbol(const struct registry *r, const char *rule_id)
+{
+	uint32_t p = registry_slot_of(r, rule_id);
+
+	if (p == UINT32_MAX)
 		return NULL;
 	return r->str[r->rule[registry_index(r->ids.slot[p])].sym].s;
 }
@@ -376,13 +384,9 @@ static void registry_remove_at(struct registry *r, uint32_t i, uint32_t pos)
 
 bool registry_del(struct registry *r, const char *rule_id)
 {
-	uint8_t id[32];
-	uint32_t p;
+	uint32_t p = registry_slot_of(r, rule_id);
 
-	if (ruleid_parse(rule_id, id))
-		return false;
-	p = registry_find_rule(r, id);
-	if (p == UINT32_MAX || !r->ids.slot[p])
+	if (p == UINT32_MAX)
 		return false;
 	registry_remove_at(r, registry_index(r->ids.slot[p]), p);
 	return true;
