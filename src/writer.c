@@ -58,9 +58,10 @@
  * like any other, and no delivery.  Row-level security holds because every
  * statement runs under the batch's tenant.
  *
- * Failures: a lost connection, a serialization failure or an admin shutdown
- * is retried on a fresh connection with backoff, without limit while the
- * daemon runs.  Any other error means some row can never be written: the
+ * Failures: a lost connection, a serialization failure, an admin shutdown
+ * or a COMMIT refused because PostgreSQL's notification queue is full is
+ * retried (on a fresh connection when it went) with backoff, without limit
+ * while the daemon runs.  Any other error means some row can never be written: the
  * batch is bisected until the bad firing is alone, which is logged with its
  * reason and dropped, so it never blocks the others.
  *
@@ -346,8 +347,14 @@ static char *writer_oneline(const char *msg)
 	return s;
 }
 
-/* Classify a failed result: transient errors are retried, others bisected. */
-static enum writer_result writer_classify(PGconn *c, const PGresult *r)
+/*
+ * Classify a failed result: transient errors are retried, others bisected.
+ * A COMMIT refused with program_limit_exceeded is PostgreSQL's notification
+ * queue being full ("too many notifications in the NOTIFY queue": the batch
+ * announces its deliveries): that clears once the slowest listener reads
+ * on, whatever the rows, so it is retried, never blamed on a firing.
+ */
+static enum writer_result writer_classify(PGconn *c, const PGresult *r, bool at_commit)
 {
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
@@ -355,7 +362,7 @@ static enum writer_result writer_classify(PGconn *c, const PGresult *r)
 		return WRITER_RETRY;
 	if (strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 ||
 	    strncmp(st, "57", 2) == 0 || strncmp(st, "53", 2) == 0 ||
-	    strcmp(st, "55P03") == 0)
+	    strcmp(st, "55P03") == 0 || (at_commit && strcmp(st, "54000") == 0))
 		return WRITER_RETRY;
 	return WRITER_BAD;
 }
@@ -506,7 +513,7 @@ static enum writer_result writer_exec(struct writer_thread *t, struct writer_par
 		if (PQresultStatus(r) == PGRES_COMMAND_OK || (st && !strcmp(st, "42P05"))) {
 			t->prepared = true;
 		} else {
-			res = writer_classify(c, r);
+			res = writer_classify(c, r, false);
 			*errmsg = writer_oneline(PQresultErrorMessage(r));
 		}
 		PQclear(r);
@@ -561,7 +568,7 @@ static enum writer_result writer_exec(struct writer_thread *t, struct writer_par
 				if (parts[m].q_out == q)
 					p = &parts[m];
 			if (st == PGRES_FATAL_ERROR && res == WRITER_OK) {
-				res = writer_classify(c, r);
+				res = writer_classify(c, r, q == nsent - 1);
 				*errmsg = writer_oneline(PQresultErrorMessage(r));
 			} else if (st == PGRES_PIPELINE_ABORTED && res == WRITER_OK) {
 				res = WRITER_RETRY;

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# PostgreSQL's notification queue filled to the brim, and recovering.
+#
+# A session LISTENs on leo_delivery and then sits in an open transaction (a
+# stuck sender: PostgreSQL's own hint names such a session), the daemon is
+# frozen with SIGSTOP while 400 statements change prices, and filler
+# notifications fill the queue until PostgreSQL refuses the next NOTIFY
+# ("too many notifications in the NOTIFY queue": 8 GB on PostgreSQL 15 and
+# 16, which cannot make it smaller; 32 MB through max_notify_queue_pages from
+# 17 on).  Then:
+#   - a price change is refused by the database: nothing committed, nothing
+#     to fire;
+#   - after SIGCONT the daemon reads its backlog, decides every firing, and
+#     its writes (which announce deliveries on leo_delivery) are refused too:
+#     retried, not dropped; the queue usage shows on /metrics;
+#   - once the stuck session ends, every firing is written exactly once and
+#     the feed works again.
+# The queue belongs to the whole cluster, so this test runs its own.
+. "$(dirname "$0")/lib.sh"
+
+chmod 755 "$it_tmp"		# the server runs as postgres under root
+pg=$it_tmp/pg
+hold_pid=""
+qf_cleanup() {
+	local rc=$?
+	[ -n "$hold_pid" ] && kill "$hold_pid" 2>/dev/null
+	"$it_top/scripts/pgtmp.sh" stop "$pg" >/dev/null 2>&1 || true
+	(exit $rc)
+	it_cleanup
+}
+trap qf_cleanup EXIT
+eval "$("$it_top/scripts/pgtmp.sh" start "$pg")"
+export PGHOST PGPORT PGUSER
+if [ "$(psql -X -At -d postgres -c "SHOW server_version_num")" -ge 170000 ]; then
+	psql -X -q -d postgres -c "ALTER SYSTEM SET max_notify_queue_pages = 4096"
+	"$it_top/scripts/pgtmp.sh" restart "$pg" >/dev/null
+else
+	avail=$(df -P -k "$pg" | awk 'NR == 2 { print int($4 / 1048576) }')
+	if [ "$avail" -lt 10 ]; then
+		echo "skipped: the 8 GB notification queue needs 10 GB free in $pg's file system, $avail GB there"
+		exit 77
+	fi
+fi
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $it_db"
+"$it_top/scripts/schema-apply.sh" "$it_db"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE ROLE leo_daemon LOGIN" \
+	-c "GRANT leo_alertd TO leo_daemon"
+
+it_tenant "$T1" t1
+it_profile "$T1" p1
+it_consent "$T1" p1 email granted
+nsym=60 nrules=10 nstmt=400
+it_sql -c "INSERT INTO market_snapshot (symbol, price)
+	SELECT 'Q' || lpad(g::text, 3, '0') || repeat('x', 60), 10 FROM generate_series(1, $nsym) g"
+it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+	SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
+	FROM market_snapshot ORDER BY symbol LIMIT $nrules"
+IT_FLOOD_MAX=100000 it_config stats
+it_start
+
+# the stuck session: listening, its transaction open, so the queue keeps
+# everything from here on
+mkfifo "$it_tmp/hold"
+psql -X -q -At -d "$it_db" <"$it_tmp/hold" >"$it_tmp/hold.out" 2>&1 &
+hold_pid=$!
+exec 9>"$it_tmp/hold"
+echo "LISTEN leo_delivery; BEGIN; SELECT 'held';" >&9
+for _ in $(seq 100); do grep -q held "$it_tmp/hold.out" && break; sleep 0.1; done
+grep -q held "$it_tmp/hold.out" || it_fail "the stuck session did not start"
+
+kill -STOP "${it_pids[d]}"
+for i in $(seq "$nstmt"); do
+	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
+done | it_sql
+# filler of 80 MB a transaction until PostgreSQL refuses the next one
+full=""
+for i in $(seq 120); do
+	if ! out=$(it_sql -c "SELECT count(pg_notify('it_filler', $i || ':' || g || repeat('x', 7900)))
+		FROM generate_series(1, 10000) g" 2>&1); then
+		full=$out
+		break
+	fi
+done
+grep -q "too many notifications in the NOTIFY queue" <<<"$full" ||
+	it_fail "the queue did not fill: ${full:-no error after 120 transactions}"
+it_ok "queue full after $((i - 1)) filler transactions, usage $(it_sql -c "SELECT round(pg_notification_queue_usage()::numeric, 4)")"
+if out=$(it_sql -c "UPDATE market_snapshot SET price = 21 WHERE symbol LIKE 'Q%'" 2>&1); then
+	it_fail "a price change was accepted with the queue full"
+fi
+grep -q "too many notifications" <<<"$out" || it_fail "unclear refusal: $out"
+it_eq "$(it_sql -c "SELECT count(*) FROM market_snapshot WHERE price <> 19")" 0 \
+	"the refused price change committed nothing"
+
+kill -CONT "${it_pids[d]}"
+want=$(( nstmt / 2 * nrules ))
+ticks=$(( nstmt * nsym ))
+for _ in $(seq 600); do
+	[ "$(it_metric leo_ticks_received_total)" = "$ticks" ] && break
+	sleep 0.1
+done
+it_eq "$(it_metric leo_ticks_received_total)" "$ticks" "the daemon read its whole backlog"
+for _ in $(seq 300); do
+	[ "$(it_metric leo_batches_failed_total)" != 0 ] &&
+		[ "$(it_metric leo_pg_notification_queue_usage)" != 0 ] && break
+	sleep 0.1
+done
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" 0 "no delivery committed while the queue is full"
+it_eq "$(it_sql -c "SELECT $(it_metric leo_batches_failed_total) > 0")" t "its writes were refused"
+it_eq "$(it_sql -c "SELECT $(it_metric leo_pg_notification_queue_usage) > 0.99")" t \
+	"leo_pg_notification_queue_usage shows the full queue"
+grep -q "retrying: .*too many notifications" "$it_tmp/daemon-d.log" ||
+	it_fail "no retry of a refused write in the log"
+it_ok "refused writes are retried"
+
+echo "COMMIT;" >&9
+exec 9>&-
+wait "$hold_pid"
+hold_pid=""
+it_wait "SELECT count(*) = $want FROM delivery_log" 120
+it_ok "every firing written once the stuck session ended"
+it_sql -c "UPDATE market_snapshot SET price = 21 WHERE symbol LIKE 'Q%'"
+want=$(( want + nrules ))
+it_wait "SELECT count(*) = $want FROM delivery_log" 30
+it_settle 1
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
+it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
+it_eq "$(it_sql -c "SELECT count(DISTINCT idempotency_key) FROM delivery_log")" "$want" \
+	"distinct idempotency keys"
+it_eq "$(it_sql -c "SELECT min(trigger_count) = max(trigger_count) AND max(trigger_count) = $(( nstmt / 2 + 1 ))
+	FROM alert_rules")" t "each rule fired once per crossing"
+it_eq "$(it_metric leo_notify_errors_total)" 0 "no notification refused"
+! grep -q "dropped" "$it_tmp/daemon-d.log" || it_fail "a firing was dropped: $(grep -m1 dropped "$it_tmp/daemon-d.log")"
+it_stop
