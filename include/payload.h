@@ -16,6 +16,26 @@
 #include "dec.h"
 
 /*
+ * Every notification the schema sends is signed (leo_notify, 40_functions.sql):
+ *
+ *	<64 lower-case hex: HMAC-SHA256 of <body> under the key> <space> <body>
+ *
+ * The key is leo_notify_key's 32 bytes.  payload_verify checks the signature
+ * against `nkeys` keys (the current one and, after a rotation, the one
+ * before) and points *body at what follows the space.  Returns 0, or -1
+ * with a reason in err.
+ */
+#define PAYLOAD_KEY_LEN 32
+
+int payload_verify(const uint8_t (*keys)[PAYLOAD_KEY_LEN], size_t nkeys, const char *s,
+		   size_t len, const char **body, size_t *blen, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* A bytea in PostgreSQL's hex output ("\\x" and 64 hex digits) into key. */
+int payload_key_parse(const char *s, uint8_t key[PAYLOAD_KEY_LEN])
+	__attribute__((warn_unused_result));
+
+/*
  * A symbol as the schema allows it: 1..64 characters (not bytes) of UTF-8,
  * so up to 256 bytes, plus the NUL.
  */

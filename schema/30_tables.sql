@@ -292,3 +292,20 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- The key that signs every notification the daemon acts on (leo_notify,
+-- 40_functions.sql).  NOTIFY needs no privilege: without a signature any
+-- session that can connect could send the daemon a price change or a tenant
+-- suspension of its own making.  One row of 32 random bytes, made once (a
+-- re-apply keeps it); readable by its owner and leo_alertd only.  Rotate with
+-- UPDATE leo_notify_key SET key = gen_random_bytes(32), then reload the
+-- daemon (SIGHUP): its resync reads the new key and keeps the old one for
+-- what is still in the queue.
+CREATE TABLE IF NOT EXISTS leo_notify_key (
+	id boolean PRIMARY KEY DEFAULT true CHECK (id),
+	key bytea NOT NULL DEFAULT gen_random_bytes(32) CHECK (octet_length(key) = 32),
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO leo_notify_key DEFAULT VALUES ON CONFLICT DO NOTHING;
+REVOKE ALL ON leo_notify_key FROM PUBLIC;

@@ -167,6 +167,24 @@ BEGIN
 END
 $$;
 
+-- Every notification the daemon acts on is sent through leo_notify: the
+-- lower-case hex HMAC-SHA256 of the body under leo_notify_key, a space, the
+-- body.  The daemon checks it, so a session that can connect but cannot
+-- change the tables cannot speak for them.  Only the owner may run it: the
+-- notifying trigger functions below are SECURITY DEFINER for that (trigger
+-- functions cannot be called directly), and PUBLIC cannot sign a body of
+-- its own choosing.
+CREATE OR REPLACE FUNCTION leo_notify(chan text, body text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, public
+AS $$
+	SELECT pg_notify(chan, encode(hmac(convert_to(body, 'UTF8'), k.key, 'sha256'), 'hex')
+			       || ' ' || body)
+	FROM leo_notify_key AS k
+$$;
+REVOKE ALL ON FUNCTION leo_notify(text, text) FROM PUBLIC;
+
 -- market_snapshot AFTER INSERT / AFTER UPDATE, per statement, with the
 -- statement's transition tables.  Sends the changed rows to the market channel
 -- (leo.market_channel, default leo_market) as text:
@@ -195,6 +213,8 @@ $$;
 CREATE OR REPLACE FUNCTION leo_market_notify()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
 AS $$
 DECLARE
 	chan text := coalesce(nullif(current_setting('leo.market_channel', true), ''), 'leo_market');
@@ -240,7 +260,7 @@ BEGIN
 			      true)
 		|| E'\n';
 	IF total <= 7400 THEN
-		PERFORM pg_notify(chan, hdr || array_to_string(lines, E'\n'));
+		PERFORM leo_notify(chan, hdr || array_to_string(lines, E'\n'));
 		RETURN NULL;
 	END IF;
 	FOR msg IN
@@ -250,7 +270,7 @@ BEGIN
 		GROUP BY chunk
 		ORDER BY chunk
 	LOOP
-		PERFORM pg_notify(chan, hdr || msg);
+		PERFORM leo_notify(chan, hdr || msg);
 	END LOOP;
 	RETURN NULL;
 END
@@ -263,13 +283,14 @@ $$;
 CREATE OR REPLACE FUNCTION leo_rule_notify()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, public
 AS $$
 DECLARE
 	r alert_rules;
 BEGIN
 	r := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-	PERFORM pg_notify('leo_control',
+	PERFORM leo_notify('leo_control',
 		'{"k":"rule","x":"' || pg_current_xact_id()::text
 		|| '","op":"' || left(TG_OP, 1)
 		|| '","tenant":"' || r.tenant_id::text
@@ -285,6 +306,7 @@ $$;
 CREATE OR REPLACE FUNCTION leo_consent_notify()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, public
 AS $$
 DECLARE
@@ -293,13 +315,13 @@ BEGIN
 	-- A key change is the old key's end as well.
 	IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.tenant_id, OLD.profile_id, OLD.channel)
 				IS DISTINCT FROM (NEW.tenant_id, NEW.profile_id, NEW.channel)) THEN
-		PERFORM pg_notify('leo_control',
+		PERFORM leo_notify('leo_control',
 			'{"k":"consent","x":"' || xid || '","op":"D","tenant":"' || OLD.tenant_id::text
 			|| '","profile":' || to_json(OLD.profile_id)::text
 			|| ',"channel":"' || OLD.channel::text || '"}');
 	END IF;
 	IF TG_OP <> 'DELETE' THEN
-		PERFORM pg_notify('leo_control',
+		PERFORM leo_notify('leo_control',
 			'{"k":"consent","x":"' || xid || '","op":"' || left(TG_OP, 1)
 			|| '","tenant":"' || NEW.tenant_id::text
 			|| '","profile":' || to_json(NEW.profile_id)::text
@@ -312,13 +334,14 @@ $$;
 CREATE OR REPLACE FUNCTION leo_tenant_notify()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, public
 AS $$
 DECLARE
 	t tenant;
 BEGIN
 	t := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
-	PERFORM pg_notify('leo_control',
+	PERFORM leo_notify('leo_control',
 		'{"k":"tenant","x":"' || pg_current_xact_id()::text
 		|| '","op":"' || left(TG_OP, 1)
 		|| '","tenant":"' || t.tenant_id::text

@@ -17,8 +17,8 @@ ALTER ROLE leo_alertd NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION 
 COMMENT ON ROLE leo_alertd IS 'Privileges of the leo-alertd daemon; grant to its login role.';
 
 GRANT USAGE ON SCHEMA public TO leo_alertd;
-GRANT SELECT ON market_snapshot, news_feed, alert_rules, consent_management, instruments
-	TO leo_alertd;
+GRANT SELECT ON market_snapshot, news_feed, alert_rules, consent_management, instruments,
+	leo_notify_key TO leo_alertd;
 GRANT UPDATE (status, trigger_count, last_triggered_at, updated_at) ON alert_rules TO leo_alertd;
 GRANT SELECT, INSERT ON delivery_log, agent_task TO leo_alertd;
 GRANT USAGE ON SEQUENCE delivery_log_delivery_id_seq TO leo_alertd;

@@ -221,6 +221,8 @@ struct listen {
 
 	struct payload_snapshot snap;
 	bool have_snap;
+	uint8_t keys[2][PAYLOAD_KEY_LEN];	/* leo_notify_key now, and before */
+	size_t nkeys;
 	uint32_t gen;
 	struct registry *reg;
 	struct listen_map prices, tenants;
@@ -620,6 +622,36 @@ static void listen_clear_results(PGresult **res, size_t n)
 }
 
 /* The load of the DESIGN comment.  0, or -1 when the database failed. */
+/*
+ * Read the key that signs notifications; after a rotation keep the one
+ * before, for what is still queued under it.  In the load's transaction.
+ */
+static int listen_load_key(struct listen *l)
+{
+	uint8_t key[PAYLOAD_KEY_LEN];
+	PGresult *r = listen_exec(l, "SELECT key FROM leo_notify_key", 0, NULL, PGRES_TUPLES_OK);
+	int rc = -1;
+
+	if (!r)
+		return -1;
+	if (PQntuples(r) != 1 || payload_key_parse(PQgetvalue(r, 0, 0), key)) {
+		log_error("leo_notify_key holds no key of %d bytes: apply the schema",
+			  PAYLOAD_KEY_LEN);
+		goto out;
+	}
+	if (l->nkeys == 0 || memcmp(key, l->keys[0], sizeof(key)) != 0) {
+		if (l->nkeys)
+			log_info("notification key changed: the previous one is still accepted");
+		memcpy(l->keys[1], l->keys[0], sizeof(key));
+		memcpy(l->keys[0], key, sizeof(key));
+		l->nkeys = l->nkeys ? 2 : 1;
+	}
+	rc = 0;
+out:
+	PQclear(r);
+	return rc;
+}
+
 static int listen_load(struct listen *l, enum listen_mode mode)
 {
 	PGresult *snap = NULL, *market = NULL, *ten = NULL;
@@ -637,7 +669,7 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 	market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
 			     " FROM market_snapshot WHERE price IS NOT NULL",
 			     0, NULL, PGRES_TUPLES_OK);
-	if (!snap || !market || PQntuples(snap) != 1)
+	if (!snap || !market || PQntuples(snap) != 1 || listen_load_key(l))
 		goto out;
 	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
 			  PGRES_TUPLES_OK);
@@ -837,11 +869,23 @@ static void listen_bad_notify(const char *channel, const char *payload, const ch
 static void listen_decode(struct listen *l, const PGnotify *n, struct listen_burst *b)
 {
 	char err[256];
+	const char *body;
+	size_t blen;
+	bool market = strcmp(n->relname, l->market_channel) == 0;
 
-	if (strcmp(n->relname, l->market_channel) == 0) {
+	if (!market && strcmp(n->relname, LISTEN_CONTROL) != 0) {
+		listen_bad_notify(n->relname, n->extra, "unexpected channel");
+		return;
+	}
+	if (payload_verify((const uint8_t (*)[PAYLOAD_KEY_LEN])l->keys, l->nkeys, n->extra,
+			   strlen(n->extra), &body, &blen, err, sizeof(err))) {
+		listen_bad_notify(n->relname, n->extra, err);
+		return;
+	}
+	if (market) {
 		struct payload_market m;
 
-		if (payload_market_decode(n->extra, strlen(n->extra), &m, err, sizeof(err))) {
+		if (payload_market_decode(body, blen, &m, err, sizeof(err))) {
 			listen_bad_notify(n->relname, n->extra, err);
 			return;
 		}
@@ -861,11 +905,11 @@ static void listen_decode(struct listen *l, const PGnotify *n, struct listen_bur
 		}
 		metrics_add(METRIC_TICKS_RECEIVED, m.nticks);
 		payload_market_free(&m);
-	} else if (strcmp(n->relname, LISTEN_CONTROL) == 0) {
+	} else {
 		struct payload_control c;
 		struct listen_item *it = NULL;
 
-		if (payload_control_decode(n->extra, strlen(n->extra), &c, err, sizeof(err))) {
+		if (payload_control_decode(body, blen, &c, err, sizeof(err))) {
 			listen_bad_notify(n->relname, n->extra, err);
 			return;
 		}
@@ -894,8 +938,6 @@ static void listen_decode(struct listen *l, const PGnotify *n, struct listen_bur
 			return;
 		}
 		memcpy(it->tenant, c.tenant, sizeof(it->tenant));
-	} else {
-		listen_bad_notify(n->relname, n->extra, "unexpected channel");
 	}
 }
 

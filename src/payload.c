@@ -16,11 +16,16 @@
  * payloads of a transaction into one), and may be absent.
  *
  * Control payload (leo_control): one JSON object, see payload.h.
+ *
+ * Both arrive signed (payload_verify); the decoders see the body only.
  */
 #include "payload.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +214,61 @@ void payload_market_free(struct payload_market *m)
 	free(m->ticks);
 	m->ticks = NULL;
 	m->nticks = 0;
+}
+
+/* --- signatures ------------------------------------------------------------ */
+
+static int payload_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* n bytes from 2n lower-case hex digits. */
+static int payload_unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = payload_hexval(s[2 * i]), lo = payload_hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int payload_key_parse(const char *s, uint8_t key[PAYLOAD_KEY_LEN])
+{
+	if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 2 + 2 * PAYLOAD_KEY_LEN)
+		return -1;
+	return payload_unhex(s + 2, key, PAYLOAD_KEY_LEN);
+}
+
+int payload_verify(const uint8_t (*keys)[PAYLOAD_KEY_LEN], size_t nkeys, const char *s,
+		   size_t len, const char **body, size_t *blen, char *err, size_t errlen)
+{
+	enum { SIG = 32 };
+	uint8_t sig[SIG], mac[EVP_MAX_MD_SIZE];
+	unsigned maclen;
+
+	if (len < 2 * SIG + 1 || s[2 * SIG] != ' ' || payload_unhex(s, sig, SIG)) {
+		payload_err(err, errlen, "not signed");
+		return -1;
+	}
+	*body = s + 2 * SIG + 1;
+	*blen = len - 2 * SIG - 1;
+	for (size_t k = 0; k < nkeys; k++) {
+		if (!HMAC(EVP_sha256(), keys[k], PAYLOAD_KEY_LEN, (const unsigned char *)*body,
+			  *blen, mac, &maclen) || maclen != SIG)
+			break;
+		if (CRYPTO_memcmp(mac, sig, SIG) == 0)
+			return 0;
+	}
+	payload_err(err, errlen, "bad signature");
+	return -1;
 }
 
 /*

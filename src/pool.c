@@ -117,15 +117,16 @@ static void pool_notice(void *arg, const char *msg)
 PGconn *pool_connect(struct pool *p)
 {
 	/* Later keywords win: conninfo overrides the defaults before it, the
-	 * password file overrides whatever conninfo says. */
+	 * password file overrides whatever conninfo says.  UTF-8 always: the
+	 * notifications' signatures are over their UTF-8 bytes. */
 	const char *keys[] = { "application_name", "connect_timeout", "dbname",
-			       "password", NULL };
-	const char *vals[] = { "leo-alertd", p->timeout, p->conninfo, p->password,
+			       "client_encoding", "password", NULL };
+	const char *vals[] = { "leo-alertd", p->timeout, p->conninfo, "UTF8", p->password,
 			       NULL };
 	PGconn *c;
 
 	if (!p->password)
-		keys[3] = NULL;
+		keys[4] = NULL;
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {
 		log_error("database: out of memory connecting");

@@ -1,6 +1,6 @@
 /*
- * test_payload.c — market and control notification decoding, and xid8
- * snapshot visibility (payload.c).
+ * test_payload.c — notification signatures, market and control notification
+ * decoding, and xid8 snapshot visibility (payload.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,84 @@ static dec_t d(const char *s)
 static int market(const char *s, struct payload_market *m, char *err)
 {
 	return payload_market_decode(s, strlen(s), m, err, 256);
+}
+
+/* HMAC-SHA256 vectors from Python's hmac module, not from payload.c. */
+#define SIG_BODY "M1 5 1\nACME\t1\t2\t\t"
+#define SIG_K0 "2eb443b6ea58d08f212154d3a31b1f67d6c4b1ae74205d984a8474131bbcc4eb"	/* key 00..1f */
+#define SIG_KA5 "7b53f8dcd43065c4b4f6c62b813b38c5ab38adeb1bc21637823be553bc466b30"	/* key a5 x 32 */
+
+static int verify(const uint8_t (*keys)[PAYLOAD_KEY_LEN], size_t nkeys, const char *s,
+		  const char **body, char *err)
+{
+	size_t blen = 0;
+	int rc = payload_verify(keys, nkeys, s, strlen(s), body, &blen, err, 256);
+
+	if (rc == 0)
+		assert_int_equal(blen, strlen(*body));
+	return rc;
+}
+
+static void test_verify(void **state)
+{
+	uint8_t keys[2][PAYLOAD_KEY_LEN];
+	const char *body = NULL;
+	char err[256];
+
+	(void)state;
+	for (int i = 0; i < PAYLOAD_KEY_LEN; i++)
+		keys[0][i] = (uint8_t)i;
+	memset(keys[1], 0xa5, PAYLOAD_KEY_LEN);
+
+	assert_int_equal(verify(keys, 1, SIG_K0 " " SIG_BODY, &body, err), 0);
+	assert_string_equal(body, SIG_BODY);
+	/* the key before a rotation is accepted too, and only when asked for */
+	assert_int_equal(verify(keys, 2, SIG_KA5 " " SIG_BODY, &body, err), 0);
+	assert_int_equal(verify(keys, 1, SIG_KA5 " " SIG_BODY, &body, err), -1);
+	assert_string_equal(err, "bad signature");
+	assert_int_equal(verify(keys, 0, SIG_K0 " " SIG_BODY, &body, err), -1);
+
+	/* one byte of the body or of the signature changed */
+	assert_int_equal(verify(keys, 2, SIG_K0 " M1 5 1\nACME\t1\t3\t\t", &body, err), -1);
+	assert_string_equal(err, "bad signature");
+	{
+		char s[] = SIG_K0 " " SIG_BODY;
+
+		s[63] = s[63] == '0' ? '1' : '0';
+		assert_int_equal(verify(keys, 2, s, &body, err), -1);
+		assert_string_equal(err, "bad signature");
+	}
+
+	/* not a signature: the body alone, upper-case hex, no space, too short */
+	assert_int_equal(verify(keys, 2, SIG_BODY, &body, err), -1);
+	assert_string_equal(err, "not signed");
+	assert_int_equal(verify(keys, 2, "2EB443B6EA58D08F212154D3A31B1F67D6C4B1AE74205D984A8474131BBCC4EB "
+			 SIG_BODY, &body, err), -1);
+	assert_string_equal(err, "not signed");
+	assert_int_equal(verify(keys, 2, SIG_K0 SIG_BODY, &body, err), -1);
+	assert_int_equal(verify(keys, 2, SIG_K0, &body, err), -1);
+	assert_int_equal(verify(keys, 2, "", &body, err), -1);
+	assert_int_equal(verify(keys, 2, SIG_K0 " ", &body, err), -1);
+	assert_string_equal(err, "bad signature");
+}
+
+static void test_key_parse(void **state)
+{
+	uint8_t key[PAYLOAD_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(payload_key_parse("\\x000102030405060708090a0b0c0d0e0f"
+					   "101112131415161718191a1b1c1d1e1f", key), 0);
+	for (int i = 0; i < PAYLOAD_KEY_LEN; i++)
+		assert_int_equal(key[i], i);
+	assert_int_equal(payload_key_parse("000102030405060708090a0b0c0d0e0f"
+					   "101112131415161718191a1b1c1d1e1f", key), -1);
+	assert_int_equal(payload_key_parse("\\x000102", key), -1);
+	assert_int_equal(payload_key_parse("\\x000102030405060708090a0b0c0d0e0f"
+					   "101112131415161718191a1b1c1d1e1f00", key), -1);
+	assert_int_equal(payload_key_parse("\\x000102030405060708090a0b0c0d0e0f"
+					   "101112131415161718191a1b1c1d1e1g", key), -1);
+	assert_int_equal(payload_key_parse("", key), -1);
 }
 
 static void test_market_one_row(void **state)
@@ -256,6 +334,8 @@ static void test_snapshot_visibility(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_key_parse),
 		cmocka_unit_test(test_market_one_row),
 		cmocka_unit_test(test_market_insert_and_nulls),
 		cmocka_unit_test(test_market_many_digits),

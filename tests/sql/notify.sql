@@ -4,6 +4,8 @@
 --   market_snapshot -> leo_market (or leo.market_channel), per statement:
 --     M1 <xid> <stmt>\n<symbol>\t<old_price>\t<new_price>\t<old_chg>\t<new_chg>\n...
 --   alert_rules, consent_management, tenant -> leo_control, one JSON per row.
+-- Each is signed: <hex HMAC-SHA256 of the body under leo_notify_key> <body>;
+-- got keeps the body, and pg_temp.wait() fails on a bad signature.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -18,7 +20,7 @@ SELECT is(dblink_connect('lst', format('host=%s port=%s dbname=%s user=%s',
 SELECT is(dblink_exec('lst', 'LISTEN leo_market; LISTEN leo_control; LISTEN prices_x; LISTEN leo_test_sentinel'),
 	  'LISTEN', 'listening');
 
-CREATE TEMP TABLE got (n serial PRIMARY KEY, channel text, payload text);
+CREATE TEMP TABLE got (n serial PRIMARY KEY, channel text, payload text, bytes int);
 -- Wait for the sentinel (sent after the step's commit); keep what came before
 -- it in got, in arrival order.
 CREATE FUNCTION pg_temp.wait() RETURNS int LANGUAGE plpgsql AS $$
@@ -26,7 +28,15 @@ DECLARE
 	deadline timestamptz := clock_timestamp() + interval '20 s';
 BEGIN
 	LOOP
-		INSERT INTO got (channel, payload) SELECT notify_name, extra FROM dblink_get_notify('lst');
+		INSERT INTO got (channel, payload, bytes)
+		SELECT notify_name, CASE WHEN notify_name = 'leo_test_sentinel' THEN extra
+					 WHEN left(extra, 65) = encode(hmac(convert_to(substr(extra, 66), 'UTF8'),
+						(SELECT key FROM leo_notify_key), 'sha256'), 'hex') || ' '
+					 THEN substr(extra, 66) END, octet_length(extra)
+		FROM dblink_get_notify('lst');
+		IF EXISTS (SELECT 1 FROM got WHERE payload IS NULL) THEN
+			RAISE EXCEPTION 'a notification without a valid signature';
+		END IF;
 		EXIT WHEN EXISTS (SELECT 1 FROM got WHERE channel = 'leo_test_sentinel');
 		IF clock_timestamp() > deadline THEN
 			RAISE EXCEPTION 'the sentinel did not arrive';
@@ -172,7 +182,7 @@ SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
 SELECT ok((SELECT count(*) FROM got) BETWEEN 2 AND 6, '500 rows: between 2 and 6 notifications (' ||
 	  (SELECT count(*) FROM got) || ')');
-SELECT ok(bool_and(octet_length(payload) < 8000), 'each below 8000 bytes') FROM got;
+SELECT ok(bool_and(bytes < 8000), 'each below 8000 bytes') FROM got;
 SELECT ok(bool_and(payload LIKE 'M1 ' || :'xid' || E' 1\n%' AND payload NOT LIKE E'%\n' AND payload NOT LIKE E'%\n\n%'),
 	  'each with its own header, no empty line, no trailing newline') FROM got;
 SELECT is((SELECT count(*)::int FROM pg_temp.lines()), 500, '500 lines');
@@ -201,8 +211,8 @@ SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
 SELECT is(max(length(symbol) + length(old_price) + length(new_price) + length(old_chg) + length(new_chg)), 64 + 4 * 40,
 	  'lines of the greatest length') FROM pg_temp.lines();
-SELECT ok(bool_and(octet_length(payload) < 8000), 'still each below 8000 bytes (largest '
-	  || max(octet_length(payload)) || ')') FROM got;
+SELECT ok(bool_and(bytes < 8000), 'still each below 8000 bytes, signed (largest '
+	  || max(bytes) || ')') FROM got;
 SELECT is((SELECT count(DISTINCT symbol)::int FROM pg_temp.lines()), 100, 'all 100 rows');
 
 -- leo_control: rules.
@@ -307,6 +317,26 @@ VALUES ('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', 'P1', 'A"B\C', '{"operator": "<"
 SELECT pg_notify('leo_test_sentinel', '') \gset
 SELECT pg_temp.wait() AS waited \gset
 SELECT is((SELECT payload::jsonb ->> 'symbol' FROM got), 'A"B\C', 'symbols are JSON-escaped');
+
+-- The key and the signing function are the owner's: no other role can sign,
+-- yet a role that may only update prices sends signed notifications.
+SELECT ok(NOT has_table_privilege('public', 'leo_notify_key', 'SELECT'), 'PUBLIC cannot read leo_notify_key');
+SELECT ok(NOT has_function_privilege('public', 'leo_notify(text, text)', 'EXECUTE'),
+	  'PUBLIC cannot run leo_notify');
+SELECT is((SELECT octet_length(key) FROM leo_notify_key), 32, 'a key of 32 bytes');
+DROP ROLE IF EXISTS leo_test_feed;
+CREATE ROLE leo_test_feed;
+GRANT SELECT, UPDATE ON market_snapshot TO leo_test_feed;
+TRUNCATE got;
+SET ROLE leo_test_feed;
+SELECT throws_ok($$SELECT key FROM leo_notify_key$$, '42501', NULL, 'a feed role cannot read the key');
+SELECT throws_ok($$SELECT leo_notify('leo_market', 'M1 1 1')$$, '42501', NULL, 'nor sign');
+UPDATE market_snapshot SET price = 15 WHERE symbol = 'S1';
+RESET ROLE;
+SELECT pg_notify('leo_test_sentinel', '') \gset
+SELECT is(pg_temp.wait(), 1, 'a feed role''s price change is signed');
+DROP OWNED BY leo_test_feed;
+DROP ROLE leo_test_feed;
 
 SELECT is(dblink_disconnect('lst'), 'OK', 'listener disconnected');
 SELECT * FROM finish();

@@ -57,7 +57,8 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 				  AND d.objid = c.oid AND d.deptype = 'e')	-- pgTAP's own
 		  AND has_table_privilege('leo_alertd', c.oid, p.priv)$$,
 	      ARRAY['market_snapshot SELECT', 'news_feed SELECT', 'alert_rules SELECT',
-		    'consent_management SELECT', 'instruments SELECT', 'delivery_log SELECT',
+		    'consent_management SELECT', 'instruments SELECT', 'leo_notify_key SELECT',
+		    'delivery_log SELECT',
 		    'delivery_log INSERT', 'agent_task SELECT', 'agent_task INSERT'],
 	      'leo_alertd: exactly the table privileges the daemon needs');
 SELECT set_eq($$SELECT a.attname::text FROM pg_attribute a
