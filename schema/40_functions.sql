@@ -173,11 +173,11 @@ $$;
 -- change the tables cannot speak for them.  Only the owner may run it: the
 -- notifying trigger functions below are SECURITY DEFINER for that (trigger
 -- functions cannot be called directly), and PUBLIC cannot sign a body of
--- its own choosing.
+-- its own choosing.  No SET clause of its own (a GUC change per call): its
+-- only callers set search_path themselves.
 CREATE OR REPLACE FUNCTION leo_notify(chan text, body text)
 RETURNS void
 LANGUAGE sql
-SET search_path = pg_catalog, public
 AS $$
 	SELECT pg_notify(chan, encode(hmac(convert_to(body, 'UTF8'), k.key, 'sha256'), 'hex')
 			       || ' ' || body)

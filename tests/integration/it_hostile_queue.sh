@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The daemon is frozen (SIGSTOP) while 400 statements change 60 prices each:
 # its LISTEN backend blocks on the full socket, so PostgreSQL's notification
-# queue holds the backlog (pg_notification_queue_usage() > 0; PostgreSQL 15
-# has no max_notify_queue_pages to make the queue small, so the traffic is
-# bounded, a few MB).  Worker queues are tiny (engine.queue_capacity 16), so
+# queue holds the backlog (pg_notification_queue_usage() > 0; a few MB here,
+# it_queue_full fills the queue to the brim).  Worker queues are tiny (engine.queue_capacity 16), so
 # after SIGCONT the loop is pushed back over and over.  Nothing is lost:
 # every crossing of every rule fires exactly once.
 . "$(dirname "$0")/lib.sh"
