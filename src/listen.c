@@ -621,7 +621,6 @@ static void listen_clear_results(PGresult **res, size_t n)
 		PQclear(res[i]);
 }
 
-/* The load of the DESIGN comment.  0, or -1 when the database failed. */
 /*
  * Read the key that signs notifications; after a rotation keep the one
  * before, for what is still queued under it.  In the load's transaction.
@@ -652,6 +651,7 @@ out:
 	return rc;
 }
 
+/* The load of the DESIGN comment.  0, or -1 when the database failed. */
 static int listen_load(struct listen *l, enum listen_mode mode)
 {
 	PGresult *snap = NULL, *market = NULL, *ten = NULL;

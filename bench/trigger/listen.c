@@ -3,7 +3,8 @@
  *
  * LISTENs on one channel and drains notifications as fast as they come,
  * doing nothing with them but counting notifications, payload bytes and
- * payloads that do not start with "M1 ".  On SIGTERM or SIGINT it prints
+ * payloads whose body (after the 64-digit signature and a space) does not
+ * start with "M1 ".  On SIGTERM or SIGINT it prints
  * "<notifications> <bytes> <malformed>" and exits 0.  Single-threaded.
  *
  *   listen DBNAME CHANNEL        (libpq's PG* environment for the rest)
@@ -84,7 +85,9 @@ int main(int argc, char **argv)
 		while ((n = PQnotifies(conn)) != NULL) {
 			count++;
 			bytes += strlen(n->extra);
-			if (strncmp(n->extra, "M1 ", 3) != 0)
+			/* a 64-digit signature and a space, then the body */
+			if (strlen(n->extra) < 68 || n->extra[64] != ' ' ||
+			    strncmp(n->extra + 65, "M1 ", 3) != 0)
 				malformed++;
 			PQfreemem(n);
 		}

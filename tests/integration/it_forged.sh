@@ -5,7 +5,8 @@
 # deletion of that tenant's rule — unsigned, signed with a made-up key, and
 # replayed with a real signature over a changed body.  The daemon refuses
 # each (leo_notify_errors_total, a log line), fires nothing, drops nothing:
-# the real crossing afterwards fires exactly once.
+# the real crossing afterwards fires exactly once.  Then the key is rotated
+# and the daemon reloaded: it reads the new key and goes on.
 . "$(dirname "$0")/lib.sh"
 it_newdb
 it_tenant "$T1" t1
@@ -51,5 +52,14 @@ it_settle 1
 it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log WHERE rule_id = '$rule'")" 1 "the real crossing fired once"
 it_eq "$(it_sql -c "SELECT reasoning_trace->0->'observed'->>'price' FROM agent_task")" 21 \
 	"at the real price"
+
+# a rotated key, then a reload: the daemon reads the new key
+it_sql -c "UPDATE leo_notify_key SET key = gen_random_bytes(32)"
+kill -HUP "${it_pids[d]}"
+it_wait_log d "notification key changed" 10
+it_price ACME 19
+it_price ACME 22
+it_wait "SELECT count(*) = 2 FROM delivery_log"
+it_eq "$(it_metric leo_notify_errors_total)" "$forged" "after the rotation nothing refused"
 it_stop
 it_sql -c "DROP ROLE it_forger"
