@@ -1,13 +1,14 @@
 /*
  * httpd.c — the stats endpoint: /metrics, /healthz, /readyz over evhttp.
  *
- * Loop thread only: every callback here runs on the event_base given to
- * httpd_start(), and struct httpd is touched by nothing else.
+ * One thread only: every callback here runs on the event_base given to
+ * httpd_start() (the daemon's stats thread), and struct httpd is touched by
+ * nothing else.
  *
  * DESIGN
  *
- * The endpoint shares the loop with the LISTEN connection and the signal
- * handling, so no client may hold the loop or pile up without bound:
+ * The endpoint shares its thread with the systemd watchdog, so no client
+ * may hold the thread or pile up without bound:
  *
  *  - requests are small: headers at most HTTPD_MAX_HEADERS bytes, bodies at
  *    most HTTPD_MAX_BODY (evhttp answers 413/400 and closes);
@@ -30,7 +31,7 @@
  *    data written while EV_WRITE was disabled, which is what evhttp does.)
  *
  * Nothing a handler does blocks: /metrics renders from atomics and /proc,
- * /healthz answers while the loop runs, /readyz reads the READY gauge.
+ * /healthz answers while the process runs, /readyz reads the READY gauge.
  *
  * With stats.tls_cert and stats.tls_key the underlying bufferevent is an
  * OpenSSL one (TLS 1.2 or later).
@@ -67,7 +68,7 @@
 #define HTTPD_BACKLOG 128
 #define HTTPD_LIFETIMES 6	/* a connection lives at most 6 x stats.timeout_s */
 
-/* Owned by the loop thread. */
+/* Owned by its base's thread. */
 struct httpd {
 	struct event_base *base;
 	struct evhttp *http;		/* NULL when disabled */
@@ -119,7 +120,7 @@ static void httpd_closed(struct evhttp_connection *evcon, void *arg)
 
 /*
  * A connection reached its maximum lifetime: close it, whatever it is
- * doing.  Loop thread, outside any evhttp callback, so freeing is safe;
+ * doing.  Its base's thread, outside any evhttp callback, so freeing is safe;
  * httpd_closed runs from evhttp_connection_free and releases c.
  */
 static void httpd_deadline(evutil_socket_t fd, short what, void *arg)

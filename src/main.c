@@ -4,8 +4,11 @@
  * THREADS
  *
  *   loop      this thread: libevent base with the signals (as events), the
- *             LISTEN connection and its look-ups (listen.c), the HTTP stats
- *             endpoint (httpd.c), the resync, sampling and watchdog timers.
+ *             LISTEN connection and its look-ups (listen.c), the resync and
+ *             sampling timers.
+ *   stats     a libevent base of its own: the HTTP stats endpoint (httpd.c)
+ *             and the systemd watchdog, so that both go on while the loop
+ *             waits on a full worker queue or a slow look-up.
  *   worker-N  engine.worker_threads evaluation threads (workers.c), each
  *             owning the symbols that hash to it.
  *   writer-N  database.pool_size writer threads (writer.c), each writing
@@ -23,7 +26,9 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +52,18 @@ struct main_daemon {
 	enum log_level log_level;
 
 	struct cfg *cfg;
-	struct event_base *base;
+	struct event_base *base;	/* the loop thread's */
+	struct event_base *sbase;	/* the stats thread's */
+	pthread_t stats;
+	bool stats_on;
 	struct pool *pool;
 	struct writer *writer;
 	struct workers *workers;
 	struct listen *listen;
 	struct httpd *httpd;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_watchdog;
-	uint64_t wd_processed;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog, *ev_stats_stop;
+	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
+	uint64_t wd_processed, wd_beats;	/* stats thread */
 };
 
 static void main_usage(FILE *out)
@@ -159,21 +168,71 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	main_notified(sdnotify_status("configuration reloaded, rules resynced"), "STATUS");
 }
 
-/* Loop: tell systemd we are alive while the workers make progress. */
+/* Loop: a heartbeat for the watchdog. */
+static void main_on_beat(evutil_socket_t fd, short what, void *arg)
+{
+	struct main_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_fetch_add(&d->beats, 1);
+}
+
+/*
+ * Stats thread: tell systemd we are alive while work goes on — the loop
+ * runs (its heartbeat moved) with nothing waiting for the workers, or the
+ * workers make progress on what waits (the loop may be blocked behind them,
+ * which is back-pressure, not a hang).
+ */
 static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	struct main_daemon *d = arg;
-	uint64_t processed, waiting;
+	uint64_t processed, waiting, beats = atomic_load(&d->beats);
 
 	(void)fd;
 	(void)what;
 	workers_progress(d->workers, &processed, &waiting);
-	if (waiting == 0 || processed != d->wd_processed)
+	if (waiting ? processed != d->wd_processed : beats != d->wd_beats)
 		main_notified(sdnotify_watchdog(), "WATCHDOG");
-	else
+	else if (waiting)
 		log_warn("watchdog: workers made no progress with %llu messages waiting",
 			 (unsigned long long)waiting);
+	else
+		log_warn("watchdog: the loop thread has not run since the last check");
 	d->wd_processed = processed;
+	d->wd_beats = beats;
+}
+
+/* Stats thread: stop.  An event, not event_base_loopbreak() from outside,
+ * which is lost when it comes before the thread entered its loop. */
+static void main_on_stats_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+static void *main_stats(void *arg)
+{
+	struct main_daemon *d = arg;
+
+	log_thread_name("stats");
+	event_base_loop(d->sbase, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+/* The watchdog's timers: ev_beat on the loop at twice the check's rate. */
+static int main_watchdog_start(struct main_daemon *d, uint64_t wd_usec)
+{
+	struct timeval check = { (time_t)(wd_usec / 2000000),
+				 (suseconds_t)((wd_usec / 2) % 1000000) };
+	struct timeval beat = { (time_t)(wd_usec / 4000000),
+				(suseconds_t)((wd_usec / 4) % 1000000) };
+
+	d->ev_beat = event_new(d->base, -1, EV_PERSIST, main_on_beat, d);
+	d->ev_watchdog = event_new(d->sbase, -1, EV_PERSIST, main_on_watchdog, d);
+	return !d->ev_beat || !d->ev_watchdog || event_add(d->ev_beat, &beat) ||
+	       event_add(d->ev_watchdog, &check) ? -1 : 0;
 }
 
 static int main_args(struct main_daemon *d, int argc, char **argv, bool *check,
@@ -281,7 +340,8 @@ int main(int argc, char **argv)
 
 	/* event base and signals (libevent may be called from other threads) */
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() || !(d.base = event_base_new())) {
+	if (evthread_use_pthreads() || !(d.base = event_base_new()) ||
+	    !(d.sbase = event_base_new())) {
 		log_error("cannot create the event loop");
 		goto out;
 	}
@@ -315,7 +375,7 @@ int main(int argc, char **argv)
 		log_error("cannot start the worker and writer threads");
 		goto out;
 	}
-	d.httpd = httpd_start(d.base, d.cfg);
+	d.httpd = httpd_start(d.sbase, d.cfg);
 	if (!d.httpd) {
 		rc = EX_UNAVAILABLE;
 		goto out;
@@ -325,16 +385,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	wd_usec = sdnotify_watchdog_usec();
-	if (wd_usec > 0) {
-		struct timeval tv = { (time_t)(wd_usec / 2000000),
-				      (suseconds_t)((wd_usec / 2) % 1000000) };
-
-		d.ev_watchdog = event_new(d.base, -1, EV_PERSIST, main_on_watchdog, &d);
-		if (!d.ev_watchdog || event_add(d.ev_watchdog, &tv)) {
-			log_error("cannot start the watchdog timer");
-			goto out;
-		}
+	if (wd_usec > 0 && main_watchdog_start(&d, wd_usec)) {
+		log_error("cannot start the watchdog timer");
+		goto out;
 	}
+	d.ev_stats_stop = event_new(d.sbase, -1, 0, main_on_stats_stop, d.sbase);
+	if (!d.ev_stats_stop || pthread_create(&d.stats, NULL, main_stats, &d)) {
+		log_error("cannot start the stats thread");
+		goto out;
+	}
+	d.stats_on = true;
 	main_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
 
 	if (event_base_dispatch(d.base) < 0) {
@@ -347,13 +407,21 @@ out:
 	listen_stop(d.listen);
 	workers_stop(d.workers);
 	writer_stop(d.writer);
+	if (d.stats_on) {	/* it served /healthz while the writers flushed */
+		event_active(d.ev_stats_stop, 0, 0);
+		pthread_join(d.stats, NULL);
+	}
 	httpd_stop(d.httpd);
 	listen_free(d.listen);
 	pool_free(d.pool);
 	main_free_event(d.ev_watchdog);
+	main_free_event(d.ev_beat);
+	main_free_event(d.ev_stats_stop);
 	main_free_event(d.ev_hup);
 	main_free_event(d.ev_int);
 	main_free_event(d.ev_term);
+	if (d.sbase)
+		event_base_free(d.sbase);
 	if (d.base)
 		event_base_free(d.base);
 	libevent_global_shutdown();

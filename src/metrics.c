@@ -1,7 +1,7 @@
 /*
  * metrics.c — counters, gauges and histograms; Prometheus text format 0.0.4.
  *
- * Updates: any thread, lock-free.  Rendering: the loop thread (a scrape).
+ * Updates: any thread, lock-free.  Rendering: the stats thread (a scrape).
  *
  * DESIGN
  *

@@ -217,7 +217,7 @@ static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 		pthread_cond_wait(&o->not_full, &o->lock);
 	o->ring[(o->head + o->len) % o->cap] = *m;
 	o->len++;
-	atomic_fetch_add(&w->waiting, 1);
+	metrics_set(METRIC_QUEUE_WORKER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 	pthread_cond_signal(&o->not_empty);
 	pthread_mutex_unlock(&o->lock);
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Back-pressure does not silence the stats endpoint.  A session holds every
+# alert_rules row locked, so the writers' claims wait; with queues of 16
+# slots the writers' queues fill, then the workers', and the loop blocks
+# handing on price changes (PostgreSQL queues the rest).  Meanwhile
+# /healthz, /readyz and /metrics answer at once, and the workers'
+# queue shows full.  Released, every firing is written exactly once.
+. "$(dirname "$0")/lib.sh"
+it_newdb
+it_tenant "$T1" t1
+it_profile "$T1" p1
+it_consent "$T1" p1 email granted
+nrules=100 nstmt=400
+it_price S 10
+it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+	SELECT '$T1', 'p1', 'S', jsonb_build_object('operator', 'crosses_above', 'value', round(19.5 + g / 1000.0, 3)),
+	'REARM' FROM generate_series(1, $nrules) g"
+IT_FLOOD_MAX=100000 it_config stats
+sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
+it_start
+
+mkfifo "$it_tmp/hold"
+psql -X -q -At -d "$it_db" <"$it_tmp/hold" >"$it_tmp/hold.out" 2>&1 &
+hold=$!
+exec 9>"$it_tmp/hold"
+echo "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" >&9
+for _ in $(seq 100); do grep -q "^$nrules$" "$it_tmp/hold.out" && break; sleep 0.1; done
+grep -q "^$nrules$" "$it_tmp/hold.out" || it_fail "the rows were not locked"
+
+for i in $(seq "$nstmt"); do
+	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
+done | it_sql
+for _ in $(seq 300); do
+	[ "$(it_metric 'leo_queue_depth{queue="worker"}')" -ge 16 ] && break
+	sleep 0.1
+done
+it_eq "$(it_sql -c "SELECT $(it_metric 'leo_queue_depth{queue="worker"}') >= 16")" t "the worker queue is full"
+it_eq "$(it_sql -c "SELECT $(it_metric leo_ticks_received_total) < $nstmt")" t \
+	"the loop stopped reading price changes"
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" 0 "nothing written while the rows are locked"
+for path in healthz readyz; do
+	code=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).status)' "http://127.0.0.1:$it_port/$path")
+	it_eq "$code" 200 "/$path answers while the loop is blocked"
+done
+
+echo "COMMIT;" >&9
+exec 9>&-
+wait "$hold"
+want=$(( nstmt / 2 * nrules ))
+it_wait "SELECT count(*) = $want FROM delivery_log" 120
+it_settle 1
+it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
+it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
+it_eq "$(it_metric leo_ticks_received_total)" "$nstmt" "every price change received"
+it_stop
