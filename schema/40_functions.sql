@@ -173,15 +173,18 @@ $$;
 -- change the tables cannot speak for them.  Only the owner may run it: the
 -- notifying trigger functions below are SECURITY DEFINER for that (trigger
 -- functions cannot be called directly), and PUBLIC cannot sign a body of
--- its own choosing.  No SET clause of its own (a GUC change per call): its
--- only callers set search_path themselves.
+-- its own choosing.  PL/pgSQL, whose plan is kept for the session (a SQL
+-- function's body is planned again at every call from a trigger), and no
+-- SET clause (a GUC change per call): its only callers set search_path.
 CREATE OR REPLACE FUNCTION leo_notify(chan text, body text)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-	SELECT pg_notify(chan, encode(hmac(convert_to(body, 'UTF8'), k.key, 'sha256'), 'hex')
-			       || ' ' || body)
-	FROM leo_notify_key AS k
+BEGIN
+	PERFORM pg_notify(chan, encode(hmac(convert_to(body, 'UTF8'),
+					    (SELECT k.key FROM leo_notify_key AS k), 'sha256'), 'hex')
+				|| ' ' || body);
+END
 $$;
 REVOKE ALL ON FUNCTION leo_notify(text, text) FROM PUBLIC;
 
