@@ -11,12 +11,7 @@ it_tenant "$T1" t1
 it_profile "$T1" p1
 it_consent "$T1" p1 email granted
 nsym=60 nrules=10 nstmt=400
-# 64-character symbols, so each statement's notification is ~4.5 kB
-it_sql -c "INSERT INTO market_snapshot (symbol, price)
-	SELECT 'Q' || lpad(g::text, 3, '0') || repeat('x', 60), 10 FROM generate_series(1, $nsym) g"
-it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
-	SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
-	FROM market_snapshot ORDER BY symbol LIMIT $nrules"
+it_wide_symbols "$nsym" "$nrules"	# each statement's notification ~4.5 kB
 
 IT_FLOOD_MAX=100000 it_config stats
 sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
@@ -24,10 +19,7 @@ it_start
 it_eq "$(it_metric leo_rules_active)" "$nrules" "rules loaded"
 
 kill -STOP "${it_pids[d]}"
-# each statement its own transaction: 10 -> 21 -> 19 -> 21 ...
-for i in $(seq "$nstmt"); do
-	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
-done | it_sql
+it_flip "$nstmt"	# 10 -> 21 -> 19 -> 21 ...
 stopped=$(it_sql -c "SELECT pg_notification_queue_usage()")
 it_eq "$(it_sql -c "SELECT $stopped > 0")" t "notification queue holds the backlog while the daemon is stopped"
 kill -CONT "${it_pids[d]}"

@@ -19,17 +19,8 @@ IT_FLOOD_MAX=100000 it_config stats
 sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
 it_start
 
-mkfifo "$it_tmp/hold"
-psql -X -q -At -d "$it_db" <"$it_tmp/hold" >"$it_tmp/hold.out" 2>&1 &
-hold=$!
-exec 9>"$it_tmp/hold"
-echo "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" >&9
-for _ in $(seq 100); do grep -q "^$nrules$" "$it_tmp/hold.out" && break; sleep 0.1; done
-grep -q "^$nrules$" "$it_tmp/hold.out" || it_fail "the rows were not locked"
-
-for i in $(seq "$nstmt"); do
-	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
-done | it_sql
+it_hold "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" "$nrules"
+it_flip "$nstmt"
 for _ in $(seq 300); do
 	[ "$(it_metric 'leo_queue_depth{queue="worker"}')" -ge 16 ] && break
 	sleep 0.1
@@ -44,9 +35,7 @@ print(urllib.request.urlopen(sys.argv[1], timeout=2).status)' "http://127.0.0.1:
 	it_eq "$code" 200 "/$path answers while the loop is blocked"
 done
 
-echo "COMMIT;" >&9
-exec 9>&-
-wait "$hold"
+it_release
 want=$(( nstmt / 2 * nrules ))
 it_wait "SELECT count(*) = $want FROM delivery_log" 120
 it_settle 1

@@ -20,10 +20,8 @@
 
 chmod 755 "$it_tmp"		# the server runs as postgres under root
 pg=$it_tmp/pg
-hold_pid=""
 qf_cleanup() {
 	local rc=$?
-	[ -n "$hold_pid" ] && kill "$hold_pid" 2>/dev/null
 	"$it_top/scripts/pgtmp.sh" stop "$pg" >/dev/null 2>&1 || true
 	(exit $rc)
 	it_cleanup
@@ -50,28 +48,16 @@ it_tenant "$T1" t1
 it_profile "$T1" p1
 it_consent "$T1" p1 email granted
 nsym=60 nrules=10 nstmt=400
-it_sql -c "INSERT INTO market_snapshot (symbol, price)
-	SELECT 'Q' || lpad(g::text, 3, '0') || repeat('x', 60), 10 FROM generate_series(1, $nsym) g"
-it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
-	SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
-	FROM market_snapshot ORDER BY symbol LIMIT $nrules"
+it_wide_symbols "$nsym" "$nrules"
 IT_FLOOD_MAX=100000 it_config stats
 it_start
 
 # the stuck session: listening, its transaction open, so the queue keeps
 # everything from here on
-mkfifo "$it_tmp/hold"
-psql -X -q -At -d "$it_db" <"$it_tmp/hold" >"$it_tmp/hold.out" 2>&1 &
-hold_pid=$!
-exec 9>"$it_tmp/hold"
-echo "LISTEN leo_delivery; BEGIN; SELECT 'held';" >&9
-for _ in $(seq 100); do grep -q held "$it_tmp/hold.out" && break; sleep 0.1; done
-grep -q held "$it_tmp/hold.out" || it_fail "the stuck session did not start"
+it_hold "LISTEN leo_delivery; BEGIN; SELECT 'held';" held
 
 kill -STOP "${it_pids[d]}"
-for i in $(seq "$nstmt"); do
-	echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
-done | it_sql
+it_flip "$nstmt"
 # filler of 80 MB a transaction until PostgreSQL refuses the next one
 full=""
 for i in $(seq 120); do
@@ -112,10 +98,7 @@ grep -q "retrying: .*too many notifications" "$it_tmp/daemon-d.log" ||
 	it_fail "no retry of a refused write in the log"
 it_ok "refused writes are retried"
 
-echo "COMMIT;" >&9
-exec 9>&-
-wait "$hold_pid"
-hold_pid=""
+it_release
 it_wait "SELECT count(*) = $want FROM delivery_log" 120
 it_ok "every firing written once the stuck session ended"
 it_sql -c "UPDATE market_snapshot SET price = 21 WHERE symbol LIKE 'Q%'"

@@ -14,9 +14,11 @@ it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-$it_name.XXXXXX")
 : "${LEO_BIN:?LEO_BIN must name the leo-alertd binary}"
 declare -A it_pids=()
 it_port=0
+it_hold_pid=""
 
 it_cleanup() {
 	local rc=$? n
+	[ -z "$it_hold_pid" ] || kill "$it_hold_pid" 2>/dev/null || true
 	for n in "${!it_pids[@]}"; do
 		kill -KILL "${it_pids[$n]}" 2>/dev/null || true
 		wait "${it_pids[$n]}" 2>/dev/null || true
@@ -183,3 +185,47 @@ it_price() {	# it_price SYMBOL PRICE [CHANGE_PERCENT]
 
 T1=11111111-1111-4111-8111-111111111111
 T2=22222222-2222-4222-8222-222222222222
+
+# it_hold SQL LINE: run SQL in a session of its own that stays open, its
+# transaction too, until it_release; return once its output has LINE.
+it_hold() {
+	mkfifo "$it_tmp/hold"
+	psql -X -q -At -d "$it_db" <"$it_tmp/hold" >"$it_tmp/hold.out" 2>&1 &
+	it_hold_pid=$!
+	exec 9>"$it_tmp/hold"
+	echo "$1" >&9
+	for _ in $(seq 100); do
+		grep -qx -- "$2" "$it_tmp/hold.out" && return 0
+		sleep 0.1
+	done
+	it_fail "the holding session did not get going: $(cat "$it_tmp/hold.out")"
+}
+
+# it_release: commit the holding session's transaction and end it.
+it_release() {
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$it_hold_pid"
+	it_hold_pid=""
+	rm -f "$it_tmp/hold"
+}
+
+# it_flip N: N statements, each its own transaction, moving every price
+# between 19 and 21 (one below 20 to 21, else to 19).
+it_flip() {
+	local i
+	for i in $(seq "$1"); do
+		echo "UPDATE market_snapshot SET price = CASE WHEN price < 20 THEN 21 ELSE 19 END;"
+	done | it_sql
+}
+
+# it_wide_symbols NSYM NRULES: NSYM symbols of 64 characters at 10 (so that
+# each statement's notification is ~75 bytes a row) and a REARM
+# crosses_above 20 rule of T1's p1 on each of the first NRULES.
+it_wide_symbols() {
+	it_sql -c "INSERT INTO market_snapshot (symbol, price)
+		SELECT 'Q' || lpad(g::text, 3, '0') || repeat('x', 60), 10 FROM generate_series(1, $1) g"
+	it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+		SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
+		FROM market_snapshot ORDER BY symbol LIMIT $2"
+}
