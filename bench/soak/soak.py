@@ -25,7 +25,8 @@ daemon does at a later moment than the commit is only done at checkpoints,
 where the feed stops until the daemon is idle (every tick received, every
 firing written, queues empty, counters still for half a second):
   - consent is read when a firing is written: consent flips happen only at
-    checkpoints;
+    checkpoints, before the checkpoint's rule changes (a changed level rule
+    that holds fires at once, and its write must not race the flips);
   - a firing is claimed with `status = 'ACTIVE'`: deletes (and changes of
     ONCE rules, which a firing turns TRIGGERED) happen only at checkpoints,
     so no firing of the rule is still unwritten;
@@ -421,15 +422,16 @@ class Driver:
         dead = [r[0] for r in rows if r[1] != "ACTIVE"]
         once = [r[0] for r in rows if r[1] == "ACTIVE" and r[2] == "ONCE"]
         gone = self.rnd.sample(active, min(len(active), self.a.rules // 200 + 1))
+        # consent first: nothing is in flight yet
+        keys = sorted(self.consent)
+        for key in self.rnd.sample(keys, 6):
+            self.set_consent(key, "revoked" if self.consent[key] == "granted" else "granted")
+            self.stats["flip"] += 1
         # fired ONCE rules are cleaned away; some ACTIVE ones deleted
         self.delete_rules(dead + gone)
         once = [i for i in once if i not in gone]
         for rid in self.rnd.sample(once, min(len(once), self.a.rules // 400 + 1)):
             self.update_rule(rid)
-        keys = sorted(self.consent)
-        for key in self.rnd.sample(keys, 6):
-            self.set_consent(key, "revoked" if self.consent[key] == "granted" else "granted")
-            self.stats["flip"] += 1
         n_active = len(active) - len(gone)
         return max(self.a.rules // 200 + 1, self.a.rules - n_active)
 
