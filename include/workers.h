@@ -4,7 +4,7 @@
  * bounded queue that carries ticks and rule changes in the order the loop
  * pushed them, which is commit order.
  *
- * All workers_* calls but workers_start/stop/progress are made by the loop
+ * All workers_* calls but workers_start/stop/free/progress are made by the loop
  * thread only.  A push onto a full queue blocks the loop until the worker
  * makes room: back-pressure reaches the LISTEN socket, nothing is dropped.
  */
@@ -36,8 +36,10 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 			      workers_flight_fn flight, void *emit_arg)
 	__attribute__((warn_unused_result));
 
-/* Drain every queue, join the threads, free everything. */
+/* Drain every queue, join the threads, free what they used.  Another
+ * thread may still call workers_progress until workers_free. */
 void workers_stop(struct workers *w);
+void workers_free(struct workers *w);
 
 /* Which worker owns a symbol (stable for the process lifetime). */
 int workers_owner(const struct workers *w, const char *symbol);

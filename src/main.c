@@ -63,6 +63,7 @@ struct main_daemon {
 	struct httpd *httpd;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog, *ev_stats_stop;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
+	atomic_bool stopping;		/* the loop has ended: flushing */
 	uint64_t wd_processed, wd_beats;	/* stats thread */
 };
 
@@ -182,7 +183,8 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
  * Stats thread: tell systemd we are alive while work goes on — the loop
  * runs (its heartbeat moved) with nothing waiting for the workers, or the
  * workers make progress on what waits (the loop may be blocked behind them,
- * which is back-pressure, not a hang).
+ * which is back-pressure, not a hang), or the daemon is stopping (the loop
+ * has ended; TimeoutStopSec bounds the flush).
  */
 static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
@@ -191,6 +193,10 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (atomic_load(&d->stopping)) {
+		main_notified(sdnotify_watchdog(), "WATCHDOG");
+		return;
+	}
 	workers_progress(d->workers, &processed, &waiting);
 	if (waiting ? processed != d->wd_processed : beats != d->wd_beats)
 		main_notified(sdnotify_watchdog(), "WATCHDOG");
@@ -404,6 +410,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	/* reverse order: intake first, then drain workers, then flush writers */
+	atomic_store(&d.stopping, true);
 	listen_stop(d.listen);
 	workers_stop(d.workers);
 	writer_stop(d.writer);
@@ -411,6 +418,7 @@ out:
 		event_active(d.ev_stats_stop, 0, 0);
 		pthread_join(d.stats, NULL);
 	}
+	workers_free(d.workers);
 	httpd_stop(d.httpd);
 	listen_free(d.listen);
 	pool_free(d.pool);

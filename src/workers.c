@@ -309,6 +309,12 @@ void workers_stop(struct workers *w)
 		pthread_cond_destroy(&o->not_full);
 	}
 	free(w->one);
+	w->one = NULL;
+	w->n = 0;
+}
+
+void workers_free(struct workers *w)
+{
 	free(w);
 }
 
