@@ -30,9 +30,9 @@ int listen_start(struct listen *l) __attribute__((warn_unused_result));
 /* SIGHUP: new resync interval; re-read every rule now. */
 void listen_reload(struct listen *l, int resync_interval_s);
 
-/* Any thread, never blocks: re-read one rule on the loop soon. */
-void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id,
-		    const char *symbol);
+/* Any thread, never blocks: another daemon claimed a firing of this rule
+ * first; soon take the row's counters when they are ahead (rules_catch_up). */
+void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id);
 
 /* Stop taking changes: close the connections, drop the events. */
 void listen_stop(struct listen *l);

@@ -87,9 +87,11 @@ int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
 /*
  * Add or replace one rule.  A rule whose definition is unchanged (same
  * tenant, symbol, compiled condition and policy columns) keeps its runtime
- * state (armed, window, flood history) and only takes the row's newer
- * counters (trigger_count larger than the table's, with its
- * last_triggered_at).  A new or changed level rule is checked against the
+ * state (armed, window, flood history, trigger_count); a changed one keeps
+ * its trigger_count.  The row's counters are taken only by a rule new to
+ * the table: a row read now may count firings (another daemon's) of price
+ * changes this table has not seen yet, and taking them would number this
+ * table's firings of those changes past theirs.  A new or changed level rule is checked against the
  * symbol's current snapshot (SPEC: checked when loaded) and may emit a
  * firing with has_prev false; a rule new to the table with trigger_count > 0
  * whose condition holds starts disarmed instead (a restart never fires twice
@@ -101,6 +103,16 @@ int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
  */
 int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Take a row's counters when they are ahead of the table's (another daemon
+ * claimed firings this table numbered lower).  Only correct where the
+ * table has seen every price change the row's counters count: listen.c
+ * calls it at a fence.  1 if taken, 0 if not (not ahead), -1 if the rule
+ * is not there.
+ */
+int rules_catch_up(struct rules *t, const char *rule_id, int64_t trigger_count,
+		   int64_t last_triggered_at_us);
 
 /* Remove one rule; 0 if it was there, -1 if not. */
 int rules_remove(struct rules *t, const char *rule_id);

@@ -52,6 +52,8 @@ void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_c
 int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
 	__attribute__((warn_unused_result));
 void workers_remove(struct workers *w, const char *symbol, const char *rule_id);
+void workers_catch_up(struct workers *w, const char *symbol, const char *rule_id,
+		      int64_t trigger_count, int64_t last_triggered_at_us);
 void workers_remove_tenant(struct workers *w, const char *tenant_id);
 void workers_sweep(struct workers *w);
 void workers_set_limits(struct workers *w, const struct rules_limits *lim);

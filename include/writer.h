@@ -16,12 +16,11 @@
 #include "rules.h"
 
 /*
- * Called on a writer thread when a claim matched no row (another daemon won,
- * or the rule changed under us): the loop should re-read the rule so the
- * in-memory state follows the database.  Must not block.
+ * Called on a writer thread when a claim matched no row (another daemon
+ * claimed that firing): the loop should catch the rule's counter up with
+ * the database's.  Must not block.
  */
-typedef void (*writer_refetch_fn)(void *arg, const char *tenant_id,
-				  const char *rule_id, const char *symbol);
+typedef void (*writer_refetch_fn)(void *arg, const char *tenant_id, const char *rule_id);
 
 struct writer;
 

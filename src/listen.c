@@ -4,10 +4,10 @@
  *
  * DESIGN
  *
- * Two connections of the loop's own: `lc` LISTENs on the market channel and
- * on leo_control and is only ever read (its socket is a libevent read
- * event); `qc` runs the loop's queries (loads, rule look-ups), blocking, on
- * the loop.  They are short and indexed; nothing else on the loop waits on
+ * Two connections of the loop's own: `lc` LISTENs on the market channel,
+ * on leo_control and on its fence channel (see Counters) and is only ever
+ * read (its socket is a libevent read event); `qc` runs the loop's queries
+ * (loads, rule look-ups), blocking, on the loop.  They are short and indexed; nothing else on the loop waits on
  * them for long.
  *
  * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
@@ -38,6 +38,18 @@
  * committed before a price change is therefore in the worker's table when
  * the tick arrives, even within one burst.
  *
+ * Counters.  When another daemon claimed a firing first (writer.c asks for
+ * a refetch), the rule's row may be ahead of this table's count; but the
+ * row, read now, may also count that daemon's firings of price changes
+ * still on their way to lc, and taking that count before those ticks would
+ * number this table's firings of them past the other daemon's (one change,
+ * two firings).  So the refetch reads the counters in a transaction that
+ * ends with a fence: a notification on this daemon's own channel
+ * (`fence_chan`, unguessable, carrying only a number).  Notifications
+ * arrive in commit order, so where the fence arrives every change that
+ * committed before the read has arrived too; the counters are taken there
+ * (rules_catch_up), queued after those ticks.
+ *
  * State (loop thread only unless said): `prices` the last price passed on
  * per symbol; `reg` (registry.c, ~50 bytes a rule) every rule sent to a
  * worker (rule id -> symbol, tenant, load generation), a superset of what
@@ -48,6 +60,7 @@
 #include "listen.h"
 
 #include <event2/event.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,7 +215,6 @@ enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
 struct listen_req {
 	char tenant[37];
 	char rule[65];
-	char symbol[RULES_SYMBOL_CAP];
 };
 
 struct listen {
@@ -230,14 +242,29 @@ struct listen {
 	pthread_mutex_t rq_lock;
 	size_t rq_n, rq_cap;
 	struct listen_req *rq;
+
+	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
+	uint64_t fence_seq;
+	struct listen_fence *fences;	/* counters read, fence not yet seen */
+};
+
+/* Counters read by a refetch, one result per tenant, taken at the fence. */
+struct listen_fence {
+	struct listen_fence *next;
+	uint64_t id;
+	size_t n;
+	PGresult *res[];
 };
 
 /* One thing a burst carries, in notification order. */
-enum listen_item_kind { LISTEN_TICK, LISTEN_RULE, LISTEN_TENANT_ON, LISTEN_TENANT_OFF };
+enum listen_item_kind {
+	LISTEN_TICK, LISTEN_RULE, LISTEN_TENANT_ON, LISTEN_TENANT_OFF, LISTEN_FENCE
+};
 
 struct listen_item {
 	enum listen_item_kind kind;
 	struct payload_tick tick;	/* LISTEN_TICK */
+	uint64_t fence;			/* LISTEN_FENCE */
 	char tenant[37];
 	char rule[65];
 	char symbol[PAYLOAD_SYMBOL_CAP];
@@ -322,8 +349,14 @@ static void listen_remove_rule(struct listen *l, const char *rule_id,
 	}
 }
 
-/* Push row i of r to its worker: upsert when ACTIVE, else remove. */
-static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us)
+/*
+ * Push row i of r to its worker: upsert when ACTIVE, else remove.  `load`:
+ * r was read in the load's snapshot, the one that filters notifications,
+ * so its counters count no change still to come and are taken when ahead
+ * (see Counters).
+ */
+static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us,
+			     bool load)
 {
 	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
 	const char *why = NULL;
@@ -359,6 +392,8 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 		log_warn("rule %s: not loaded: rule_id is not 64 lower-case hex digits", id);
 		return;
 	}
+	/* a rule new to the table takes the row's counters in the upsert */
+	load = load && def.trigger_count > 0 && registry_symbol(l->reg, id);
 	if (registry_put(l->reg, id, symbol, def.tenant_id, l->gen, was, sizeof(was))) {
 		log_error("rule %s: out of memory, not loaded", id);
 		return;
@@ -369,6 +404,9 @@ static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_
 	}
 	if (workers_upsert(l->workers, &def, recv_us))
 		log_error("rule %s: out of memory, not loaded", id);
+	else if (load)
+		workers_catch_up(l->workers, symbol, id, def.trigger_count,
+				 def.last_triggered_at_us);
 }
 
 static void listen_drop_stale(void *arg, const char *rule_id, const char *symbol)
@@ -603,7 +641,7 @@ static int listen_load_rules(struct listen *l, char *const *tenants, size_t nt,
 				rc = -1;
 		}
 		for (int j = 0; j < n; j++) {
-			listen_apply_row(l, r, j, now);
+			listen_apply_row(l, r, j, now, true);
 			if ((j & 1023) == 1023)
 				(void)PQconsumeInput(l->qc);
 		}
@@ -754,6 +792,13 @@ static void listen_teardown(struct listen *l)
 	PQfinish(l->lc);
 	PQfinish(l->qc);
 	l->lc = l->qc = NULL;
+	while (l->fences) {	/* their fences will not come */
+		struct listen_fence *f = l->fences;
+
+		l->fences = f->next;
+		listen_clear_results(f->res, f->n);
+		free(f);
+	}
 	listen_set_ready(l, false);
 }
 
@@ -786,7 +831,8 @@ static int listen_do_listen(struct listen *l)
 
 	if (!ident)
 		return -1;
-	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " LISTEN_CONTROL, ident);
+	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " LISTEN_CONTROL "; LISTEN %s", ident,
+		 l->fence_chan);
 	PQfreemem(ident);
 	r = PQexec(l->lc, sql);
 	if (PQresultStatus(r) == PGRES_COMMAND_OK)
@@ -873,6 +919,23 @@ static void listen_decode(struct listen *l, const PGnotify *n, struct listen_bur
 	size_t blen;
 	bool market = strcmp(n->relname, l->market_channel) == 0;
 
+	if (strcmp(n->relname, l->fence_chan) == 0) {
+		/* unsigned: it carries a position, no data */
+		char *end;
+		struct listen_item *it;
+		uint64_t id = strtoull(n->extra, &end, 10);
+
+		if (end == n->extra || *end) {
+			listen_bad_notify(n->relname, n->extra, "not a fence number");
+			return;
+		}
+		it = listen_burst_add(b, LISTEN_FENCE);
+		if (it)
+			it->fence = id;
+		else
+			log_error("out of memory: a fence dropped");
+		return;
+	}
 	if (!market && strcmp(n->relname, LISTEN_CONTROL) != 0) {
 		listen_bad_notify(n->relname, n->extra, "unexpected channel");
 		return;
@@ -939,6 +1002,32 @@ static void listen_decode(struct listen *l, const PGnotify *n, struct listen_bur
 		}
 		memcpy(it->tenant, c.tenant, sizeof(it->tenant));
 	}
+}
+
+/* A fence arrived: take the counters read before it (see Counters). */
+static void listen_fence_reached(struct listen *l, uint64_t id)
+{
+	struct listen_fence **pp = &l->fences, *f;
+
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	f = *pp;
+	if (!f)
+		return;		/* not ours, or read on a connection since lost */
+	*pp = f->next;
+	for (size_t i = 0; i < f->n; i++) {
+		for (int j = 0; f->res[i] && j < PQntuples(f->res[i]); j++) {
+			const char *id_s = PQgetvalue(f->res[i], j, 0);
+			const char *sym = registry_symbol(l->reg, id_s);
+
+			if (sym)
+				workers_catch_up(l->workers, sym, id_s,
+						 strtoll(PQgetvalue(f->res[i], j, 1), NULL, 10),
+						 strtoll(PQgetvalue(f->res[i], j, 2), NULL, 10));
+		}
+	}
+	listen_clear_results(f->res, f->n);
+	free(f);
 }
 
 /*
@@ -1067,7 +1156,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			    !registry_symbol(l->reg, it->rule))
 				workers_remove(l->workers, it->old_symbol, it->rule);
 			if (e)
-				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us);
+				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us, false);
 			else
 				listen_remove_rule(l, it->rule, it->symbol);
 			break;
@@ -1081,7 +1170,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 				PGresult *r = res[e->v.row.all];
 
 				for (int j = 0; j < PQntuples(r); j++)
-					listen_apply_row(l, r, j, b->recv_us);
+					listen_apply_row(l, r, j, b->recv_us, false);
 			}
 			log_info("tenant %s active: its rules loaded", it->tenant);
 			break;
@@ -1090,6 +1179,9 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 				listen_tenant_off(l, it->tenant);
 				log_info("tenant %s not active: its rules dropped", it->tenant);
 			}
+			break;
+		case LISTEN_FENCE:
+			listen_fence_reached(l, it->fence);
 			break;
 		}
 	}
@@ -1168,34 +1260,109 @@ static void listen_on_sample(evutil_socket_t fd, short what, void *arg)
 	PQclear(r);
 }
 
+static int listen_req_cmp(const void *a, const void *b)
+{
+	const struct listen_req *x = a, *y = b;
+	int c = strcmp(x->tenant, y->tenant);
+
+	return c ? c : strcmp(x->rule, y->rule);
+}
+
+/*
+ * Read the counters of the rules whose claims failed, per tenant, in one
+ * transaction ending with a fence (see Counters).  0, or -1 when qc failed.
+ */
+static int listen_fence_send(struct listen *l, struct listen_req *rq, size_t n)
+{
+	char **tenants = calloc(n, sizeof(*tenants)), **arrays = calloc(n, sizeof(*arrays));
+	char idbuf[24];
+	const char *fp[2] = { l->fence_chan, idbuf };
+	struct listen_fence *f = NULL, **tail;
+	size_t nt = 0, len = 0;
+	int rc = -1;
+
+	if (!tenants || !arrays)
+		goto out;
+	/* sorted, each tenant's distinct rule ids become one text[] literal */
+	qsort(rq, n, sizeof(*rq), listen_req_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i && strcmp(rq[i].tenant, rq[i - 1].tenant) == 0) {
+			if (strcmp(rq[i].rule, rq[i - 1].rule) == 0)
+				continue;
+		} else {
+			size_t k = i;
+
+			while (k < n && strcmp(rq[k].tenant, rq[i].tenant) == 0)
+				k++;
+			arrays[nt] = malloc(2 + 65 * (k - i));
+			if (!arrays[nt])
+				goto out;
+			tenants[nt++] = rq[i].tenant;
+			len = 0;
+		}
+		len += (size_t)sprintf(arrays[nt - 1] + len, "%c%s}", len ? ',' : '{',
+				       rq[i].rule) - 1;
+	}
+	f = calloc(1, sizeof(*f) + nt * sizeof(f->res[0]));
+	if (!f)
+		goto out;
+	f->id = ++l->fence_seq;
+	f->n = nt;
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
+	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
+			    PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
+	    listen_per_tenant(l, tenants, nt,
+			      "SELECT rule_id, trigger_count, coalesce((extract(epoch FROM"
+			      " last_triggered_at) * 1000000)::bigint, 0) FROM alert_rules"
+			      " WHERE rule_id = ANY($1::text[])",
+			      (const char *const *)arrays, f->res))
+		goto out;
+	PQclear(listen_exec(l, "SELECT pg_notify($1, $2)", 2, fp, PGRES_TUPLES_OK));
+	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		goto out;
+	for (tail = &l->fences; *tail; tail = &(*tail)->next)
+		;
+	*tail = f;
+	f = NULL;
+	rc = 0;
+out:
+	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
+	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
+		PQclear(PQexec(l->qc, "ROLLBACK"));
+	if (f) {
+		listen_clear_results(f->res, f->n);
+		free(f);
+	}
+	for (size_t i = 0; arrays && i < nt; i++)
+		free(arrays[i]);
+	free(arrays);
+	free(tenants);
+	return rc;
+}
+
 static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	struct listen_burst b = { 0 };
+	struct listen_req *rq;
+	size_t n;
 
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(&l->rq_lock);
-	for (size_t i = 0; i < l->rq_n; i++) {
-		struct listen_item *it = listen_burst_add(&b, LISTEN_RULE);
-
-		if (!it)
-			break;
-		memcpy(it->tenant, l->rq[i].tenant, sizeof(it->tenant));
-		memcpy(it->rule, l->rq[i].rule, sizeof(it->rule));
-		memcpy(it->symbol, l->rq[i].symbol, sizeof(it->symbol));
-	}
-	l->rq_n = 0;
+	rq = l->rq;
+	n = l->rq_n;
+	l->rq = NULL;
+	l->rq_n = l->rq_cap = 0;
 	pthread_mutex_unlock(&l->rq_lock);
-	b.recv_us = clock_wall_us();
-	/* not connected: the reload after reconnecting re-reads every rule */
-	if (b.n && l->ready && listen_dispatch(l, &b))
-		listen_lost(l, "rule look-up failed");
-	free(b.items);
+	/* not connected: the next failed claim asks again */
+	if (n && l->ready && listen_fence_send(l, rq, n))
+		listen_lost(l, "rule counter look-up failed");
+	free(rq);
 }
 
-void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id,
-		    const char *symbol)
+void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id)
 {
 	pthread_mutex_lock(&l->rq_lock);
 	if (l->rq_n == l->rq_cap) {
@@ -1203,7 +1370,7 @@ void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id
 		struct listen_req *nr = realloc(l->rq, ncap * sizeof(*nr));
 
 		if (!nr) {
-			/* the periodic resync re-reads it */
+			/* the next failed claim asks again */
 			pthread_mutex_unlock(&l->rq_lock);
 			return;
 		}
@@ -1212,7 +1379,6 @@ void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id
 	}
 	snprintf(l->rq[l->rq_n].tenant, sizeof(l->rq[0].tenant), "%s", tenant_id);
 	snprintf(l->rq[l->rq_n].rule, sizeof(l->rq[0].rule), "%s", rule_id);
-	snprintf(l->rq[l->rq_n].symbol, sizeof(l->rq[0].symbol), "%s", symbol);
 	l->rq_n++;
 	pthread_mutex_unlock(&l->rq_lock);
 	event_active(l->ev_refetch, EV_READ, 0);
@@ -1225,10 +1391,17 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 			  int resync_interval_s, listen_ready_fn ready, void *ready_arg)
 {
 	struct listen *l = calloc(1, sizeof(*l));
+	uint8_t rnd[8];
 
 	if (!l)
 		return NULL;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		free(l);
+		return NULL;
+	}
 	pthread_mutex_init(&l->rq_lock, NULL);
+	snprintf(l->fence_chan, sizeof(l->fence_chan), "leo_fence_%02x%02x%02x%02x%02x%02x%02x%02x",
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	l->base = base;
 	l->pool = pool;
 	l->workers = workers;

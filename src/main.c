@@ -101,13 +101,12 @@ static void main_flight(void *arg, int delta)
 	writer_flight(arg, delta);
 }
 
-/* Writer thread: a lost claim; the loop re-reads the rule. */
-static void main_refetch(void *arg, const char *tenant, const char *rule,
-			 const char *symbol)
+/* Writer thread: a lost claim; the loop catches the rule's counter up. */
+static void main_refetch(void *arg, const char *tenant, const char *rule)
 {
 	struct main_daemon *d = arg;
 
-	listen_refetch(d->listen, tenant, rule, symbol);
+	listen_refetch(d->listen, tenant, rule);
 }
 
 static void main_ready(void *arg, bool ready)

@@ -1292,19 +1292,13 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		r = rules_at(t, old);
 		if (rules_same(t, r, def, nn, nn_n, si, ti) &&
 		    !(def->expires_at_us != 0 && def->expires_at_us <= now_us)) {
-			if (def->trigger_count > r->trigger_count) {
-				r->trigger_count = def->trigger_count;
-				if (r->ext && def->last_triggered_at_us > r->ext->last_us)
-					r->ext->last_us = def->last_triggered_at_us;
-			}
 			cond_free(c);
 			return 0;
 		}
-		/* Changed: the table's own counters may be ahead of the row. */
-		if (r->trigger_count > count) {
-			count = r->trigger_count;
-			last = r->ext ? r->ext->last_us : 0;
-		}
+		/* Changed: the table's counter goes on (see rules_catch_up). */
+		count = r->trigger_count;
+		if (r->ext && r->ext->last_us > last)
+			last = r->ext->last_us;
 		rules_drop(t, old);
 		changed = true;
 	}
@@ -1409,6 +1403,27 @@ oom:
 fail:
 	cond_free(c);
 	return -1;
+}
+
+int rules_catch_up(struct rules *t, const char *rule_id, int64_t trigger_count,
+		   int64_t last_triggered_at_us)
+{
+	uint8_t id[32];
+	uint32_t ri;
+	struct rule *r;
+
+	if (!rule_id || ruleid_parse(rule_id, id))
+		return -1;
+	ri = rules_id_find(t, id);
+	if (ri == RULES_NONE)
+		return -1;
+	r = rules_at(t, ri);
+	if (trigger_count <= r->trigger_count)
+		return 0;
+	r->trigger_count = trigger_count;
+	if (r->ext && last_triggered_at_us > r->ext->last_us)
+		r->ext->last_us = last_triggered_at_us;
+	return 1;
 }
 
 int rules_remove(struct rules *t, const char *rule_id)

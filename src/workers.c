@@ -48,6 +48,7 @@ enum workers_kind {
 	WORKERS_TICK,
 	WORKERS_UPSERT,
 	WORKERS_REMOVE,
+	WORKERS_CATCH_UP,
 	WORKERS_REMOVE_TENANT,
 	WORKERS_SWEEP,
 	WORKERS_LIMITS,
@@ -68,6 +69,7 @@ struct workers_msg {
 	char symbol[RULES_SYMBOL_CAP];
 	char id[65];			/* rule id or tenant id */
 	struct workers_rule *rule;	/* UPSERT: owned */
+	int64_t count, last_us;		/* CATCH_UP */
 	struct rules_limits lim;
 };
 
@@ -152,6 +154,11 @@ static bool workers_apply(struct workers_one *o, struct workers_msg *m)
 		break;
 	case WORKERS_REMOVE:
 		(void)rules_remove(o->rules, m->id);
+		break;
+	case WORKERS_CATCH_UP:
+		if (rules_catch_up(o->rules, m->id, m->count, m->last_us) == 1)
+			log_info("rule %s: trigger_count %lld taken from the database"
+				 " (firings another daemon claimed)", m->id, (long long)m->count);
 		break;
 	case WORKERS_REMOVE_TENANT:
 		rules_remove_tenant(o->rules, m->id);
@@ -377,6 +384,16 @@ int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_
 void workers_remove(struct workers *w, const char *symbol, const char *rule_id)
 {
 	struct workers_msg m = { .kind = WORKERS_REMOVE };
+
+	workers_copy(m.id, sizeof(m.id), rule_id);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
+void workers_catch_up(struct workers *w, const char *symbol, const char *rule_id,
+		      int64_t trigger_count, int64_t last_triggered_at_us)
+{
+	struct workers_msg m = { .kind = WORKERS_CATCH_UP, .count = trigger_count,
+				 .last_us = last_triggered_at_us };
 
 	workers_copy(m.id, sizeof(m.id), rule_id);
 	workers_push(w, workers_owner(w, symbol), &m);

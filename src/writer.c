@@ -388,10 +388,10 @@ static void writer_account(struct writer *w, const char *tenant,
 		nfire++;
 		if (!claimed) {
 			metrics_add(METRIC_SUPPRESSED_CLAIMED, 1);
-			log_debug("rule %s firing %lld: already claimed, re-reading the rule",
+			log_debug("rule %s firing %lld: already claimed, reading its counter",
 				  e->ev.rule_id, (long long)e->ev.seq);
 			if (w->refetch)
-				w->refetch(w->refetch_arg, tenant, e->ev.rule_id, e->ev.symbol);
+				w->refetch(w->refetch_arg, tenant, e->ev.rule_id);
 			continue;
 		}
 		if (tasked)

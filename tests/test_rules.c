@@ -488,7 +488,7 @@ static void test_upsert_semantics(void **state)
 	struct rules *t = mk(15, 180);
 	struct def_opts o = { .rearm = true };
 	int64_t now = T0;
-	char err[256];
+	char err[256], ids[65];
 	struct rules_def d;
 
 	(void)state;
@@ -501,14 +501,25 @@ static void test_upsert_semantics(void **state)
 	/* Same definition, different JSON layout: still unchanged. */
 	assert_int_equal(upsert(t, 1, "{ \"value\": 100.0, \"field\": \"price\", \"operator\": \">\" }", &o, now), 0);
 	expect0();
-	/* Newer counters from the row are taken. */
+	/* The row's counters are not taken (they may count changes this
+	 * table has not seen); rules_catch_up takes them, when ahead. */
 	o.count = 9;
 	assert_int_equal(upsert(t, 1, "{\"operator\":\">\",\"value\":100}", &o, now), 0);
 	expect0();
 	tick(t, "99", NULL, now += US);
 	tick(t, "101", NULL, now += US);
+	expect1(RULES_FIRE, 1, 2);
+	idstr(ids, 1);
+	assert_int_equal(rules_catch_up(t, ids, 9, now), 1);
+	assert_int_equal(rules_catch_up(t, ids, 3, now), 0);	/* behind: kept */
+	assert_int_equal(rules_catch_up(t, "nope", 9, now), -1);
+	idstr(ids, 7);
+	assert_int_equal(rules_catch_up(t, ids, 9, now), -1);	/* not there */
+	tick(t, "99", NULL, now += US);
+	tick(t, "101", NULL, now += US);
 	expect1(RULES_FIRE, 1, 10);
-	/* Changed definition: checked again (not a restart), counters kept. */
+	/* Changed definition: checked again (not a restart), the table's
+	 * counter kept over the row's. */
 	o.count = 0;
 	assert_int_equal(upsert(t, 1, "{\"operator\":\">\",\"value\":100.5}", &o, now), 0);
 	expect1(RULES_FIRE, 1, 11);
