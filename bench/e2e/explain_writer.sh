@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # EXPLAIN (ANALYZE, BUFFERS) of leo-alertd's batch statement, exactly as the
-# writer sends it (its text is taken from src/writer.c; prepared, with a
+# writer sends it (its text is taken from src/alertd/writer.c; prepared, with a
 # generic plan as the writer runs it), on a batch of ROWS
 # firings of ACTIVE ONCE rules of the tenant that has the most, run as
 # leo_daemon under that tenant (so row-level security applies) inside a
@@ -17,7 +17,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
-sql=$("$py" - "$top/src/writer.c" <<'PY'
+sql=$("$py" - "$top/src/alertd/writer.c" <<'PY'
 import re, sys
 s = open(sys.argv[1]).read()
 i = s.index("static const char writer_sql[] =")

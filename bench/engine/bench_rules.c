@@ -1,6 +1,6 @@
 /*
  * bench_rules.c — throughput, memory and load time of the rule table
- * (src/rules.c) against a brute-force scan of the same rules.
+ * (src/alertd/rules.c) against a brute-force scan of the same rules.
  *
  * Single-threaded, like one worker.  Not a test: run bench/engine/run.sh.
  *

@@ -81,7 +81,7 @@ q postgres -c "GRANT leo_alertd TO leo_daemon" >/dev/null
 
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # resync_interval_s: a resync folds notifications it has not read yet into
-# one change (src/listen.c), which the record cannot predict; the reconnect
+# one change (src/alertd/listen.c), which the record cannot predict; the reconnect
 # after the restart exercises the same load path.  The flood guard is
 # raised so that it never pauses a rule: a rule fires at most once per
 # change of its symbol, rate / 30 per second, so twice that over the
