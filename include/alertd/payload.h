@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+
 #include "dec.h"
 
 /*
@@ -73,8 +75,8 @@ struct payload_control {
 	enum payload_control_kind kind;
 	uint64_t xid;
 	char op;			/* 'I', 'U' or 'D' */
-	char tenant[37];
-	char rule[65];			/* PAYLOAD_RULE */
+	char tenant[TENANT_ID_SIZE];
+	char rule[RULE_ID_SIZE];			/* PAYLOAD_RULE */
 	char symbol[PAYLOAD_SYMBOL_CAP];	/* PAYLOAD_RULE */
 	char old_symbol[PAYLOAD_SYMBOL_CAP];	/* PAYLOAD_RULE, "" when null */
 	char profile[201];		/* PAYLOAD_CONSENT */

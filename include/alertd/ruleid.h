@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "ids.h"
+
 /* Lower-case hex digit value + 1; 0 for anything else (NUL included). */
 static const uint8_t ruleid_hexval[256] = {
 	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
@@ -31,7 +33,7 @@ static inline int ruleid_parse(const char *s, uint8_t out[32])
 	return s[64] == '\0' ? 0 : -1;
 }
 
-static inline void ruleid_format(const uint8_t id[32], char out[65])
+static inline void ruleid_format(const uint8_t id[32], char out[RULE_ID_SIZE])
 {
 	static const char hx[] = "0123456789abcdef";
 

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ids.h"
+
 #include "dec.h"
 
 /* A symbol: up to 64 characters of UTF-8 (256 bytes) and the NUL. */
@@ -50,8 +52,8 @@ enum rules_event_kind {
 /* What the writer needs; everything is copied, nothing points into the table. */
 struct rules_event {
 	enum rules_event_kind kind;
-	char rule_id[65];
-	char tenant_id[37];
+	char rule_id[RULE_ID_SIZE];
+	char tenant_id[TENANT_ID_SIZE];
 	char symbol[RULES_SYMBOL_CAP];
 	int64_t seq;		/* trigger_count this firing makes (claim expects seq-1);
 				 * RULES_EXPIRE: the rule's trigger_count */

@@ -69,6 +69,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "ids.h"
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
@@ -213,8 +214,8 @@ static void listen_map_clear(struct listen_map *m)
 enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
 
 struct listen_req {
-	char tenant[37];
-	char rule[65];
+	char tenant[TENANT_ID_SIZE];
+	char rule[RULE_ID_SIZE];
 };
 
 struct listen {
@@ -265,8 +266,8 @@ struct listen_item {
 	enum listen_item_kind kind;
 	struct payload_tick tick;	/* LISTEN_TICK */
 	uint64_t fence;			/* LISTEN_FENCE */
-	char tenant[37];
-	char rule[65];
+	char tenant[TENANT_ID_SIZE];
+	char rule[RULE_ID_SIZE];
 	char symbol[PAYLOAD_SYMBOL_CAP];
 	char old_symbol[PAYLOAD_SYMBOL_CAP];
 };

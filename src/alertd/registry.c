@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "ids.h"
 #include "ruleid.h"
 
 #define REGISTRY_MIN_SLOTS 64u
@@ -416,7 +417,7 @@ size_t registry_drop_stale(struct registry *r, uint32_t gen, registry_drop_fn fn
 	size_t n = 0;
 
 	for (uint32_t i = r->n; i-- > 0;) {
-		char hex[65];
+		char hex[RULE_ID_SIZE];
 
 		if (r->rule[i].gen == gen)
 			continue;

@@ -67,6 +67,7 @@
 #include "cond.h"
 #include "cond_int.h"
 #include "eval.h"
+#include "ids.h"
 #include "rules.h"
 #include "ruleid.h"
 
@@ -198,7 +199,7 @@ struct rules {
 	uint64_t *sym_slot;	/* hash << 32 | (index + 1); 0 = empty */
 	uint32_t sym_slots;	/* power of two, > 2 * nsym */
 
-	char (*tenant)[37];
+	char (*tenant)[TENANT_ID_SIZE];
 	uint32_t ntenant, tenant_cap;
 	struct rules_hash tenant_hash;
 
@@ -522,7 +523,7 @@ static uint32_t rules_tenant_get(struct rules *t, const char *name)
 		return RULES_NONE;
 	if (t->ntenant == t->tenant_cap) {
 		uint32_t ncap = t->tenant_cap ? t->tenant_cap * 2 : 16;
-		char (*nt)[37] = realloc(t->tenant, (size_t)ncap * sizeof(*nt));
+		char (*nt)[TENANT_ID_SIZE] = realloc(t->tenant, (size_t)ncap * sizeof(*nt));
 
 		if (!nt)
 			return RULES_NONE;

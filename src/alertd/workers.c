@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "ids.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -67,7 +68,7 @@ struct workers_msg {
 	int64_t recv_us;
 	dec_t price, chg;
 	char symbol[RULES_SYMBOL_CAP];
-	char id[65];			/* rule id or tenant id */
+	char id[RULE_ID_SIZE];		/* rule id or tenant id */
 	struct workers_rule *rule;	/* UPSERT: owned */
 	int64_t count, last_us;		/* CATCH_UP */
 	struct rules_limits lim;

@@ -86,6 +86,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "ids.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -104,7 +105,7 @@ struct writer_evs {
 };
 
 struct writer_batch {
-	char tenant[37];
+	char tenant[TENANT_ID_SIZE];
 	int64_t first_ms;		/* monotonic, when the first event came */
 	struct writer_evs now;		/* the next transaction: one event per rule */
 	struct writer_evs later;	/* later firings of rules already in `now` */
