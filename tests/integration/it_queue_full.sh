@@ -23,6 +23,7 @@ pg=$it_tmp/pg
 qf_cleanup() {
 	local rc=$?
 	"$it_top/scripts/pgtmp.sh" stop "$pg" >/dev/null 2>&1 || true
+	set +e		# hand rc to it_cleanup, which prints the logs and removes it_tmp
 	(exit $rc)
 	it_cleanup
 }
