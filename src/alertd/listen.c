@@ -24,7 +24,12 @@
  *     then rules are re-upserted (unchanged ones keep their state) and rules
  *     that are gone are removed;
  *   - resync (timer, SIGHUP): the same as a reconnect, then the expiry
- *     sweep.  It also heals what no notification can tell: PostgreSQL
+ *     sweep.  It starts with a fence (see Counters) and loads where the
+ *     fence arrives, when everything committed before it has been read: a
+ *     load taken while a backlog waits on lc would skip that backlog and
+ *     fold its changes into one (a crossing and its return never seen).  A
+ *     fence the database refuses (its notification queue full) postpones
+ *     the resync to the next timer.  It also heals what no notification can tell: PostgreSQL
  *     folds equal notifications of one transaction, so a price moved
  *     1 -> 2 -> 1 -> 2 in one transaction arrives as 1 -> 2 -> 1; the resync
  *     turns the stale 1 into one observed change to 2.  The new snapshot
@@ -228,7 +233,7 @@ struct listen {
 	void *ready_arg;
 
 	PGconn *lc, *qc;
-	struct event *ev_read, *ev_connect, *ev_resync, *ev_sample, *ev_refetch;
+	struct event *ev_read, *ev_connect, *ev_resync, *ev_resync_go, *ev_sample, *ev_refetch;
 	int attempt;
 	bool loaded_once, ready, stopped;
 
@@ -249,10 +254,14 @@ struct listen {
 	struct listen_fence *fences;	/* counters read, fence not yet seen */
 };
 
-/* Counters read by a refetch, one result per tenant, taken at the fence. */
+/*
+ * Counters read by a refetch, one result per tenant, taken at the fence; or
+ * a resync, which loads at its fence.
+ */
 struct listen_fence {
 	struct listen_fence *next;
 	uint64_t id;
+	bool resync;
 	size_t n;
 	PGresult *res[];
 };
@@ -1016,6 +1025,8 @@ static void listen_fence_reached(struct listen *l, uint64_t id)
 	if (!f)
 		return;		/* not ours, or read on a connection since lost */
 	*pp = f->next;
+	if (f->resync)
+		event_active(l->ev_resync_go, EV_READ, 0);
 	for (size_t i = 0; i < f->n; i++) {
 		for (int j = 0; f->res[i] && j < PQntuples(f->res[i]); j++) {
 			const char *id_s = PQgetvalue(f->res[i], j, 0);
@@ -1228,7 +1239,55 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 
 /* --- timers and requests -------------------------------------------------- */
 
+static void listen_fence_wait(struct listen *l, struct listen_fence *f)
+{
+	struct listen_fence **tail;
+
+	for (tail = &l->fences; *tail; tail = &(*tail)->next)
+		;
+	*tail = f;
+}
+
+/* Resync, step one: the fence (see Load). */
 static void listen_on_resync(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen *l = arg;
+	struct listen_fence *f;
+	char idbuf[24];
+	const char *fp[2] = { l->fence_chan, idbuf };
+	PGresult *r;
+
+	(void)fd;
+	(void)what;
+	if (!l->ready)
+		return;
+	for (f = l->fences; f; f = f->next)
+		if (f->resync)
+			return;		/* one is on its way */
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		log_error("out of memory: resync postponed");
+		return;
+	}
+	f->id = ++l->fence_seq;
+	f->resync = true;
+	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
+	r = PQexecParams(l->qc, "SELECT pg_notify($1, $2)", 2, NULL, fp, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		if (PQstatus(l->qc) == CONNECTION_OK)
+			log_warn("resync postponed: %s", listen_errmsg(l->qc, r));
+		else
+			listen_lost(l, "resync fence failed");
+		PQclear(r);
+		free(f);
+		return;
+	}
+	PQclear(r);
+	listen_fence_wait(l, f);
+}
+
+/* Resync, step two: its fence arrived. */
+static void listen_on_resync_go(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
 
@@ -1278,7 +1337,7 @@ static int listen_fence_send(struct listen *l, struct listen_req *rq, size_t n)
 	char **tenants = calloc(n, sizeof(*tenants)), **arrays = calloc(n, sizeof(*arrays));
 	char idbuf[24];
 	const char *fp[2] = { l->fence_chan, idbuf };
-	struct listen_fence *f = NULL, **tail;
+	struct listen_fence *f = NULL;
 	size_t nt = 0, len = 0;
 	int rc = -1;
 
@@ -1323,9 +1382,7 @@ static int listen_fence_send(struct listen *l, struct listen_req *rq, size_t n)
 	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
 	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
 		goto out;
-	for (tail = &l->fences; *tail; tail = &(*tail)->next)
-		;
-	*tail = f;
+	listen_fence_wait(l, f);
 	f = NULL;
 	rc = 0;
 out:
@@ -1343,6 +1400,8 @@ out:
 	return rc;
 }
 
+static void listen_req_push(struct listen *l, const char *tenant_id, const char *rule_id);
+
 static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
@@ -1358,12 +1417,26 @@ static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 	l->rq_n = l->rq_cap = 0;
 	pthread_mutex_unlock(&l->rq_lock);
 	/* not connected: the next failed claim asks again */
-	if (n && l->ready && listen_fence_send(l, rq, n))
-		listen_lost(l, "rule counter look-up failed");
+	if (n && l->ready && listen_fence_send(l, rq, n)) {
+		if (PQstatus(l->qc) != CONNECTION_OK) {
+			listen_lost(l, "rule counter look-up failed");
+		} else {
+			/*
+			 * Refused (the notification queue full): a reconnect
+			 * would lose what waits on lc; ask again in a second.
+			 */
+			struct timeval again = { 1, 0 };
+
+			for (size_t i = 0; i < n; i++)
+				listen_req_push(l, rq[i].tenant, rq[i].rule);
+			event_add(l->ev_refetch, &again);
+		}
+	}
 	free(rq);
 }
 
-void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id)
+/* Queue one counter read (any thread). */
+static void listen_req_push(struct listen *l, const char *tenant_id, const char *rule_id)
 {
 	pthread_mutex_lock(&l->rq_lock);
 	if (l->rq_n == l->rq_cap) {
@@ -1382,6 +1455,11 @@ void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id
 	snprintf(l->rq[l->rq_n].rule, sizeof(l->rq[0].rule), "%s", rule_id);
 	l->rq_n++;
 	pthread_mutex_unlock(&l->rq_lock);
+}
+
+void listen_refetch(struct listen *l, const char *tenant_id, const char *rule_id)
+{
+	listen_req_push(l, tenant_id, rule_id);
 	event_active(l->ev_refetch, EV_READ, 0);
 }
 
@@ -1412,11 +1490,12 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 	l->market_channel = strdup(market_channel);
 	l->ev_connect = evtimer_new(base, listen_on_connect, l);
 	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
+	l->ev_resync_go = event_new(base, -1, 0, listen_on_resync_go, l);
 	l->ev_sample = event_new(base, -1, EV_PERSIST, listen_on_sample, l);
 	l->ev_refetch = event_new(base, -1, 0, listen_on_refetch, l);
 	l->reg = registry_new();
-	if (!l->market_channel || !l->reg || !l->ev_connect || !l->ev_resync || !l->ev_sample ||
-	    !l->ev_refetch) {
+	if (!l->market_channel || !l->reg || !l->ev_connect || !l->ev_resync ||
+	    !l->ev_resync_go || !l->ev_sample || !l->ev_refetch) {
 		listen_free(l);
 		return NULL;
 	}
@@ -1454,6 +1533,7 @@ void listen_stop(struct listen *l)
 	l->stopped = true;
 	event_del(l->ev_connect);
 	event_del(l->ev_resync);
+	event_del(l->ev_resync_go);
 	event_del(l->ev_sample);
 	event_del(l->ev_refetch);
 	listen_teardown(l);
@@ -1468,6 +1548,8 @@ void listen_free(struct listen *l)
 		event_free(l->ev_connect);
 	if (l->ev_resync)
 		event_free(l->ev_resync);
+	if (l->ev_resync_go)
+		event_free(l->ev_resync_go);
 	if (l->ev_sample)
 		event_free(l->ev_sample);
 	if (l->ev_refetch)

@@ -12,7 +12,9 @@
 #     to fire;
 #   - after SIGCONT the daemon reads its backlog, decides every firing, and
 #     its writes (which announce deliveries on leo_delivery) are refused too:
-#     retried, not dropped; the queue usage shows on /metrics;
+#     retried, not dropped; the queue usage shows on /metrics; its resyncs
+#     (every 2 s here, so that they fall due while the backlog waits) wait
+#     for the backlog and, their fences refused, are postponed;
 #   - once the stuck session ends, every firing is written exactly once and
 #     the feed works again.
 # The queue belongs to the whole cluster, so this test runs its own.
@@ -50,7 +52,7 @@ it_profile "$T1" p1
 it_consent "$T1" p1 email granted
 nsym=60 nrules=10 nstmt=400
 it_wide_symbols "$nsym" "$nrules"
-IT_FLOOD_MAX=100000 it_config stats
+IT_FLOOD_MAX=100000 IT_RESYNC=2 it_config stats
 it_start
 
 # the stuck session: listening, its transaction open, so the queue keeps
@@ -104,6 +106,13 @@ it_eq "$(it_sql -c "SELECT $(it_metric leo_pg_notification_queue_usage) > 0.99")
 grep -q "retrying: .*too many notifications" "$it_tmp/daemon-d.log" ||
 	it_fail "no retry of a refused write in the log"
 it_ok "refused writes are retried"
+for _ in $(seq 100); do
+	grep -q "resync postponed: .*too many notifications" "$it_tmp/daemon-d.log" && break
+	sleep 0.1
+done
+grep -q "resync postponed: .*too many notifications" "$it_tmp/daemon-d.log" ||
+	it_fail "no resync postponed while the queue is full"
+it_ok "resyncs are postponed while the queue is full"
 
 it_release
 it_wait "SELECT count(*) = $want FROM delivery_log" 120
