@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,6 @@
 
 #include "cfg.h"
 #include "httpd.h"
-#include "metrics.h"
 
 static char tls_dir[] = "/tmp/test_httpd.XXXXXX";
 static char tls_cert[64], tls_key[64];
@@ -60,6 +61,15 @@ static void *server_loop(void *arg)
 	return NULL;
 }
 
+/* What /readyz reports, as a program's own state would. */
+static atomic_bool ready_flag;
+
+static bool is_ready(void *arg)
+{
+	(void)arg;
+	return atomic_load(&ready_flag);
+}
+
 /* Start an endpoint on a kernel-chosen port with the given limits. */
 static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 {
@@ -78,7 +88,7 @@ static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 	assert_non_null(s->base);
 	s->stop = event_new(s->base, -1, 0, server_break, s->base);
 	assert_non_null(s->stop);
-	s->h = httpd_start(s->base, c);
+	s->h = httpd_start(s->base, c, is_ready, NULL);
 	cfg_free(c);
 	assert_non_null(s->h);
 	s->port = httpd_port(s->h);
@@ -90,11 +100,11 @@ static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
  * Wait until the endpoint counts no open connection: every way a
  * connection ends must give its slot back, or the cap would wedge.
  */
-static void wait_no_connections(void)
+static void wait_no_connections(const struct server *s)
 {
-	for (int i = 0; i < 500 && metrics_get(METRIC_HTTP_CONNECTIONS) != 0; i++)
+	for (int i = 0; i < 500 && httpd_open(s->h) != 0; i++)
 		usleep(10000);
-	assert_true(metrics_get(METRIC_HTTP_CONNECTIONS) == 0);
+	assert_int_equal(httpd_open(s->h), 0);
 }
 
 static void server_stop(struct server *s)
@@ -196,7 +206,9 @@ static void test_routes(void **state)
 	assert_int_equal(get(s.port, "/metrics", resp, sizeof(resp)), 200);
 	assert_non_null(strstr(resp, "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
 	assert_non_null(strstr(body(resp), "\nleo_build_info{version=\""));
-	assert_non_null(strstr(body(resp), "# TYPE leo_ticks_received_total counter\n"));
+	/* The scrape's own connection is open. */
+	assert_non_null(strstr(body(resp), "# TYPE leo_http_connections gauge\n"
+					   "leo_http_connections 1\n"));
 
 	assert_int_equal(get(s.port, "/healthz", resp, sizeof(resp)), 200);
 	assert_string_equal(body(resp), "ok\n");
@@ -221,7 +233,7 @@ static void test_routes(void **state)
 				 resp, sizeof(resp)),
 			 200);
 	assert_string_equal(body(resp), "");
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 }
 
@@ -232,16 +244,16 @@ static void test_readyz(void **state)
 	(void)state;
 
 	server_start(&s, 256, 10, 0);
-	metrics_set(METRIC_READY, 0);
+	atomic_store(&ready_flag, false);
 	assert_int_equal(get(s.port, "/readyz", resp, sizeof(resp)), 503);
-	metrics_set(METRIC_READY, 1);
+	atomic_store(&ready_flag, true);
 	assert_int_equal(get(s.port, "/readyz", resp, sizeof(resp)), 200);
 	assert_string_equal(body(resp), "ready\n");
-	metrics_set(METRIC_READY, 0);
+	atomic_store(&ready_flag, false);
 	assert_int_equal(get(s.port, "/readyz", resp, sizeof(resp)), 503);
 	/* /healthz does not care. */
 	assert_int_equal(get(s.port, "/healthz", resp, sizeof(resp)), 200);
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 }
 
@@ -272,7 +284,7 @@ static void test_hostile_requests(void **state)
 
 	assert_int_equal(request(s.port, NULL, "NONSENSE\r\n\r\n", resp, sizeof(resp)), 400);
 	assert_int_equal(get(s.port, "/healthz", resp, sizeof(resp)), 200);
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 	free(raw);
 }
@@ -294,7 +306,7 @@ static void test_idle_connections(void **state)
 	assert_true(now() - t0 < 5);
 	for (int i = 0; i < 200; i++)
 		close(fds[i]);
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 }
 
@@ -324,7 +336,7 @@ static void test_connection_cap(void **state)
 		assert_int_equal(recv(fds[i], &c, 1, 0), 0);
 		close(fds[i]);
 	}
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 }
 
@@ -354,7 +366,7 @@ static void test_slow_client(void **state)
 	close(fd);
 	assert_true(took > 4);
 	assert_true(took < 15);
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 }
 
@@ -381,7 +393,7 @@ static void test_tls(void **state)
 			 200);
 	/* Plain HTTP to the TLS port gets no HTTP answer. */
 	assert_int_equal(get(s.port, "/healthz", resp, sizeof(resp)), 0);
-	wait_no_connections();
+	wait_no_connections(&s);
 	server_stop(&s);
 	SSL_CTX_free(ctx);
 }
@@ -399,7 +411,7 @@ static void test_disabled_and_errors(void **state)
 	assert_non_null(base);
 	assert_non_null(c);
 	c->stats.listen = empty;
-	h = httpd_start(base, c);
+	h = httpd_start(base, c, NULL, NULL);
 	assert_non_null(h);
 	assert_int_equal(httpd_port(h), 0);
 	httpd_stop(h);
@@ -408,14 +420,14 @@ static void test_disabled_and_errors(void **state)
 	server_start(&s, 256, 10, 0);
 	snprintf(busy, sizeof(busy), "127.0.0.1:%d", s.port);
 	c->stats.listen = busy;
-	assert_null(httpd_start(base, c));
+	assert_null(httpd_start(base, c, NULL, NULL));
 	server_stop(&s);
 
 	/* A certificate that is not there. */
 	c->stats.listen = busy;
 	c->stats.tls_cert = bad;
 	c->stats.tls_key = bad;
-	assert_null(httpd_start(base, c));
+	assert_null(httpd_start(base, c, NULL, NULL));
 	cfg_free(c);
 	event_base_free(base);
 }

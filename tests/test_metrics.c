@@ -1,8 +1,6 @@
 /*
- * test_metrics.c — metrics updates from many threads and the exposition.
- *
- * With --dump it instead sets some values and prints the exposition on
- * stdout; ctest pipes that into `promtool check metrics`.
+ * test_metrics.c — the core registry: registration, updates from many
+ * threads and the exposition, with a list of its own (no program's).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +18,50 @@
 
 #include <event2/buffer.h>
 
+#include "log.h"
 #include "metrics.h"
+
+enum { C_JOBS, C_DROPPED_FULL, C_DROPPED_BAD, C_N };
+static const struct metrics_desc counters[] = {
+	{ "t_jobs_total", "", "Jobs done." },
+	{ "t_dropped_total", "reason=\"full\"", "Jobs dropped, by reason." },
+	{ "t_dropped_total", "reason=\"bad\"", "Jobs dropped, by reason." },
+};
+
+enum { G_DEPTH_A, G_DEPTH_B, G_RATIO, G_N };
+static const struct metrics_desc gauges[] = {
+	{ "t_depth", "queue=\"a\"", "Jobs waiting." },
+	{ "t_depth", "queue=\"b\"", "Jobs waiting." },
+	{ "t_ratio", "", "A ratio." },
+};
+
+static const double bounds_rows[] = { 1, 10, 100 };
+static const double bounds_secs[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 5 };
+enum { H_ROWS, H_SECS, H_N };
+static const struct metrics_hdesc hists[] = {
+	{ "t_rows", "Rows per batch.", bounds_rows, 3 },
+	{ "t_seconds", "Seconds per job.", bounds_secs, 6 },
+};
+
+enum { A_LAST, A_N };
+static const struct metrics_desc ages[] = {
+	{ "t_seconds_since_last_job", "", "Seconds since the last job, or since start." },
+};
+
+/* Ids of the tables above: the registry's, which start at 0 here. */
+static int c0, g0, h0, a0;
+
+static int setup(void **state)
+{
+	(void)state;
+	log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);	/* the full-registry test logs */
+	c0 = metrics_register_counters(counters, C_N);
+	g0 = metrics_register_gauges(gauges, G_N);
+	h0 = metrics_register_histograms(hists, H_N);
+	a0 = metrics_register_ages(ages, A_N);
+	metrics_program("t-program");
+	return c0 < 0 || g0 < 0 || h0 < 0 || a0 < 0;
+}
 
 /* The exposition as a NUL-terminated string; the caller frees it. */
 static char *render(void)
@@ -66,6 +107,32 @@ static int count(const char *text, const char *needle)
 	return n;
 }
 
+/* Ids start at 0 in registration order; a table registered again keeps its ids. */
+static void test_register(void **state)
+{
+	static const struct metrics_desc more[] = { { "t_more_total", "", "More." } };
+	static double many[METRICS_MAX_BUCKETS + 1];
+	static const struct metrics_hdesc wide[] = {
+		{ "t_wide", "Too many buckets.", many, METRICS_MAX_BUCKETS + 1 },
+	};
+	static struct metrics_desc filler[METRICS_MAX_AGES];
+	int id;
+	(void)state;
+
+	assert_int_equal(c0, 0);
+	assert_int_equal(g0, 0);
+	assert_int_equal(h0, 0);
+	assert_int_equal(a0, 0);
+	assert_int_equal(metrics_register_counters(counters, C_N), 0);
+	assert_int_equal(metrics_register_histograms(hists, H_N), 0);
+	id = metrics_register_counters(more, 1);
+	assert_int_equal(id, C_N);
+	assert_int_equal(metrics_register_counters(more, 1), id);
+	/* Too many buckets, or more entries than the kind holds: refused. */
+	assert_int_equal(metrics_register_histograms(wide, 1), -1);
+	assert_int_equal(metrics_register_ages(filler, METRICS_MAX_AGES), -1);
+}
+
 #define THREADS 4
 #define ADDS 100000
 
@@ -73,8 +140,8 @@ static void *adder(void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < ADDS; i++) {
-		metrics_add(METRIC_RULE_EVALUATIONS, 1);
-		metrics_observe(METRIC_BATCH_ROWS, 3);
+		metrics_add(c0 + C_JOBS, 1);
+		metrics_observe(h0 + H_ROWS, 3);
 	}
 	return NULL;
 }
@@ -91,12 +158,11 @@ static void test_counters_threads(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, adder, NULL), 0);
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
-	metrics_add(METRIC_RULE_EVALUATIONS, 5);
+	metrics_add(c0 + C_JOBS, 5);
 	after = render();
-	assert_true(value(after, "leo_rule_evaluations_total") -
-			    value(before, "leo_rule_evaluations_total") ==
+	assert_true(value(after, "t_jobs_total") - value(before, "t_jobs_total") ==
 		    THREADS * ADDS + 5);
-	assert_true(value(after, "leo_batch_rows_count") - value(before, "leo_batch_rows_count") ==
+	assert_true(value(after, "t_rows_count") - value(before, "t_rows_count") ==
 		    THREADS * ADDS);
 	free(before);
 	free(after);
@@ -107,18 +173,25 @@ static void test_labels_and_families(void **state)
 	char *s;
 	(void)state;
 
-	metrics_add(METRIC_SUPPRESSED_FLOOD, 7);
-	metrics_add(METRIC_SUPPRESSED_NO_CONSENT, 2);
+	metrics_add(c0 + C_DROPPED_FULL, 7);
+	metrics_add(c0 + C_DROPPED_BAD, 2);
 	s = render();
-	assert_true(value(s, "leo_deliveries_suppressed_total{reason=\"flood_guard\"}") == 7);
-	assert_true(value(s, "leo_deliveries_suppressed_total{reason=\"consent_missing\"}") == 2);
-	assert_true(value(s, "leo_deliveries_suppressed_total{reason=\"consent_revoked\"}") == 0);
-	/* A labelled family has one HELP and one TYPE. */
-	assert_int_equal(count(s, "# HELP leo_deliveries_suppressed_total "), 1);
-	assert_int_equal(count(s, "# TYPE leo_deliveries_suppressed_total counter\n"), 1);
-	assert_int_equal(count(s, "# TYPE leo_queue_depth gauge\n"), 1);
-	assert_int_equal(count(s, "# TYPE leo_rules_rejected_total counter\n"), 1);
-	assert_non_null(strstr(s, "\nleo_build_info{version=\"" LEO_VERSION "\"} 1\n"));
+	assert_true(value(s, "t_dropped_total{reason=\"full\"}") == 7);
+	assert_true(value(s, "t_dropped_total{reason=\"bad\"}") == 2);
+	/* A labelled family has one HELP and one TYPE, the first entry's. */
+	assert_int_equal(count(s, "# HELP t_dropped_total Jobs dropped, by reason.\n"), 1);
+	assert_int_equal(count(s, "# TYPE t_dropped_total counter\n"), 1);
+	assert_int_equal(count(s, "# TYPE t_depth gauge\n"), 1);
+	assert_non_null(strstr(s, "# HELP leo_build_info Version of the running t-program.\n"
+				  "# TYPE leo_build_info gauge\n"
+				  "leo_build_info{version=\"" LEO_VERSION "\"} 1\n"));
+	/* Kinds in order: counters, gauges, histograms, ages, then the process. */
+	assert_true(strstr(s, "# TYPE t_jobs_total") < strstr(s, "# TYPE t_depth"));
+	assert_true(strstr(s, "# TYPE t_ratio") < strstr(s, "# TYPE t_rows"));
+	assert_true(strstr(s, "# TYPE t_seconds histogram") <
+		    strstr(s, "# TYPE t_seconds_since_last_job"));
+	assert_true(strstr(s, "# TYPE t_seconds_since_last_job") <
+		    strstr(s, "# TYPE leo_build_info"));
 	free(s);
 }
 
@@ -127,17 +200,17 @@ static void test_gauges(void **state)
 	char *s;
 	(void)state;
 
-	metrics_set(METRIC_RULES_ACTIVE, 1234);
-	metrics_set(METRIC_QUEUE_WRITER, 17);
-	metrics_set(METRIC_PG_QUEUE_USAGE, 0.1);
+	metrics_set(g0 + G_DEPTH_B, 17);
+	metrics_set(g0 + G_RATIO, 0.1);
+	assert_true(metrics_get(g0 + G_DEPTH_B) == 17);
 	s = render();
-	assert_non_null(strstr(s, "\nleo_rules_active 1234\n"));
-	assert_non_null(strstr(s, "\nleo_queue_depth{queue=\"writer\"} 17\n"));
-	assert_non_null(strstr(s, "\nleo_pg_notification_queue_usage 0.1\n"));
+	assert_non_null(strstr(s, "\nt_depth{queue=\"a\"} 0\n"));
+	assert_non_null(strstr(s, "\nt_depth{queue=\"b\"} 17\n"));
+	assert_non_null(strstr(s, "\nt_ratio 0.1\n"));
 	free(s);
-	metrics_set(METRIC_RULES_ACTIVE, 0);
+	metrics_set(g0 + G_DEPTH_B, 0);
 	s = render();
-	assert_non_null(strstr(s, "\nleo_rules_active 0\n"));
+	assert_non_null(strstr(s, "\nt_depth{queue=\"b\"} 0\n"));
 	free(s);
 }
 
@@ -148,37 +221,37 @@ static void test_histogram(void **state)
 	(void)state;
 
 	before = render();
-	metrics_observe(METRIC_TICK_TO_COMMIT, 0.0001);	/* <= 0.0005 */
-	metrics_observe(METRIC_TICK_TO_COMMIT, 0.0005);	/* le is inclusive */
-	metrics_observe(METRIC_TICK_TO_COMMIT, 0.003);	/* <= 0.005 */
-	metrics_observe(METRIC_TICK_TO_COMMIT, 7);	/* > 5: only +Inf */
-	metrics_observe(METRIC_TICK_TO_COMMIT, NAN);	/* ignored */
+	metrics_observe(h0 + H_SECS, 0.0001);	/* <= 0.0005 */
+	metrics_observe(h0 + H_SECS, 0.0005);	/* le is inclusive */
+	metrics_observe(h0 + H_SECS, 0.003);	/* <= 0.005 */
+	metrics_observe(h0 + H_SECS, 7);	/* > 5: only +Inf */
+	metrics_observe(h0 + H_SECS, NAN);	/* ignored */
 	after = render();
 #define D(series) (value(after, series) - value(before, series))
-	assert_true(D("leo_tick_to_commit_seconds_bucket{le=\"0.0005\"}") == 2);
-	assert_true(D("leo_tick_to_commit_seconds_bucket{le=\"0.002\"}") == 2);
-	assert_true(D("leo_tick_to_commit_seconds_bucket{le=\"0.005\"}") == 3);
-	assert_true(D("leo_tick_to_commit_seconds_bucket{le=\"5\"}") == 3);
-	assert_true(D("leo_tick_to_commit_seconds_bucket{le=\"+Inf\"}") == 4);
-	assert_true(D("leo_tick_to_commit_seconds_count") == 4);
-	assert_true(fabs(D("leo_tick_to_commit_seconds_sum") - 7.0036) < 1e-9);
+	assert_true(D("t_seconds_bucket{le=\"0.0005\"}") == 2);
+	assert_true(D("t_seconds_bucket{le=\"0.002\"}") == 2);
+	assert_true(D("t_seconds_bucket{le=\"0.005\"}") == 3);
+	assert_true(D("t_seconds_bucket{le=\"5\"}") == 3);
+	assert_true(D("t_seconds_bucket{le=\"+Inf\"}") == 4);
+	assert_true(D("t_seconds_count") == 4);
+	assert_true(fabs(D("t_seconds_sum") - 7.0036) < 1e-9);
 #undef D
-	assert_true(value(after, "leo_tick_to_commit_seconds_count") ==
-		    value(after, "leo_tick_to_commit_seconds_bucket{le=\"+Inf\"}"));
-	assert_int_equal(count(after, "# TYPE leo_tick_to_commit_seconds histogram\n"), 1);
+	assert_true(value(after, "t_seconds_count") ==
+		    value(after, "t_seconds_bucket{le=\"+Inf\"}"));
+	assert_int_equal(count(after, "# TYPE t_seconds histogram\n"), 1);
 	free(before);
 	free(after);
 }
 
-static void test_process_and_tick(void **state)
+static void test_process_and_age(void **state)
 {
 	char *s;
 	double t;
 	(void)state;
 
 	s = render();
-	/* No tick yet in this process: seconds since it started. */
-	t = value(s, "leo_seconds_since_last_tick");
+	/* Never touched in this process: seconds since it started. */
+	t = value(s, "t_seconds_since_last_job");
 	assert_true(t >= 0 && t < 600);
 	assert_true(fabs(value(s, "process_start_time_seconds") + t - (double)time(NULL)) < 5);
 	assert_true(value(s, "process_open_fds") >= 3);
@@ -190,88 +263,23 @@ static void test_process_and_tick(void **state)
 	free(s);
 
 	usleep(20000);
-	metrics_tick_seen();
+	metrics_touch(a0 + A_LAST);
 	s = render();
-	t = value(s, "leo_seconds_since_last_tick");
+	t = value(s, "t_seconds_since_last_job");
 	assert_true(t >= 0 && t < 0.5);
 	free(s);
 }
 
-/* The README's metrics table has a row "| `name` | type |" for every family. */
-static void test_readme_table(void **state)
-{
-	const char *data = getenv("LEO_TEST_DATA");
-	char path[4096], row[256], *readme = NULL, *s = render(), *line;
-	size_t len = 0;
-	FILE *f, *m;
-	int c, n = 0;
-	(void)state;
-
-	assert_non_null(data);
-	snprintf(path, sizeof(path), "%s/../../README.md", data);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	m = open_memstream(&readme, &len);
-	assert_non_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	for (line = strstr(s, "# TYPE "); line; line = strstr(line + 1, "\n# TYPE ")) {
-		char name[128], type[32];
-
-		if (*line == '\n')
-			line++;
-		assert_int_equal(sscanf(line, "# TYPE %127s %31s", name, type), 2);
-		snprintf(row, sizeof(row), "| `%s` | %s |", name, type);
-		if (!strstr(readme, row))
-			fail_msg("README.md lacks the row %s", row);
-		n++;
-	}
-	assert_true(n >= 20);
-	free(readme);
-	free(s);
-}
-
-/* --dump: an exposition with values in every family, for promtool. */
-static int dump(void)
-{
-	struct evbuffer *b = evbuffer_new();
-
-	if (!b)
-		return 1;
-	metrics_add(METRIC_TICKS_RECEIVED, 42);
-	metrics_add(METRIC_SUPPRESSED_REVOKED, 1);
-	metrics_set(METRIC_QUEUE_WORKER, 3);
-	metrics_set(METRIC_PG_QUEUE_USAGE, 0.25);
-	metrics_set(METRIC_READY, 1);
-	metrics_observe(METRIC_BATCH_ROWS, 12);
-	metrics_observe(METRIC_TICK_TO_COMMIT, 0.0042);
-	metrics_tick_seen();
-	if (metrics_render(b) < 0)
-		goto fail;
-	while (evbuffer_get_length(b) > 0)
-		if (evbuffer_write(b, STDOUT_FILENO) < 0)
-			goto fail;
-	evbuffer_free(b);
-	return 0;
-fail:
-	evbuffer_free(b);
-	return 1;
-}
-
-int main(int argc, char **argv)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_process_and_tick),
+		cmocka_unit_test(test_process_and_age),
+		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_counters_threads),
 		cmocka_unit_test(test_labels_and_families),
 		cmocka_unit_test(test_gauges),
 		cmocka_unit_test(test_histogram),
-		cmocka_unit_test(test_readme_table),
 	};
 
-	if (argc > 1 && strcmp(argv[1], "--dump") == 0)
-		return dump();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -2,27 +2,38 @@
  * httpd.h — the stats endpoint: GET /metrics, /healthz, /readyz.
  *
  * Runs on the event_base it is given (libevent evhttp; the daemon's stats
- * thread), optionally over TLS.  /readyz answers 200 while the READY gauge is 1 (the daemon sets it
- * with metrics_set(METRIC_READY, ...)), else 503.
+ * thread), optionally over TLS.  /readyz answers 200 while the program's
+ * ready callback says so, else 503.  The open connections are the gauge
+ * leo_http_connections, which httpd_start registers (metrics.h).
  */
 #ifndef LEO_HTTPD_H
 #define LEO_HTTPD_H
+
+#include <stdbool.h>
 
 struct event_base;
 struct cfg;
 struct httpd;
 
+/* Whether the program is ready (/readyz); the stats thread, must not block. */
+typedef bool httpd_ready_fn(void *arg);
+
 /*
  * Listen on c->stats.listen ("" disables: a valid handle that serves
  * nothing).  Copies what it needs from c; c may be freed afterwards.
  * Returns NULL (after logging why) when it cannot listen or load the TLS
- * certificate.  Before base's thread runs it; the caller owns the handle.
+ * certificate.  ready (NULL: always ready) is called with ready_arg on
+ * base's thread for each /readyz.  Before base's thread runs it; the caller
+ * owns the handle.
  */
-struct httpd *httpd_start(struct event_base *base, const struct cfg *c)
-	__attribute__((warn_unused_result));
+struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_ready_fn *ready,
+			  void *ready_arg) __attribute__((warn_unused_result));
 
 /* The bound TCP port, 0 when disabled. */
 int httpd_port(const struct httpd *h);
+
+/* Connections open now; any thread. */
+int httpd_open(const struct httpd *h);
 
 /* Close the listener and every open connection; NULL is fine.  Once base's
  * thread has stopped, or on it. */

@@ -76,7 +76,7 @@
 #include "fnv.h"
 #include "ids.h"
 #include "log.h"
-#include "metrics.h"
+#include "alertd_metrics.h"
 #include "payload.h"
 #include "registry.h"
 
@@ -1159,7 +1159,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			}
 			workers_tick(l->workers, t->symbol, t->price, t->has_chg, t->chg,
 				     b->recv_us);
-			metrics_tick_seen();
+			metrics_touch(METRIC_LAST_TICK);
 			break;
 		}
 		case LISTEN_RULE:

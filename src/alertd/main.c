@@ -35,11 +35,11 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "alertd_metrics.h"
 #include "cfg.h"
 #include "httpd.h"
 #include "listen.h"
 #include "log.h"
-#include "metrics.h"
 #include "pool.h"
 #include "sdnotify.h"
 #include "workers.h"
@@ -64,6 +64,7 @@ struct main_daemon {
 	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog, *ev_stats_stop;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
 	atomic_bool stopping;		/* the loop has ended: flushing */
+	atomic_bool ready;		/* listen's last word: rules loaded, database up */
 	uint64_t wd_processed, wd_beats;	/* stats thread */
 };
 
@@ -109,9 +110,12 @@ static void main_refetch(void *arg, const char *tenant, const char *rule)
 	listen_refetch(d->listen, tenant, rule);
 }
 
+/* Loop: listen's readiness, for systemd and /readyz. */
 static void main_ready(void *arg, bool ready)
 {
-	(void)arg;
+	struct main_daemon *d = arg;
+
+	atomic_store(&d->ready, ready);
 	if (ready) {
 		main_notified(sdnotify_ready(), "READY");
 		main_notified(sdnotify_status("rules loaded, listening"), "STATUS");
@@ -120,6 +124,14 @@ static void main_ready(void *arg, bool ready)
 		main_notified(sdnotify_status("database connection lost, reconnecting"),
 			      "STATUS");
 	}
+}
+
+/* Stats thread: /readyz. */
+static bool main_is_ready(void *arg)
+{
+	struct main_daemon *d = arg;
+
+	return atomic_load(&d->ready);
 }
 
 static struct rules_limits main_limits(const struct cfg *c)
@@ -343,6 +355,10 @@ int main(int argc, char **argv)
 	log_info("leo-alertd %s starting", LEO_VERSION);
 	rc = EX_OSERR;
 
+	/* metrics: the list first, so its ids are its enums */
+	if (alertd_metrics_register())
+		goto out;
+
 	/* event base and signals (libevent may be called from other threads) */
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() || !(d.base = event_base_new()) ||
@@ -380,7 +396,7 @@ int main(int argc, char **argv)
 		log_error("cannot start the worker and writer threads");
 		goto out;
 	}
-	d.httpd = httpd_start(d.sbase, d.cfg);
+	d.httpd = httpd_start(d.sbase, d.cfg, main_is_ready, &d);
 	if (!d.httpd) {
 		rc = EX_UNAVAILABLE;
 		goto out;

@@ -35,11 +35,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "alertd_metrics.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
 #include "log.h"
-#include "metrics.h"
 
 /* Messages taken off a queue per wake-up, at most. */
 #define WORKERS_POP_MAX 4096

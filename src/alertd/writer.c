@@ -88,7 +88,7 @@
 #include "fnv.h"
 #include "ids.h"
 #include "log.h"
-#include "metrics.h"
+#include "alertd_metrics.h"
 
 /* Events taken off the queue per wake-up, at most. */
 #define WRITER_POP_MAX 4096

@@ -31,7 +31,8 @@
  *    data written while EV_WRITE was disabled, which is what evhttp does.)
  *
  * Nothing a handler does blocks: /metrics renders from atomics and /proc,
- * /healthz answers while the process runs, /readyz reads the READY gauge.
+ * /healthz answers while the process runs, /readyz asks the program's ready
+ * callback (which must not block either).
  *
  * With stats.tls_cert and stats.tls_key the underlying bufferevent is an
  * OpenSSL one (TLS 1.2 or later).
@@ -43,6 +44,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,11 @@
 #define HTTPD_BACKLOG 128
 #define HTTPD_LIFETIMES 6	/* a connection lives at most 6 x stats.timeout_s */
 
+/* The endpoint's open connections (a program runs one endpoint). */
+static const struct metrics_desc httpd_gauge_desc[] = {
+	{ "leo_http_connections", "", "Open connections to the stats endpoint." },
+};
+
 /* Owned by its base's thread. */
 struct httpd {
 	struct event_base *base;
@@ -78,7 +85,10 @@ struct httpd {
 	struct bufferevent **fresh;	/* accepted, not adopted; each holds a ref */
 	int nfresh, capfresh;
 	int port;
-	int open;			/* connections evhttp holds */
+	int gauge;			/* leo_http_connections' id */
+	httpd_ready_fn *ready;		/* NULL: always ready */
+	void *ready_arg;
+	atomic_int open;		/* connections evhttp holds; read by httpd_open */
 	int max_open;
 	int timeout_s;			/* stats.timeout_s */
 	bool paused;			/* listener disabled at the cap */
@@ -89,7 +99,7 @@ struct httpd {
 static void httpd_conn_gone(struct httpd *h)
 {
 	h->open--;
-	metrics_set(METRIC_HTTP_CONNECTIONS, h->open);
+	metrics_set(h->gauge, h->open);
 	if (h->stopped)
 		return;
 	if (h->paused && h->open < h->max_open) {
@@ -224,7 +234,7 @@ static struct bufferevent *httpd_new_bev(struct event_base *base, void *arg)
 	h->fresh[h->nfresh++] = bev;
 	event_active(h->adopt, EV_TIMEOUT, 0);
 	h->open++;
-	metrics_set(METRIC_HTTP_CONNECTIONS, h->open);
+	metrics_set(h->gauge, h->open);
 	if (h->open >= h->max_open && !h->paused) {
 		h->paused = true;
 		evconnlistener_disable(h->listener);
@@ -285,7 +295,7 @@ static void httpd_request(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
-	(void)arg;
+	struct httpd *h = arg;
 
 	if (!path || (strcmp(path, "/metrics") != 0 && strcmp(path, "/healthz") != 0 &&
 		      strcmp(path, "/readyz") != 0)) {
@@ -301,7 +311,7 @@ static void httpd_request(struct evhttp_request *req, void *arg)
 		httpd_metrics(req);
 	else if (strcmp(path, "/healthz") == 0)
 		httpd_text(req, HTTP_OK, "OK", "ok\n");
-	else if (metrics_get(METRIC_READY) == 1)
+	else if (!h->ready || h->ready(h->ready_arg))
 		httpd_text(req, HTTP_OK, "OK", "ready\n");
 	else
 		httpd_text(req, 503, "Service Unavailable", "not ready\n");
@@ -414,7 +424,8 @@ static int httpd_bound_port(struct evconnlistener *l)
 	return 0;
 }
 
-struct httpd *httpd_start(struct event_base *base, const struct cfg *c)
+struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_ready_fn *ready,
+			  void *ready_arg)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
 	struct evconnlistener *l;
@@ -424,6 +435,11 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg *c)
 		return NULL;
 	}
 	h->base = base;
+	h->ready = ready;
+	h->ready_arg = ready_arg;
+	h->gauge = metrics_register_gauges(httpd_gauge_desc, 1);
+	if (h->gauge < 0)
+		goto fail;
 	h->max_open = c->stats.max_connections;
 	h->timeout_s = c->stats.timeout_s;
 	if (!*c->stats.listen) {
@@ -471,6 +487,11 @@ fail:
 int httpd_port(const struct httpd *h)
 {
 	return h->port;
+}
+
+int httpd_open(const struct httpd *h)
+{
+	return atomic_load(&h->open);
 }
 
 void httpd_stop(struct httpd *h)

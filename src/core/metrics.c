@@ -1,13 +1,18 @@
 /*
- * metrics.c — counters, gauges and histograms; Prometheus text format 0.0.4.
+ * metrics.c — a registry of counters, gauges, histograms and ages;
+ * Prometheus text format 0.0.4.
  *
- * Updates: any thread, lock-free.  Rendering: the stats thread (a scrape).
+ * Registration: start-up, serialised by a mutex.  Updates: any thread,
+ * lock-free.  Rendering: any thread (the stats thread, on a scrape).
  *
  * DESIGN
  *
- * The X-macro lists in metrics.h are the only place a metric is named.  They
- * expand here into the name/label/help tables and the histogram bounds; the
- * enum ids index everything.
+ * The registry holds pointers to the descriptor tables its callers register
+ * (a program's list, a core module's own gauges) and names no metric itself
+ * but leo_build_info and process_*.  Ids index everything.  A kind's count
+ * is published with a release store after its descriptors are written, so a
+ * scrape (acquire load) never sees an entry without its descriptor, and a
+ * module may register while other threads already update and scrape.
  *
  * Counters and histograms live in per-thread slots: a thread takes the next
  * free slot on its first update (one atomic increment) and from then on adds
@@ -15,7 +20,8 @@
  * millions of evaluations never bounce a shared line.  A scrape sums the
  * slots.  Slots are never released: a thread that exits leaves its counts
  * behind, which is what a counter must do.  When all METRICS_SLOTS are taken
- * later threads share the last slot (still correct, only slower).
+ * later threads share the last slot (still correct, only slower).  A slot
+ * has room for every counter and histogram the registry can hold.
  *
  * Gauges are set, not added, so a gauge is one relaxed atomic (a double's
  * bits in a uint64_t) shared by all threads; the last writer wins.
@@ -25,11 +31,11 @@
  * bucket as _count, so _count always equals the +Inf bucket.  The sum is
  * read separately and may lag the counts by an update in flight.
  *
- * leo_seconds_since_last_tick: seconds since metrics_tick_seen() was last
- * called, or since the process started when no tick arrived yet (so the
- * value is always a finite number an alert can compare, e.g. "> 300").
- * Both are measured on CLOCK_BOOTTIME, which /proc's process start time
- * also counts in, so a wall-clock step cannot make it jump.
+ * An age reports seconds since metrics_touch() was last called on it, or
+ * since the process started when it never was (so the value is always a
+ * finite number an alert can compare, e.g. "> 300").  Both are measured on
+ * CLOCK_BOOTTIME, which /proc's process start time also counts in, so a
+ * wall-clock step cannot make it jump.
  *
  * process_* follow the Prometheus client conventions, read from getrusage,
  * getrlimit and /proc at scrape time.
@@ -38,6 +44,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,56 +56,122 @@
 
 #include <event2/buffer.h>
 
+#include "log.h"
+
 #define METRICS_SLOTS 128	/* threads with a slot of their own */
-#define METRICS_MAX_BUCKETS 16	/* finite bounds per histogram, at most */
 
-/* Names, labels and help, indexed by id. */
-struct metrics_desc {
-	const char *name, *labels, *help;
+/*
+ * One kind's entries: desc[i] (or hdesc[i]) describes id i; table[i] is the
+ * registered table that entry i came from, so registering it again finds it.
+ * Written under metrics_reg_lock, published by n (release).
+ */
+struct metrics_kind {
+	const char *what;	/* for the log: "counter", ... */
+	int max;
+	const struct metrics_desc *desc[METRICS_MAX_GAUGES];
+	const struct metrics_hdesc *hdesc[METRICS_MAX_HISTOGRAMS];
+	const void *table[METRICS_MAX_GAUGES];
+	_Atomic int n;
 };
 
-#define METRICS_DESC(id, name, labels, help) { name, labels, help },
-static const struct metrics_desc metrics_counter_desc[] = { METRICS_COUNTERS(METRICS_DESC) };
-static const struct metrics_desc metrics_gauge_desc[] = { METRICS_GAUGES(METRICS_DESC) };
-#undef METRICS_DESC
+_Static_assert(METRICS_MAX_COUNTERS <= METRICS_MAX_GAUGES &&
+		       METRICS_MAX_AGES <= METRICS_MAX_GAUGES &&
+		       METRICS_MAX_HISTOGRAMS <= METRICS_MAX_GAUGES,
+	       "struct metrics_kind is sized by METRICS_MAX_GAUGES");
 
-#define METRICS_BOUNDS(id, name, help, ...) static const double metrics_bounds_##id[] = __VA_ARGS__;
-METRICS_HISTOGRAMS(METRICS_BOUNDS)
-#undef METRICS_BOUNDS
-
-static const struct metrics_hdesc {
-	const char *name, *help;
-	const double *bounds;
-	size_t nbounds;
-} metrics_hist_desc[] = {
-#define METRICS_HDESC(id, name, help, ...)                                            \
-	{ name, help, metrics_bounds_##id,                                             \
-	  sizeof(metrics_bounds_##id) / sizeof(metrics_bounds_##id[0]) },
-	METRICS_HISTOGRAMS(METRICS_HDESC)
-#undef METRICS_HDESC
-};
-
-#define METRICS_CHECK_BOUNDS(id, name, help, ...)                                     \
-	_Static_assert(sizeof(metrics_bounds_##id) / sizeof(double) <= METRICS_MAX_BUCKETS, \
-		       name ": too many buckets");
-METRICS_HISTOGRAMS(METRICS_CHECK_BOUNDS)
-#undef METRICS_CHECK_BOUNDS
+static pthread_mutex_t metrics_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct metrics_kind metrics_counters = { .what = "counter", .max = METRICS_MAX_COUNTERS };
+static struct metrics_kind metrics_gauges = { .what = "gauge", .max = METRICS_MAX_GAUGES };
+static struct metrics_kind metrics_hists = { .what = "histogram", .max = METRICS_MAX_HISTOGRAMS };
+static struct metrics_kind metrics_ages = { .what = "age", .max = METRICS_MAX_AGES };
+static const char *_Atomic metrics_program_name;
 
 /* One thread's counts; written by its owner (or by all, for the last slot). */
 struct metrics_slot {
-	alignas(64) _Atomic uint64_t counter[METRICS_COUNTER_COUNT];
+	alignas(64) _Atomic uint64_t counter[METRICS_MAX_COUNTERS];
 	struct {
 		_Atomic uint64_t bucket[METRICS_MAX_BUCKETS + 1];	/* last: +Inf */
 		_Atomic uint64_t sum_bits;				/* a double */
-	} hist[METRICS_HISTOGRAM_COUNT];
+	} hist[METRICS_MAX_HISTOGRAMS];
 };
 
 static struct metrics_slot metrics_slots[METRICS_SLOTS];
 static atomic_uint metrics_slots_used;
 static _Thread_local struct metrics_slot *metrics_my_slot;
 
-static _Atomic uint64_t metrics_gauge_bits[METRICS_GAUGE_COUNT];
-static _Atomic int64_t metrics_last_tick_ns = -1;	/* CLOCK_BOOTTIME, -1 = none */
+static _Atomic uint64_t metrics_gauge_bits[METRICS_MAX_GAUGES];
+static _Atomic int64_t metrics_age_ns[METRICS_MAX_AGES];	/* CLOCK_BOOTTIME, 0 = never */
+
+/*
+ * Append n entries to k (descs or hdescs, whichever is not NULL); the first
+ * id, the existing one when table was registered before, or -1.
+ */
+static int metrics_register(struct metrics_kind *k, const void *table, size_t n,
+			    const struct metrics_desc *d, const struct metrics_hdesc *h)
+{
+	int first, id = -1;
+
+	pthread_mutex_lock(&metrics_reg_lock);
+	first = atomic_load_explicit(&k->n, memory_order_relaxed);
+	for (int i = 0; i < first; i++)
+		if (k->table[i] == table) {
+			id = i;
+			goto out;
+		}
+	if (n > (size_t)(k->max - first)) {
+		log_error("metrics: more than %d %ss registered", k->max, k->what);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (h && h[i].nbounds > METRICS_MAX_BUCKETS) {
+			log_error("metrics: %s has more than %d buckets", h[i].name,
+				  METRICS_MAX_BUCKETS);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		k->table[first + (int)i] = table;
+		if (d)
+			k->desc[first + (int)i] = &d[i];
+		else
+			k->hdesc[first + (int)i] = &h[i];
+	}
+	atomic_store_explicit(&k->n, first + (int)n, memory_order_release);
+	id = first;
+out:
+	pthread_mutex_unlock(&metrics_reg_lock);
+	return id;
+}
+
+int metrics_register_counters(const struct metrics_desc *d, size_t n)
+{
+	return metrics_register(&metrics_counters, d, n, d, NULL);
+}
+
+int metrics_register_gauges(const struct metrics_desc *d, size_t n)
+{
+	return metrics_register(&metrics_gauges, d, n, d, NULL);
+}
+
+int metrics_register_histograms(const struct metrics_hdesc *d, size_t n)
+{
+	return metrics_register(&metrics_hists, d, n, NULL, d);
+}
+
+int metrics_register_ages(const struct metrics_desc *d, size_t n)
+{
+	return metrics_register(&metrics_ages, d, n, d, NULL);
+}
+
+void metrics_program(const char *name)
+{
+	atomic_store_explicit(&metrics_program_name, name, memory_order_release);
+}
+
+static int metrics_count(struct metrics_kind *k)
+{
+	return atomic_load_explicit(&k->n, memory_order_acquire);
+}
 
 static uint64_t metrics_bits(double v)
 {
@@ -132,24 +205,24 @@ static struct metrics_slot *metrics_slot(void)
 	return metrics_my_slot;
 }
 
-void metrics_add(enum metrics_counter c, uint64_t n)
+void metrics_add(int c, uint64_t n)
 {
 	atomic_fetch_add_explicit(&metrics_slot()->counter[c], n, memory_order_relaxed);
 }
 
-void metrics_set(enum metrics_gauge g, double v)
+void metrics_set(int g, double v)
 {
 	atomic_store_explicit(&metrics_gauge_bits[g], metrics_bits(v), memory_order_relaxed);
 }
 
-double metrics_get(enum metrics_gauge g)
+double metrics_get(int g)
 {
 	return metrics_double(atomic_load_explicit(&metrics_gauge_bits[g], memory_order_relaxed));
 }
 
-void metrics_observe(enum metrics_histogram h, double v)
+void metrics_observe(int h, double v)
 {
-	const struct metrics_hdesc *d = &metrics_hist_desc[h];
+	const struct metrics_hdesc *d = metrics_hists.hdesc[h];
 	struct metrics_slot *s = metrics_slot();
 	uint64_t old, next;
 	size_t b = 0;
@@ -177,9 +250,9 @@ static int64_t metrics_boottime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void metrics_tick_seen(void)
+void metrics_touch(int a)
 {
-	atomic_store_explicit(&metrics_last_tick_ns, metrics_boottime_ns(), memory_order_relaxed);
+	atomic_store_explicit(&metrics_age_ns[a], metrics_boottime_ns(), memory_order_relaxed);
 }
 
 /* A sample value as Prometheus reads it: shortest text that round-trips. */
@@ -217,12 +290,13 @@ static int metrics_sample(struct evbuffer *out, const char *name, const char *la
 static int metrics_render_counters(struct evbuffer *out)
 {
 	unsigned nslots = atomic_load_explicit(&metrics_slots_used, memory_order_relaxed);
+	int n = metrics_count(&metrics_counters);
 	const char *last = NULL;
 
 	if (nslots > METRICS_SLOTS)
 		nslots = METRICS_SLOTS;
-	for (int c = 0; c < METRICS_COUNTER_COUNT; c++) {
-		const struct metrics_desc *d = &metrics_counter_desc[c];
+	for (int c = 0; c < n; c++) {
+		const struct metrics_desc *d = metrics_counters.desc[c];
 		uint64_t sum = 0;
 
 		for (unsigned s = 0; s < nslots; s++)
@@ -239,10 +313,11 @@ static int metrics_render_counters(struct evbuffer *out)
 
 static int metrics_render_gauges(struct evbuffer *out)
 {
+	int n = metrics_count(&metrics_gauges);
 	const char *last = NULL;
 
-	for (int g = 0; g < METRICS_GAUGE_COUNT; g++) {
-		const struct metrics_desc *d = &metrics_gauge_desc[g];
+	for (int g = 0; g < n; g++) {
+		const struct metrics_desc *d = metrics_gauges.desc[g];
 		double v = metrics_double(
 			atomic_load_explicit(&metrics_gauge_bits[g], memory_order_relaxed));
 
@@ -256,12 +331,13 @@ static int metrics_render_gauges(struct evbuffer *out)
 static int metrics_render_histograms(struct evbuffer *out)
 {
 	unsigned nslots = atomic_load_explicit(&metrics_slots_used, memory_order_relaxed);
+	int n = metrics_count(&metrics_hists);
 	char buf[40];
 
 	if (nslots > METRICS_SLOTS)
 		nslots = METRICS_SLOTS;
-	for (int h = 0; h < METRICS_HISTOGRAM_COUNT; h++) {
-		const struct metrics_hdesc *d = &metrics_hist_desc[h];
+	for (int h = 0; h < n; h++) {
+		const struct metrics_hdesc *d = metrics_hists.hdesc[h];
 		uint64_t cum = 0;
 		double sum = 0;
 
@@ -349,34 +425,46 @@ static int metrics_open_fds(void)
 	return n - 1;	/* opendir's own descriptor */
 }
 
+/* Ages are gauges: seconds since touched, else since the process started. */
+static int metrics_render_ages(struct evbuffer *out, int have_start, double since_boot)
+{
+	int n = metrics_count(&metrics_ages);
+	double now = (double)metrics_boottime_ns() / 1e9;
+	const char *last = NULL;
+
+	for (int a = 0; a < n; a++) {
+		const struct metrics_desc *d = metrics_ages.desc[a];
+		int64_t t = atomic_load_explicit(&metrics_age_ns[a], memory_order_relaxed);
+		double since = t ? now - (double)t / 1e9 : now - since_boot;
+
+		if (!t && !have_start)
+			continue;
+		if (metrics_family(out, &last, d->name, d->help, "gauge") < 0 ||
+		    metrics_sample(out, d->name, d->labels, since < 0 ? 0 : since) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int metrics_render_process(struct evbuffer *out)
 {
 	double since_boot = 0, start = 0, cpu;
 	unsigned long long vsize_pages = 0, rss_pages = 0;
 	long page = sysconf(_SC_PAGESIZE);
-	int64_t tick = atomic_load_explicit(&metrics_last_tick_ns, memory_order_relaxed);
 	int have_start = metrics_process_start(&since_boot, &start) == 0;
+	const char *program = atomic_load_explicit(&metrics_program_name, memory_order_acquire);
 	struct rusage ru;
 	struct rlimit rl;
 	int fds = metrics_open_fds();
 	FILE *f;
 
-	if (tick >= 0 || have_start) {
-		double now = (double)metrics_boottime_ns() / 1e9;
-		double since = tick >= 0 ? now - (double)tick / 1e9 : now - since_boot;
-
-		if (evbuffer_add_printf(out,
-					"# HELP leo_seconds_since_last_tick Seconds since the last "
-					"price change arrived, or since start when none did.\n"
-					"# TYPE leo_seconds_since_last_tick gauge\n") < 0 ||
-		    metrics_sample(out, "leo_seconds_since_last_tick", "", since < 0 ? 0 : since) < 0)
-			return -1;
-	}
+	if (metrics_render_ages(out, have_start, since_boot) < 0)
+		return -1;
 	if (evbuffer_add_printf(out,
-				"# HELP leo_build_info Version of the running leo-alertd.\n"
+				"# HELP leo_build_info Version of the running %s.\n"
 				"# TYPE leo_build_info gauge\n"
 				"leo_build_info{version=\"%s\"} 1\n",
-				LEO_VERSION) < 0)
+				program ? program : "program", LEO_VERSION) < 0)
 		return -1;
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {

@@ -31,7 +31,6 @@
 #include "fuzz.h"
 #include "httpd.h"
 #include "log.h"
-#include "metrics.h"
 
 /*
  * The server's per-connection timeout (stats.timeout_s), and how long an
@@ -71,12 +70,11 @@ static void fuzz_httpd_setup(void)
 	fuzz_base = event_base_new();
 	if (!fuzz_base)
 		abort();
-	fuzz_server = httpd_start(fuzz_base, c);
+	fuzz_server = httpd_start(fuzz_base, c, NULL, NULL);	/* always ready */
 	cfg_free(c);
 	if (!fuzz_server)
 		abort();
 	fuzz_port = httpd_port(fuzz_server);
-	metrics_set(METRIC_READY, 1);
 }
 
 /*
@@ -150,21 +148,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	event_free(deadline);
 	if (!cl.closed) {
 		fprintf(stderr, "fuzz_httpd: server kept the connection past %d s "
-			"(sent %zu of %zu bytes%s, %g connections open)\n",
+			"(sent %zu of %zu bytes%s, %d connections open)\n",
 			FUZZ_HTTPD_LIMIT_S, cl.off, cl.len,
 			cl.wrote_all ? ", half-closed" : "",
-			metrics_get(METRIC_HTTP_CONNECTIONS));
+			httpd_open(fuzz_server));
 		abort();
 	}
 	event_free(cl.ev);
 	close(cl.fd);
 	/* the server's close callbacks may still be queued: let them run */
-	for (i = 0; i < 1000 && metrics_get(METRIC_HTTP_CONNECTIONS) != 0; i++) {
+	for (i = 0; i < 1000 && httpd_open(fuzz_server) != 0; i++) {
 		event_base_loop(fuzz_base, EVLOOP_NONBLOCK);
-		if (metrics_get(METRIC_HTTP_CONNECTIONS) != 0)
+		if (httpd_open(fuzz_server) != 0)
 			usleep(1000);
 	}
-	if (metrics_get(METRIC_HTTP_CONNECTIONS) != 0) {
+	if (httpd_open(fuzz_server) != 0) {
 		fprintf(stderr, "fuzz_httpd: a connection slot was not given back\n");
 		abort();
 	}
