@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "alertd_cfg.h"
 
 static char data_dir[PATH_MAX];	/* tests/data/cfg */
 static char top_dir[PATH_MAX];	/* the source tree */
@@ -44,23 +44,23 @@ static char *slurp(const char *path)
 }
 
 /* Load path (relative to tests/data/cfg), collecting the problems in *errs. */
-static struct cfg *load(const char *path, int is_default, char **errs)
+static struct alertd_cfg *load(const char *path, int is_default, char **errs)
 {
 	char cwd[PATH_MAX];
 	size_t len;
-	struct cfg *c;
+	struct alertd_cfg *c;
 	FILE *m = open_memstream(errs, &len);
 
 	assert_non_null(m);
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(data_dir), 0);
-	c = cfg_load(path, is_default, m);
+	c = alertd_cfg_load(path, is_default, m);
 	assert_int_equal(chdir(cwd), 0);
 	fclose(m);
 	return c;
 }
 
-static void assert_defaults(const struct cfg *c)
+static void assert_defaults(const struct alertd_cfg *c)
 {
 	assert_string_equal(c->database.conninfo, "");
 	assert_string_equal(c->database.password_file, "");
@@ -85,17 +85,17 @@ static void assert_defaults(const struct cfg *c)
 
 static void test_defaults(void **state)
 {
-	struct cfg *c = cfg_load(NULL, 0, stderr);
+	struct alertd_cfg *c = alertd_cfg_load(NULL, 0, stderr);
 	(void)state;
 	assert_non_null(c);
 	assert_defaults(c);
-	cfg_free(c);
+	alertd_cfg_free(c);
 }
 
 static void test_missing_file(void **state)
 {
 	char *errs = NULL;
-	struct cfg *c;
+	struct alertd_cfg *c;
 	(void)state;
 
 	/* At the default path: defaults, silently. */
@@ -103,7 +103,7 @@ static void test_missing_file(void **state)
 	assert_non_null(c);
 	assert_defaults(c);
 	assert_string_equal(errs, "");
-	cfg_free(c);
+	alertd_cfg_free(c);
 	free(errs);
 
 	/* Named on the command line: an error. */
@@ -117,7 +117,7 @@ static void test_missing_file(void **state)
 static void test_good_full(void **state)
 {
 	char *errs = NULL;
-	struct cfg *c = load("good-full.yaml", 0, &errs);
+	struct alertd_cfg *c = load("good-full.yaml", 0, &errs);
 	(void)state;
 	assert_string_equal(errs, "");
 	assert_non_null(c);
@@ -141,14 +141,14 @@ static void test_good_full(void **state)
 	assert_int_equal(c->stats.timeout_s, 3);
 	assert_int_equal(c->log.level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c->log.format, LOG_FORMAT_JSON);
-	cfg_free(c);
+	alertd_cfg_free(c);
 	free(errs);
 }
 
 static void test_good_partial(void **state)
 {
 	char *errs = NULL;
-	struct cfg *c = load("good-partial.yaml", 0, &errs);
+	struct alertd_cfg *c = load("good-partial.yaml", 0, &errs);
 	(void)state;
 	assert_string_equal(errs, "");
 	assert_non_null(c);
@@ -157,14 +157,14 @@ static void test_good_partial(void **state)
 	assert_int_equal(c->log.level, LOG_LEVEL_WARN);
 	assert_int_equal(c->engine.queue_capacity, 65536);
 	assert_int_equal(c->writer.batch_max_rows, 500);
-	cfg_free(c);
+	alertd_cfg_free(c);
 	free(errs);
 
 	c = load("good-empty.yaml", 0, &errs);
 	assert_string_equal(errs, "");
 	assert_non_null(c);
 	assert_defaults(c);
-	cfg_free(c);
+	alertd_cfg_free(c);
 	free(errs);
 }
 
@@ -180,7 +180,7 @@ static void test_bad_files(void **state)
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		char errpath[PATH_MAX + 512], *want, *got = NULL;
-		struct cfg *c;
+		struct alertd_cfg *c;
 
 		if (strncmp(e->d_name, "bad-", 4) != 0 || len < 5 ||
 		    strcmp(e->d_name + len - 5, ".yaml") != 0)
@@ -206,8 +206,8 @@ static void test_bad_files(void **state)
 static void test_keep_static(void **state)
 {
 	char *errs = NULL;
-	struct cfg *old = cfg_load(NULL, 0, stderr);
-	struct cfg *next = load("good-full.yaml", 0, &errs);
+	struct alertd_cfg *old = alertd_cfg_load(NULL, 0, stderr);
+	struct alertd_cfg *next = load("good-full.yaml", 0, &errs);
 	size_t len;
 	FILE *m;
 	(void)state;
@@ -217,7 +217,7 @@ static void test_keep_static(void **state)
 	free(errs);
 	m = open_memstream(&errs, &len);
 	assert_non_null(m);
-	cfg_keep_static(old, next, m);
+	alertd_cfg_keep_static(old, next, m);
 	fclose(m);
 	/* Restart-only keys keep the running value ... */
 	assert_string_equal(next->database.conninfo, "");
@@ -233,8 +233,8 @@ static void test_keep_static(void **state)
 	/* The message never shows values: conninfo may hold a password. */
 	assert_null(strstr(errs, "db.example"));
 	assert_null(strstr(errs, "log.level"));
-	cfg_free(old);
-	cfg_free(next);
+	alertd_cfg_free(old);
+	alertd_cfg_free(next);
 	free(errs);
 }
 
@@ -243,7 +243,7 @@ static void test_problems_as_log_lines(void **state)
 {
 	int fds[2], saved = dup(STDERR_FILENO), lines = 0;
 	char cwd[PATH_MAX], buf[8192];
-	struct cfg *c, *old, *next;
+	struct alertd_cfg *c, *old, *next;
 	ssize_t n;
 	(void)state;
 
@@ -252,11 +252,11 @@ static void test_problems_as_log_lines(void **state)
 	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_JSON);
 	dup2(fds[1], STDERR_FILENO);
 	assert_int_equal(chdir(data_dir), 0);
-	c = cfg_load("bad-enum.yaml", 0, NULL);
-	old = cfg_load(NULL, 0, NULL);
-	next = cfg_load("good-partial.yaml", 0, NULL);
+	c = alertd_cfg_load("bad-enum.yaml", 0, NULL);
+	old = alertd_cfg_load(NULL, 0, NULL);
+	next = alertd_cfg_load("good-partial.yaml", 0, NULL);
 	assert_int_equal(chdir(cwd), 0);
-	cfg_keep_static(old, next, NULL);
+	alertd_cfg_keep_static(old, next, NULL);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fds[1]);
@@ -276,8 +276,8 @@ static void test_problems_as_log_lines(void **state)
 	}
 	/* two problems in bad-enum.yaml, two restart-only keys changed */
 	assert_int_equal(lines, 4);
-	cfg_free(old);
-	cfg_free(next);
+	alertd_cfg_free(old);
+	alertd_cfg_free(next);
 }
 
 static char *generated(void (*write)(FILE *))
@@ -295,19 +295,19 @@ static char *generated(void (*write)(FILE *))
 /* config/leo-alertd.yaml is exactly what the key table writes, and loads to the defaults. */
 static void test_shipped_config(void **state)
 {
-	char path[PATH_MAX + 32], *want = generated(cfg_write_defaults), *have;
-	struct cfg *c;
+	char path[PATH_MAX + 32], *want = generated(alertd_cfg_write_defaults), *have;
+	struct alertd_cfg *c;
 	(void)state;
 
 	snprintf(path, sizeof(path), "%s/config/leo-alertd.yaml", top_dir);
 	have = slurp(path);
 	assert_non_null(have);
 	if (strcmp(want, have) != 0)
-		fail_msg("config/leo-alertd.yaml differs from cfg_write_defaults():\n%s", want);
-	c = cfg_load(path, 0, stderr);
+		fail_msg("config/leo-alertd.yaml differs from alertd_cfg_write_defaults():\n%s", want);
+	c = alertd_cfg_load(path, 0, stderr);
 	assert_non_null(c);
 	assert_defaults(c);
-	cfg_free(c);
+	alertd_cfg_free(c);
 	free(want);
 	free(have);
 }
@@ -315,14 +315,14 @@ static void test_shipped_config(void **state)
 /* The README's key table is exactly what the key table writes. */
 static void test_readme_table(void **state)
 {
-	char path[PATH_MAX + 32], *want = generated(cfg_write_markdown), *have;
+	char path[PATH_MAX + 32], *want = generated(alertd_cfg_write_markdown), *have;
 	(void)state;
 
 	snprintf(path, sizeof(path), "%s/README.md", top_dir);
 	have = slurp(path);
 	assert_non_null(have);
 	if (!strstr(have, want))
-		fail_msg("README.md lacks the key table cfg_write_markdown() writes:\n%s", want);
+		fail_msg("README.md lacks the key table alertd_cfg_write_markdown() writes:\n%s", want);
 	free(want);
 	free(have);
 }

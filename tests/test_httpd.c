@@ -31,7 +31,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "cfg.h"
+#include "alertd_cfg.h"
 #include "httpd.h"
 
 static char tls_dir[] = "/tmp/test_httpd.XXXXXX";
@@ -73,7 +73,7 @@ static bool is_ready(void *arg)
 /* Start an endpoint on a kernel-chosen port with the given limits. */
 static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 {
-	struct cfg *c = cfg_load(NULL, 0, stderr);
+	struct alertd_cfg *c = alertd_cfg_load(NULL, 0, stderr);
 	char listen[] = "127.0.0.1:0";
 
 	assert_non_null(c);
@@ -88,8 +88,8 @@ static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 	assert_non_null(s->base);
 	s->stop = event_new(s->base, -1, 0, server_break, s->base);
 	assert_non_null(s->stop);
-	s->h = httpd_start(s->base, c, is_ready, NULL);
-	cfg_free(c);
+	s->h = httpd_start(s->base, &c->stats, is_ready, NULL);
+	alertd_cfg_free(c);
 	assert_non_null(s->h);
 	s->port = httpd_port(s->h);
 	assert_true(s->port > 0);
@@ -401,7 +401,7 @@ static void test_tls(void **state)
 static void test_disabled_and_errors(void **state)
 {
 	struct event_base *base = event_base_new();
-	struct cfg *c = cfg_load(NULL, 0, stderr);
+	struct alertd_cfg *c = alertd_cfg_load(NULL, 0, stderr);
 	char empty[] = "", bad[] = "/nonexistent/cert.pem";
 	char busy[32];
 	struct server s;
@@ -411,7 +411,7 @@ static void test_disabled_and_errors(void **state)
 	assert_non_null(base);
 	assert_non_null(c);
 	c->stats.listen = empty;
-	h = httpd_start(base, c, NULL, NULL);
+	h = httpd_start(base, &c->stats, NULL, NULL);
 	assert_non_null(h);
 	assert_int_equal(httpd_port(h), 0);
 	httpd_stop(h);
@@ -420,15 +420,15 @@ static void test_disabled_and_errors(void **state)
 	server_start(&s, 256, 10, 0);
 	snprintf(busy, sizeof(busy), "127.0.0.1:%d", s.port);
 	c->stats.listen = busy;
-	assert_null(httpd_start(base, c, NULL, NULL));
+	assert_null(httpd_start(base, &c->stats, NULL, NULL));
 	server_stop(&s);
 
 	/* A certificate that is not there. */
 	c->stats.listen = busy;
 	c->stats.tls_cert = bad;
 	c->stats.tls_key = bad;
-	assert_null(httpd_start(base, c, NULL, NULL));
-	cfg_free(c);
+	assert_null(httpd_start(base, &c->stats, NULL, NULL));
+	alertd_cfg_free(c);
 	event_base_free(base);
 }
 

@@ -1,77 +1,87 @@
 /*
- * cfg.h — the daemon's configuration: YAML (libyaml) through one key table.
+ * cfg.h — a program's configuration: YAML (libyaml) through key tables.
  *
- * A struct cfg is immutable once loaded; it is one allocation (its strings
- * live inside it), owned by whoever loaded it, released with cfg_free.  SIGHUP builds a new one and the
- * loop swaps it in; keys not marked reloadable keep their old value (and a
- * warning says so).  cfg.c's key table is the single source of every key's
- * type, default, bounds and reloadability; --check-config, the shipped
- * config/leo-alertd.yaml and the README table agree with it.
+ * A program describes its config as a schema: its struct, and the sections
+ * in it, each a key table (the shared ones, database, stats and log, come
+ * from cfg_section.h; the program's own from its files, e.g. alertd_cfg.c).
+ * A key table entry is the single source of the key's type, default, bounds
+ * and reloadability; loading, --check-config, the program's shipped config
+ * file and its README table all derive from it.
+ *
+ * A loaded config is immutable; it is one allocation (its strings live
+ * inside it), owned by whoever loaded it, released with cfg_free.  SIGHUP
+ * builds a new one and the loop swaps it in; keys not marked reloadable keep
+ * their old value (and a warning says so).
  */
 #ifndef LEO_CFG_H
 #define LEO_CFG_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
-#include "log.h"
+#define CFG_STR_MAX 4096	/* bytes, with the NUL; bounds every string key */
+#define CFG_MAX_KEYS 64		/* keys in a schema, at most */
 
-#define CFG_DEFAULT_PATH "/etc/leo-alertd/leo-alertd.yaml"
+enum cfg_type { CFG_STR, CFG_INT, CFG_ENUM };
 
-struct cfg {
-	struct {
-		char *conninfo;		/* libpq connection string or URI */
-		char *password_file;	/* "" = libpq's usual sources */
-		int pool_size;
-		int connect_timeout_s;
-	} database;
-	struct {
-		char *market_channel;	/* must match the schema's setting */
-	} listen;
-	struct {
-		int worker_threads;
-		int queue_capacity;	/* per worker queue, in messages */
-		int resync_interval_s;
-		int flood_max_fires;
-		int flood_window_seconds;
-	} engine;
-	struct {
-		int batch_max_rows;
-		int batch_max_delay_ms;
-	} writer;
-	struct {
-		char *listen;		/* "host:port"; "" disables */
-		char *tls_cert;		/* both set: serve HTTPS */
-		char *tls_key;
-		int max_connections;	/* open HTTP connections at most */
-		int timeout_s;		/* idle/read/write timeout per connection */
-	} stats;
-	struct {
-		enum log_level level;
-		enum log_format format;
-	} log;
+/* One key of a section; its value is a char * (CFG_STR) or an int. */
+struct cfg_key {
+	const char *key;		/* within its section: "pool_size" */
+	enum cfg_type type;
+	const char *def;		/* default, as a YAML scalar's text */
+	long min, max;			/* CFG_INT: value range; CFG_STR: length range */
+	const char *const *names;	/* CFG_ENUM: value i is names[i], NULL-ended */
+	bool reload;			/* SIGHUP may change it */
+	size_t off;			/* offsetof(the section's struct, ...) */
+	int (*check)(const char *v);	/* CFG_STR: extra syntax check, 0 = fine */
+	const char *check_why;		/* what check() wants, for the message */
+	const char *pair;		/* CFG_STR: a key of the section that must be set with it */
+	const char *help;
+};
+
+/* A section: "database:" and its keys, stored in a struct of its own. */
+struct cfg_section {
+	const char *name;
+	const struct cfg_key *keys;
+	size_t nkeys;
+};
+
+/* A section placed in a program's config struct. */
+struct cfg_part {
+	const struct cfg_section *section;
+	size_t off;			/* offsetof(the program's struct, the section) */
+};
+
+/* A program's config: its struct and its sections, in file order. */
+struct cfg_schema {
+	const char *program;		/* "leo-alertd", for the written defaults */
+	size_t size;			/* sizeof the program's struct */
+	const struct cfg_part *parts;
+	size_t nparts;
 };
 
 /*
- * Load a config file (path NULL: defaults only).  On any problem prints one
- * line per problem to errs as "FILE:LINE: KEY: reason" and returns NULL;
- * errs NULL: each problem is a log_error line instead (use it on SIGHUP, so
- * JSON logs stay JSON).  A missing file at the default path is not a
- * problem: defaults apply.
+ * Load a config file (path NULL: defaults only) into a new struct of
+ * schema's.  On any problem prints one line per problem to errs as
+ * "FILE:LINE: KEY: reason" and returns NULL; errs NULL: each problem is a
+ * log_error line instead (use it on SIGHUP, so JSON logs stay JSON).  A
+ * missing file at the default path is not a problem: defaults apply.
  */
-struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
-	__attribute__((warn_unused_result));
-void cfg_free(struct cfg *c);
+void *cfg_load(const struct cfg_schema *schema, const char *path, int path_is_default,
+	       FILE *errs) __attribute__((warn_unused_result));
+void cfg_free(void *c);
 
 /*
  * For SIGHUP: warn on errs (NULL: log_warn) about keys that changed but
  * cannot change at run time, and copy their old values into next.
  */
-void cfg_keep_static(const struct cfg *old, struct cfg *next, FILE *errs);
+void cfg_keep_static(const struct cfg_schema *schema, const void *old, void *next, FILE *errs);
 
-/* Write the annotated default config (config/leo-alertd.yaml is checked against it). */
-void cfg_write_defaults(FILE *out);
+/* Write the annotated default config (a program's shipped file is checked against it). */
+void cfg_write_defaults(const struct cfg_schema *schema, FILE *out);
 
-/* Write the README's Markdown table of every key (the README is checked against it). */
-void cfg_write_markdown(FILE *out);
+/* Write the Markdown table of every key (a README is checked against it). */
+void cfg_write_markdown(const struct cfg_schema *schema, FILE *out);
 
 #endif

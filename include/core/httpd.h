@@ -12,22 +12,23 @@
 #include <stdbool.h>
 
 struct event_base;
-struct cfg;
+struct cfg_stats;
 struct httpd;
 
 /* Whether the program is ready (/readyz); the stats thread, must not block. */
 typedef bool httpd_ready_fn(void *arg);
 
 /*
- * Listen on c->stats.listen ("" disables: a valid handle that serves
- * nothing).  Copies what it needs from c; c may be freed afterwards.
+ * Listen on c->listen (the stats section; "" disables: a valid handle
+ * that serves nothing).  Copies what it needs from c; c may be freed
+ * afterwards.
  * Returns NULL (after logging why) when it cannot listen or load the TLS
  * certificate.  ready (NULL: always ready) is called with ready_arg on
  * base's thread for each /readyz.  Before base's thread runs it; the caller
  * owns the handle.
  */
-struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_ready_fn *ready,
-			  void *ready_arg) __attribute__((warn_unused_result));
+struct httpd *httpd_start(struct event_base *base, const struct cfg_stats *c,
+			  httpd_ready_fn *ready, void *ready_arg) __attribute__((warn_unused_result));
 
 /* The bound TCP port, 0 when disabled. */
 int httpd_port(const struct httpd *h);

@@ -36,7 +36,7 @@
 #include <sysexits.h>
 
 #include "alertd_metrics.h"
-#include "cfg.h"
+#include "alertd_cfg.h"
 #include "httpd.h"
 #include "listen.h"
 #include "log.h"
@@ -51,7 +51,7 @@ struct main_daemon {
 	bool log_level_forced;
 	enum log_level log_level;
 
-	struct cfg *cfg;
+	struct alertd_cfg *cfg;
 	struct event_base *base;	/* the loop thread's */
 	struct event_base *sbase;	/* the stats thread's */
 	pthread_t stats;
@@ -74,7 +74,7 @@ static void main_usage(FILE *out)
 		"usage: leo-alertd [--config FILE] [--check-config] [--foreground]\n"
 		"                  [--log-level debug|info|warn|error] [--version] [--help]\n"
 		"\n"
-		"  --config FILE     configuration (default " CFG_DEFAULT_PATH ")\n"
+		"  --config FILE     configuration (default " ALERTD_CFG_DEFAULT_PATH ")\n"
 		"  --check-config    validate the configuration and exit (0, or 78)\n"
 		"  --foreground      accepted for compatibility: leo-alertd never\n"
 		"                    daemonizes (systemd Type=notify, containers)\n"
@@ -134,7 +134,7 @@ static bool main_is_ready(void *arg)
 	return atomic_load(&d->ready);
 }
 
-static struct rules_limits main_limits(const struct cfg *c)
+static struct rules_limits main_limits(const struct alertd_cfg *c)
 {
 	return (struct rules_limits){ .flood_max_fires = c->engine.flood_max_fires,
 				      .flood_window_s = c->engine.flood_window_seconds };
@@ -153,22 +153,22 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct main_daemon *d = arg;
-	struct cfg *next;
+	struct alertd_cfg *next;
 	struct rules_limits lim;
 
 	(void)sig;
 	(void)what;
 	log_info("SIGHUP: reloading %s", d->config_path);
 	main_notified(sdnotify_reloading(), "RELOADING");
-	next = cfg_load(d->config_path, d->path_is_default, NULL); /* to the log */
+	next = alertd_cfg_load(d->config_path, d->path_is_default, NULL); /* to the log */
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
 			  d->config_path);
 		main_notified(sdnotify_ready(), "READY");
 		return;
 	}
-	cfg_keep_static(d->cfg, next, NULL);
-	cfg_free(d->cfg);
+	alertd_cfg_keep_static(d->cfg, next, NULL);
+	alertd_cfg_free(d->cfg);
 	d->cfg = next;
 	log_setup(d->log_level_forced ? d->log_level : next->log.level, next->log.format);
 	lim = main_limits(next);
@@ -266,7 +266,7 @@ static int main_args(struct main_daemon *d, int argc, char **argv, bool *check,
 	};
 	int o;
 
-	d->config_path = CFG_DEFAULT_PATH;
+	d->config_path = ALERTD_CFG_DEFAULT_PATH;
 	d->path_is_default = true;
 	*exit_now = -1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -340,12 +340,12 @@ int main(int argc, char **argv)
 		return rc ? rc : exit_now;
 
 	/* config */
-	d.cfg = cfg_load(d.config_path, d.path_is_default, stderr);
+	d.cfg = alertd_cfg_load(d.config_path, d.path_is_default, stderr);
 	if (!d.cfg)
 		return EX_CONFIG;
 	if (check) {
 		printf("%s: ok\n", d.config_path);
-		cfg_free(d.cfg);
+		alertd_cfg_free(d.cfg);
 		return 0;
 	}
 
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
 		log_error("cannot start the worker and writer threads");
 		goto out;
 	}
-	d.httpd = httpd_start(d.sbase, d.cfg, main_is_ready, &d);
+	d.httpd = httpd_start(d.sbase, &d.cfg->stats, main_is_ready, &d);
 	if (!d.httpd) {
 		rc = EX_UNAVAILABLE;
 		goto out;
@@ -449,6 +449,6 @@ out:
 		event_base_free(d.base);
 	libevent_global_shutdown();
 	log_info("stopped");
-	cfg_free(d.cfg);
+	alertd_cfg_free(d.cfg);
 	return rc;
 }

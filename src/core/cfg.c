@@ -1,45 +1,47 @@
 /*
- * cfg.c — YAML (libyaml) -> immutable struct cfg, through one key table.
+ * cfg.c — YAML (libyaml) -> an immutable config struct, through key tables.
  *
- * Loop thread (start-up and SIGHUP); no shared state, nothing global but the
- * constant key table.
+ * The loop thread of whichever program loads (start-up and SIGHUP); no
+ * shared state, nothing global.
  *
  * DESIGN
  *
- * cfg_keys[] is the only list of keys.  Each entry names the dotted key, its
- * type (string, integer, enumeration), its default written as YAML scalar
- * text, its bounds (integer range, or string length), whether SIGHUP may
- * change it, where it lives in struct cfg, and its help text.  Everything
- * else is derived from it:
+ * A schema (cfg.h) lists a program's sections in file order; each section
+ * is a key table (struct cfg_key), the only list of its keys.  Each entry
+ * names the key, its type (string, integer, enumeration), its default
+ * written as YAML scalar text, its bounds (integer range, or string length),
+ * whether SIGHUP may change it, where it lives in its section's struct, and
+ * its help text.  Everything else is derived from it:
  *
  *  - loading: defaults are parsed from the table's text by the very code
  *    that parses the file, so a bad default cannot hide;
  *  - the walk of the YAML document: a mapping key is accepted when it is a
- *    table key or the prefix of one (a section), nothing else;
- *  - cfg_write_defaults(): the annotated config/leo-alertd.yaml;
- *  - cfg_write_markdown(): the README's key table;
+ *    schema key or the prefix of one (a section), nothing else;
+ *  - cross-key checks: a string key's pair must be set when it is;
+ *  - cfg_write_defaults(): the program's annotated config file;
+ *  - cfg_write_markdown(): its README's key table;
  *  - cfg_keep_static(): which keys a reload may change.
+ *
+ * Each call flattens the schema into a struct cfg_tab: key i with its
+ * dotted name ("database.pool_size") and its offset in the program's struct.
  *
  * Every problem is printed as "FILE:LINE: KEY: reason" (to the FILE * given,
  * or as a log line when it is NULL, e.g. on SIGHUP) and the walk goes on,
  * so one run of --check-config lists all of them.  A YAML syntax error stops
  * libyaml; it is reported as "FILE:LINE: (yaml): reason" and is the last.
  *
- * A struct cfg is one allocation: struct cfg_store wraps it together with a
- * fixed buffer per string key, and the struct's char pointers point into
- * those buffers.  cfg_keep_static() can then copy an old string into the
+ * A loaded config is one allocation: the program's struct, then a fixed
+ * buffer of CFG_STR_MAX bytes per key (cfg_str()), into which its char
+ * pointers point.  cfg_keep_static() can then copy an old string into the
  * new config without allocating, and cfg_free() is one free().
  *
- * NB: database.password_file is only a path; the pool reads the file.  No
- * string value is ever echoed in a message (conninfo may hold a password).
+ * NB: no string value is ever echoed in a message (a conninfo may hold a
+ * password).
  */
 #include "cfg.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,102 +49,17 @@
 
 #include "log.h"
 
-#define CFG_STR_MAX 4096	/* bytes, with the NUL; bounds every string key */
+#define CFG_KEY_MAX 128		/* a dotted key name, with the NUL */
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_ENUM };
-
-struct cfg_key {
-	const char *key;		/* dotted: "section.name" */
-	enum cfg_type type;
-	const char *def;		/* default, as a YAML scalar's text */
-	long min, max;			/* CFG_INT: value range; CFG_STR: length range */
-	const char *const *names;	/* CFG_ENUM: value i is names[i], NULL-ended */
-	bool reload;			/* SIGHUP may change it */
-	size_t off;			/* offsetof(struct cfg, ...) */
-	int (*check)(const char *v);	/* CFG_STR: extra syntax check, 0 = fine */
-	const char *check_why;		/* what check() wants, for the message */
-	const char *help;
-};
-
-static const char *const cfg_level_names[] = { "debug", "info", "warn", "error", NULL };
-static const char *const cfg_format_names[] = { "text", "json", NULL };
-
-_Static_assert(sizeof(enum log_level) == sizeof(int), "enums are stored as int");
-_Static_assert(sizeof(enum log_format) == sizeof(int), "enums are stored as int");
-
-static int cfg_check_channel(const char *v);
-static int cfg_check_listen(const char *v);
-
-#define OFF(field) offsetof(struct cfg, field)
-
-static const struct cfg_key cfg_keys[] = {
-	{ "database.conninfo", CFG_STR, "", 0, CFG_STR_MAX - 1, NULL, false,
-	  OFF(database.conninfo), NULL, NULL,
-	  "libpq connection string or URI; empty: libpq's PG* environment variables" },
-	{ "database.password_file", CFG_STR, "", 0, PATH_MAX - 1, NULL, false,
-	  OFF(database.password_file), NULL, NULL,
-	  "file holding the database password; empty: libpq's usual sources" },
-	{ "database.pool_size", CFG_INT, "4", 1, 64, NULL, false,
-	  OFF(database.pool_size), NULL, NULL,
-	  "pooled connections for rule loads and writes; a tenant's firings use one" },
-	{ "database.connect_timeout_s", CFG_INT, "10", 1, 3600, NULL, false,
-	  OFF(database.connect_timeout_s), NULL, NULL,
-	  "seconds to wait for a database connection" },
-	{ "listen.market_channel", CFG_STR, "leo_market", 1, 63, NULL, false,
-	  OFF(listen.market_channel), cfg_check_channel, "letters, digits and _",
-	  "NOTIFY channel of price changes; must match the database's leo.market_channel" },
-	{ "engine.worker_threads", CFG_INT, "2", 1, 64, NULL, false,
-	  OFF(engine.worker_threads), NULL, NULL,
-	  "threads evaluating rules; symbols are sharded across them" },
-	{ "engine.queue_capacity", CFG_INT, "65536", 16, 1048576, NULL, false,
-	  OFF(engine.queue_capacity), NULL, NULL,
-	  "messages each worker queue holds" },
-	{ "engine.resync_interval_s", CFG_INT, "60", 1, 86400, NULL, true,
-	  OFF(engine.resync_interval_s), NULL, NULL,
-	  "seconds between safety-net resyncs of rules (also the expiry sweep)" },
-	{ "engine.flood_max_fires", CFG_INT, "15", 1, 1000000, NULL, true,
-	  OFF(engine.flood_max_fires), NULL, NULL,
-	  "firings of one rule within flood_window_seconds that pause it" },
-	{ "engine.flood_window_seconds", CFG_INT, "180", 1, 86400, NULL, true,
-	  OFF(engine.flood_window_seconds), NULL, NULL,
-	  "window of the flood guard, seconds" },
-	{ "writer.batch_max_rows", CFG_INT, "500", 1, 10000, NULL, true,
-	  OFF(writer.batch_max_rows), NULL, NULL,
-	  "firings written per transaction at most" },
-	{ "writer.batch_max_delay_ms", CFG_INT, "10", 0, 10000, NULL, true,
-	  OFF(writer.batch_max_delay_ms), NULL, NULL,
-	  "longest a firing waits to join a batch, in milliseconds; a batch is written at once when nothing more is coming and its writer has not written for this long" },
-	{ "stats.listen", CFG_STR, "127.0.0.1:9464", 0, 255, NULL, false,
-	  OFF(stats.listen), cfg_check_listen, "HOST:PORT",
-	  "HOST:PORT of the HTTP endpoint (/metrics, /healthz, /readyz); empty: off" },
-	{ "stats.tls_cert", CFG_STR, "", 0, PATH_MAX - 1, NULL, false,
-	  OFF(stats.tls_cert), NULL, NULL,
-	  "PEM certificate chain; with tls_key set, the endpoint speaks HTTPS" },
-	{ "stats.tls_key", CFG_STR, "", 0, PATH_MAX - 1, NULL, false,
-	  OFF(stats.tls_key), NULL, NULL,
-	  "PEM private key of tls_cert" },
-	{ "stats.max_connections", CFG_INT, "256", 1, 65536, NULL, false,
-	  OFF(stats.max_connections), NULL, NULL,
-	  "open HTTP connections at most; more wait in the kernel's backlog" },
-	{ "stats.timeout_s", CFG_INT, "10", 1, 3600, NULL, false,
-	  OFF(stats.timeout_s), NULL, NULL,
-	  "seconds an HTTP connection may stay idle or slow; it lives 6 times this at most" },
-	{ "log.level", CFG_ENUM, "info", 0, 0, cfg_level_names, true,
-	  OFF(log.level), NULL, NULL,
-	  "least severe level logged" },
-	{ "log.format", CFG_ENUM, "text", 0, 0, cfg_format_names, true,
-	  OFF(log.format), NULL, NULL,
-	  "text lines, or one JSON object per line" },
-};
-
-#undef OFF
-
-#define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
-
-/* struct cfg plus the storage of its strings; see DESIGN. */
-struct cfg_store {
-	struct cfg cfg;
-	char str[CFG_NKEYS][CFG_STR_MAX];	/* str[i] backs cfg_keys[i] if a string */
+/* The schema flattened: key i, its dotted name and its offset in the config. */
+struct cfg_tab {
+	const struct cfg_schema *schema;
+	size_t n;
+	struct cfg_ref {
+		const struct cfg_key *k;
+		char key[CFG_KEY_MAX];
+		size_t off;
+	} ref[CFG_MAX_KEYS];
 };
 
 /* Where the walk reports problems. */
@@ -150,8 +67,44 @@ struct cfg_ctx {
 	const char *file;
 	FILE *errs;
 	int nerr;
-	int line[CFG_NKEYS];	/* line a key was set on, 0 = default */
+	struct cfg_tab tab;
+	int line[CFG_MAX_KEYS];	/* line a key was set on, 0 = default */
 };
+
+/* Flatten schema into t; -1 when it has too many keys or too long names. */
+static int cfg_tab(const struct cfg_schema *schema, struct cfg_tab *t)
+{
+	t->schema = schema;
+	t->n = 0;
+	for (size_t p = 0; p < schema->nparts; p++) {
+		const struct cfg_section *sec = schema->parts[p].section;
+
+		for (size_t j = 0; j < sec->nkeys; j++) {
+			struct cfg_ref *r = &t->ref[t->n];
+
+			if (t->n == CFG_MAX_KEYS ||
+			    snprintf(r->key, sizeof(r->key), "%s.%s", sec->name,
+				     sec->keys[j].key) >= (int)sizeof(r->key))
+				return -1;
+			r->k = &sec->keys[j];
+			r->off = schema->parts[p].off + sec->keys[j].off;
+			t->n++;
+		}
+	}
+	return 0;
+}
+
+/* The string buffers follow the program's struct, aligned. */
+static size_t cfg_str_base(const struct cfg_schema *schema)
+{
+	return (schema->size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+}
+
+/* Key i's string buffer in config c. */
+static char *cfg_str(const struct cfg_schema *schema, void *c, size_t i)
+{
+	return (char *)c + cfg_str_base(schema) + i * CFG_STR_MAX;
+}
 
 static void cfg_problem(struct cfg_ctx *x, int line, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -172,36 +125,6 @@ static void cfg_problem(struct cfg_ctx *x, int line, const char *key, const char
 		log_error("%s:%d: %s: %s", x->file, line, key, why);
 }
 
-static int cfg_check_channel(const char *v)
-{
-	for (; *v; v++) {
-		if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
-		      (*v >= '0' && *v <= '9') || *v == '_'))
-			return -1;
-	}
-	return 0;
-}
-
-/* "" or HOST:PORT with a port 1..65535; HOST may be [v6]. */
-static int cfg_check_listen(const char *v)
-{
-	const char *colon = strrchr(v, ':');
-	char *end;
-	long port;
-
-	if (!*v)
-		return 0;
-	if (!colon || colon == v || !colon[1])
-		return -1;
-	if (v[0] == '[' && colon[-1] != ']')
-		return -1;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || colon[1] < '0' || colon[1] > '9' || port < 1 || port > 65535)
-		return -1;
-	return 0;
-}
-
 /* A printable, bounded copy of a scalar for a message (ints and enums only). */
 static const char *cfg_show(const char *v, char *buf, size_t cap)
 {
@@ -216,40 +139,41 @@ static const char *cfg_show(const char *v, char *buf, size_t cap)
 }
 
 /*
- * Set key i of s from scalar text v (len bytes).  quoted: the scalar was
+ * Set key i of config c from scalar text v (len bytes).  quoted: the scalar was
  * quoted in the YAML, so it is a string whatever it looks like.  Returns 0,
  * or reports the problem and returns -1.
  */
-static int cfg_set(struct cfg_store *s, struct cfg_ctx *x, size_t i, const char *v, size_t len,
-		   bool quoted, int line)
+static int cfg_set(char *c, struct cfg_ctx *x, size_t i, const char *v, size_t len, bool quoted,
+		   int line)
 {
-	const struct cfg_key *k = &cfg_keys[i];
-	char *p = (char *)&s->cfg + k->off;
+	const struct cfg_key *k = x->tab.ref[i].k;
+	const char *key = x->tab.ref[i].key;
+	char *p = c + x->tab.ref[i].off;
 	char show[48];
 
 	if (strlen(v) != len) {
-		cfg_problem(x, line, k->key, "contains a NUL byte");
+		cfg_problem(x, line, key, "contains a NUL byte");
 		return -1;
 	}
 	switch (k->type) {
 	case CFG_STR:
 		if ((long)len < k->min || (long)len > k->max) {
-			cfg_problem(x, line, k->key, "length %zu is out of range %ld..%ld", len,
+			cfg_problem(x, line, key, "length %zu is out of range %ld..%ld", len,
 				    k->min, k->max);
 			return -1;
 		}
 		if (k->check && k->check(v) != 0) {
-			cfg_problem(x, line, k->key, "not %s", k->check_why);
+			cfg_problem(x, line, key, "not %s", k->check_why);
 			return -1;
 		}
-		memcpy(s->str[i], v, len + 1);
+		memcpy(cfg_str(x->tab.schema, c, i), v, len + 1);
 		return 0;
 	case CFG_INT: {
 		char *end;
 		long n;
 
 		if (quoted) {
-			cfg_problem(x, line, k->key, "expected an integer, found a quoted string");
+			cfg_problem(x, line, key, "expected an integer, found a quoted string");
 			return -1;
 		}
 		errno = 0;
@@ -257,15 +181,15 @@ static int cfg_set(struct cfg_store *s, struct cfg_ctx *x, size_t i, const char 
 		if (!*v || *end || (*v != '-' && (*v < '0' || *v > '9')) ||
 		    (errno == ERANGE)) {
 			if (errno == ERANGE)
-				cfg_problem(x, line, k->key, "%s is out of range %ld..%ld",
+				cfg_problem(x, line, key, "%s is out of range %ld..%ld",
 					    cfg_show(v, show, sizeof(show)), k->min, k->max);
 			else
-				cfg_problem(x, line, k->key, "\"%s\" is not an integer",
+				cfg_problem(x, line, key, "\"%s\" is not an integer",
 					    cfg_show(v, show, sizeof(show)));
 			return -1;
 		}
 		if (n < k->min || n > k->max) {
-			cfg_problem(x, line, k->key, "%ld is out of range %ld..%ld", n, k->min,
+			cfg_problem(x, line, key, "%ld is out of range %ld..%ld", n, k->min,
 				    k->max);
 			return -1;
 		}
@@ -287,7 +211,7 @@ static int cfg_set(struct cfg_store *s, struct cfg_ctx *x, size_t i, const char 
 			for (int e = 0; k->names[e]; e++)
 				n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s",
 						      e ? ", " : "", k->names[e]);
-			cfg_problem(x, line, k->key, "\"%s\" is not one of %s",
+			cfg_problem(x, line, key, "\"%s\" is not one of %s",
 				    cfg_show(v, show, sizeof(show)), want);
 		}
 		return -1;
@@ -324,8 +248,8 @@ static bool cfg_is_null(const yaml_node_t *n)
  * Walk mapping node m whose dotted path is prefix ("" at the root).  Keys
  * are table keys (scalar values) or sections (mapping values).
  */
-static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix,
-		     struct cfg_store *s, struct cfg_ctx *x)
+static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix, char *c,
+		     struct cfg_ctx *x)
 {
 	yaml_node_pair_t *pair, *prev;
 
@@ -369,10 +293,11 @@ static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix,
 			continue;
 
 		flen = strlen(full);
-		for (size_t i = 0; i < CFG_NKEYS; i++) {
-			const struct cfg_key *k = &cfg_keys[i];
+		for (size_t i = 0; i < x->tab.n; i++) {
+			const struct cfg_key *k = x->tab.ref[i].k;
+			const char *key = x->tab.ref[i].key;
 
-			if (strcmp(k->key, full) == 0) {
+			if (strcmp(key, full) == 0) {
 				int vline = (int)vn->start_mark.line + 1;
 
 				if (vn->type != YAML_SCALAR_NODE) {
@@ -381,9 +306,9 @@ static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix,
 				} else if (cfg_is_null(vn) && k->type != CFG_STR) {
 					cfg_problem(x, vline, full, "has no value");
 				} else if (cfg_is_null(vn)) {
-					s->str[i][0] = '\0';
+					cfg_str(x->tab.schema, c, i)[0] = '\0';
 					x->line[i] = vline;
-				} else if (cfg_set(s, x, i, (const char *)vn->data.scalar.value,
+				} else if (cfg_set(c, x, i, (const char *)vn->data.scalar.value,
 						   vn->data.scalar.length,
 						   vn->data.scalar.style !=
 							   YAML_PLAIN_SCALAR_STYLE,
@@ -392,7 +317,7 @@ static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix,
 				}
 				goto next;
 			}
-			if (strncmp(k->key, full, flen) == 0 && k->key[flen] == '.')
+			if (strncmp(key, full, flen) == 0 && key[flen] == '.')
 				section = true;
 		}
 		if (!section) {
@@ -402,52 +327,58 @@ static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix,
 				cfg_problem(x, (int)vn->start_mark.line + 1, full,
 					    "expected a mapping, found %s", cfg_node_kind(vn));
 		} else {
-			cfg_walk(doc, vn, full, s, x);
+			cfg_walk(doc, vn, full, c, x);
 		}
 next:;
 	}
 }
 
-/* Checks that involve more than one key. */
-static void cfg_cross_check(struct cfg_store *s, struct cfg_ctx *x)
+/* Checks that involve more than one key: a string key set needs its pair set. */
+static void cfg_cross_check(char *c, struct cfg_ctx *x)
 {
-	const struct cfg *c = &s->cfg;
-	size_t icert = 0, ikey = 0;
+	const struct cfg_schema *schema = x->tab.schema;
+	size_t base = 0;	/* index of the part's first key */
 
-	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		if (strcmp(cfg_keys[i].key, "stats.tls_cert") == 0)
-			icert = i;
-		else if (strcmp(cfg_keys[i].key, "stats.tls_key") == 0)
-			ikey = i;
-	}
-	if (!*c->stats.tls_cert != !*c->stats.tls_key) {
-		size_t set = *c->stats.tls_cert ? icert : ikey;
-		size_t unset = *c->stats.tls_cert ? ikey : icert;
+	for (size_t p = 0; p < schema->nparts; base += schema->parts[p].section->nkeys, p++) {
+		const struct cfg_section *sec = schema->parts[p].section;
 
-		cfg_problem(x, x->line[set], cfg_keys[unset].key, "must be set when %s is set",
-			    cfg_keys[set].key);
+		for (size_t j = 0; j < sec->nkeys; j++) {
+			size_t set = base + j, unset = base;
+
+			if (!sec->keys[j].pair || !*cfg_str(schema, c, set))
+				continue;
+			while (unset < base + sec->nkeys &&
+			       strcmp(sec->keys[unset - base].key, sec->keys[j].pair) != 0)
+				unset++;
+			if (unset < base + sec->nkeys && !*cfg_str(schema, c, unset))
+				cfg_problem(x, x->line[set], x->tab.ref[unset].key,
+					    "must be set when %s is set", x->tab.ref[set].key);
+		}
 	}
 }
 
-static struct cfg_store *cfg_defaults(struct cfg_ctx *x)
+static char *cfg_defaults(struct cfg_ctx *x)
 {
-	struct cfg_store *s = calloc(1, sizeof(*s));
+	const struct cfg_schema *schema = x->tab.schema;
+	char *c = calloc(1, cfg_str_base(schema) + x->tab.n * CFG_STR_MAX);
 
-	if (!s)
+	if (!c)
 		return NULL;
-	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		if (cfg_keys[i].type == CFG_STR)
-			*(char **)(void *)((char *)&s->cfg + cfg_keys[i].off) = s->str[i];
-		if (cfg_set(s, x, i, cfg_keys[i].def, strlen(cfg_keys[i].def), false, 0) != 0) {
-			free(s);
+	for (size_t i = 0; i < x->tab.n; i++) {
+		const struct cfg_key *k = x->tab.ref[i].k;
+
+		if (k->type == CFG_STR)
+			*(char **)(void *)(c + x->tab.ref[i].off) = cfg_str(schema, c, i);
+		if (cfg_set(c, x, i, k->def, strlen(k->def), false, 0) != 0) {
+			free(c);
 			return NULL;
 		}
 	}
-	return s;
+	return c;
 }
 
-/* Parse the file into s; problems go to x. */
-static void cfg_parse_file(FILE *f, struct cfg_store *s, struct cfg_ctx *x)
+/* Parse the file into c; problems go to x. */
+static void cfg_parse_file(FILE *f, char *c, struct cfg_ctx *x)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -468,7 +399,7 @@ static void cfg_parse_file(FILE *f, struct cfg_store *s, struct cfg_ctx *x)
 	if (!root) {
 		/* An empty file: defaults. */
 	} else if (root->type == YAML_MAPPING_NODE) {
-		cfg_walk(&doc, root, "", s, x);
+		cfg_walk(&doc, root, "", c, x);
 	} else if (!(root->type == YAML_SCALAR_NODE && cfg_is_null(root))) {
 		cfg_problem(x, (int)root->start_mark.line + 1, "(root)",
 			    "expected a mapping, found %s", cfg_node_kind(root));
@@ -494,83 +425,100 @@ out_parser:
 	yaml_parser_delete(&parser);
 }
 
-struct cfg *cfg_load(const char *path, int path_is_default, FILE *errs)
+void *cfg_load(const struct cfg_schema *schema, const char *path, int path_is_default,
+	       FILE *errs)
 {
-	struct cfg_ctx x = { .file = path ? path : "(defaults)", .errs = errs };
-	struct cfg_store *s;
+	struct cfg_ctx *x = calloc(1, sizeof(*x));
+	const char *file = path ? path : "(defaults)";
+	char *c = NULL;
 	FILE *f;
 
-	s = cfg_defaults(&x);
-	if (!s) {
+	if (!x || cfg_tab(schema, &x->tab) < 0) {
 		if (errs)
-			fprintf(errs, "%s: out of memory\n", x.file);
+			fprintf(errs, "%s: %s\n", file, x ? "schema too large" : "out of memory");
 		else
-			log_error("%s: out of memory", x.file);
+			log_error("%s: %s", file, x ? "schema too large" : "out of memory");
+		free(x);
 		return NULL;
 	}
+	x->file = file;
+	x->errs = errs;
+	c = cfg_defaults(x);
+	if (!c) {
+		if (errs)
+			fprintf(errs, "%s: out of memory\n", x->file);
+		else
+			log_error("%s: out of memory", x->file);
+		goto fail;
+	}
 	if (!path)
-		return &s->cfg;
+		goto done;
 
 	f = fopen(path, "r");
 	if (!f) {
 		if (errno == ENOENT && path_is_default)
-			return &s->cfg;
+			goto done;
 		if (errs)
 			fprintf(errs, "%s:0: (file): cannot open: %s\n", path, strerror(errno));
 		else
 			log_error("%s:0: (file): cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
-	cfg_parse_file(f, s, &x);
+	cfg_parse_file(f, c, x);
 	fclose(f);
-	if (x.nerr)
+	if (x->nerr)
 		goto fail;
-	cfg_cross_check(s, &x);
-	if (x.nerr)
+	cfg_cross_check(c, x);
+	if (x->nerr)
 		goto fail;
-	return &s->cfg;
+done:
+	free(x);
+	return c;
 
 fail:
-	free(s);
+	free(c);
+	free(x);
 	return NULL;
 }
 
-void cfg_free(struct cfg *c)
+void cfg_free(void *c)
 {
-	/* struct cfg is the first member of struct cfg_store. */
 	free(c);
 }
 
-static bool cfg_same(const struct cfg *a, const struct cfg *b, size_t i)
+static bool cfg_same(const struct cfg_tab *t, const void *a, const void *b, size_t i)
 {
-	const struct cfg_key *k = &cfg_keys[i];
-	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+	const struct cfg_key *k = t->ref[i].k;
+	const char *pa = (const char *)a + t->ref[i].off, *pb = (const char *)b + t->ref[i].off;
 
 	if (k->type == CFG_STR)
 		return strcmp(*(char *const *)(const void *)pa, *(char *const *)(const void *)pb) == 0;
 	return *(const int *)(const void *)pa == *(const int *)(const void *)pb;
 }
 
-void cfg_keep_static(const struct cfg *old, struct cfg *next, FILE *errs)
+void cfg_keep_static(const struct cfg_schema *schema, const void *old, void *next, FILE *errs)
 {
-	struct cfg_store *s = (struct cfg_store *)next;
+	struct cfg_tab t;
 
-	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		const struct cfg_key *k = &cfg_keys[i];
-		const char *po = (const char *)old + k->off;
+	if (cfg_tab(schema, &t) < 0)
+		return;	/* cfg_load refused the schema: no next to keep */
+	for (size_t i = 0; i < t.n; i++) {
+		const struct cfg_key *k = t.ref[i].k;
+		const char *po = (const char *)old + t.ref[i].off;
 
-		if (k->reload || cfg_same(old, next, i))
+		if (k->reload || cfg_same(&t, old, next, i))
 			continue;
 		if (errs)
 			fprintf(errs, "%s: cannot change without a restart; keeping the running value\n",
-				k->key);
+				t.ref[i].key);
 		else
 			log_warn("%s: cannot change without a restart; keeping the running value",
-				 k->key);
+				 t.ref[i].key);
 		if (k->type == CFG_STR)
-			snprintf(s->str[i], sizeof(s->str[i]), "%s", *(char *const *)(const void *)po);
+			snprintf(cfg_str(schema, next, i), CFG_STR_MAX, "%s",
+				 *(char *const *)(const void *)po);
 		else
-			*(int *)(void *)((char *)next + k->off) = *(const int *)(const void *)po;
+			*(int *)(void *)((char *)next + t.ref[i].off) = *(const int *)(const void *)po;
 	}
 }
 
@@ -607,47 +555,51 @@ static void cfg_write_range(FILE *out, const struct cfg_key *k, const char *sep)
 	}
 }
 
-void cfg_write_defaults(FILE *out)
+/* One key of cfg_write_defaults: help, values, then the key and its default. */
+static void cfg_write_default(FILE *out, const struct cfg_key *k)
 {
-	const char *section = NULL;
-	size_t seclen = 0;
+	fprintf(out, "  # %s.\n  # ", k->help);
+	cfg_write_range(out, k, " | ");
+	fprintf(out, "; %s\n  %s: ", k->reload ? "reload" : "restart", k->key);
+	if (k->type == CFG_STR)
+		cfg_write_quoted(out, k->def);
+	else
+		fputs(k->def, out);
+	fputc('\n', out);
+}
 
-	fprintf(out, "# leo-alertd configuration (YAML).\n"
+void cfg_write_defaults(const struct cfg_schema *schema, FILE *out)
+{
+	fprintf(out, "# %s configuration (YAML).\n"
 		     "#\n"
 		     "# Every key with its default.  Keys left out keep their default; unknown\n"
 		     "# keys are errors.  \"reload\" keys change on SIGHUP, the others need a\n"
-		     "# restart.  Check a file with: leo-alertd --check-config --config FILE\n");
-	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		const struct cfg_key *k = &cfg_keys[i];
-		const char *dot = strchr(k->key, '.');
+		     "# restart.  Check a file with: %s --check-config --config FILE\n",
+		schema->program, schema->program);
+	for (size_t p = 0; p < schema->nparts; p++) {
+		const struct cfg_section *sec = schema->parts[p].section;
 
-		if (!section || (size_t)(dot - k->key) != seclen ||
-		    strncmp(section, k->key, seclen) != 0) {
-			section = k->key;
-			seclen = (size_t)(dot - k->key);
-			fprintf(out, "\n%.*s:\n", (int)seclen, section);
-		} else {
-			fputc('\n', out);
+		fprintf(out, "\n%s:\n", sec->name);
+		for (size_t j = 0; j < sec->nkeys; j++) {
+			if (j)
+				fputc('\n', out);
+			cfg_write_default(out, &sec->keys[j]);
 		}
-		fprintf(out, "  # %s.\n  # ", k->help);
-		cfg_write_range(out, k, " | ");
-		fprintf(out, "; %s\n  %s: ", k->reload ? "reload" : "restart", dot + 1);
-		if (k->type == CFG_STR)
-			cfg_write_quoted(out, k->def);
-		else
-			fputs(k->def, out);
-		fputc('\n', out);
 	}
 }
 
-void cfg_write_markdown(FILE *out)
+void cfg_write_markdown(const struct cfg_schema *schema, FILE *out)
 {
+	struct cfg_tab t;
+
+	if (cfg_tab(schema, &t) < 0)
+		return;
 	fprintf(out, "| key | default | values | on SIGHUP | meaning |\n"
 		     "| --- | --- | --- | --- | --- |\n");
-	for (size_t i = 0; i < CFG_NKEYS; i++) {
-		const struct cfg_key *k = &cfg_keys[i];
+	for (size_t i = 0; i < t.n; i++) {
+		const struct cfg_key *k = t.ref[i].k;
 
-		fprintf(out, "| `%s` | ", k->key);
+		fprintf(out, "| `%s` | ", t.ref[i].key);
 		if (k->type == CFG_STR)
 			fprintf(out, "`\"%s\"`", k->def);
 		else

@@ -61,7 +61,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "cfg.h"
+#include "cfg_section.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -424,8 +424,8 @@ static int httpd_bound_port(struct evconnlistener *l)
 	return 0;
 }
 
-struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_ready_fn *ready,
-			  void *ready_arg)
+struct httpd *httpd_start(struct event_base *base, const struct cfg_stats *c,
+			  httpd_ready_fn *ready, void *ready_arg)
 {
 	struct httpd *h = calloc(1, sizeof(*h));
 	struct evconnlistener *l;
@@ -440,14 +440,14 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_re
 	h->gauge = metrics_register_gauges(httpd_gauge_desc, 1);
 	if (h->gauge < 0)
 		goto fail;
-	h->max_open = c->stats.max_connections;
-	h->timeout_s = c->stats.timeout_s;
-	if (!*c->stats.listen) {
+	h->max_open = c->max_connections;
+	h->timeout_s = c->timeout_s;
+	if (!*c->listen) {
 		log_info("stats: HTTP endpoint disabled (stats.listen is empty)");
 		return h;
 	}
-	if (*c->stats.tls_cert) {
-		h->ssl = httpd_ssl_ctx(c->stats.tls_cert, c->stats.tls_key);
+	if (*c->tls_cert) {
+		h->ssl = httpd_ssl_ctx(c->tls_cert, c->tls_key);
 		if (!h->ssl)
 			goto fail;
 	}
@@ -459,14 +459,14 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_re
 	}
 	evhttp_set_max_headers_size(h->http, HTTPD_MAX_HEADERS);
 	evhttp_set_max_body_size(h->http, HTTPD_MAX_BODY);
-	evhttp_set_timeout(h->http, c->stats.timeout_s);
+	evhttp_set_timeout(h->http, c->timeout_s);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, httpd_request, h);
 	evhttp_set_bevcb(h->http, httpd_new_bev, h);
 
-	l = httpd_listen(h, c->stats.listen);
+	l = httpd_listen(h, c->listen);
 	if (!l)
 		goto fail;
 	if (!evhttp_bind_listener(h->http, l)) {
@@ -476,7 +476,7 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg *c, httpd_re
 	}
 	h->listener = l;
 	h->port = httpd_bound_port(l);
-	log_info("stats: serving %s on %s", h->ssl ? "HTTPS" : "HTTP", c->stats.listen);
+	log_info("stats: serving %s on %s", h->ssl ? "HTTPS" : "HTTP", c->listen);
 	return h;
 
 fail:

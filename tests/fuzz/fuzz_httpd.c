@@ -27,7 +27,7 @@
 
 #include <event2/event.h>
 
-#include "cfg.h"
+#include "alertd_cfg.h"
 #include "fuzz.h"
 #include "httpd.h"
 #include "log.h"
@@ -56,12 +56,12 @@ static int fuzz_port;
 
 static void fuzz_httpd_setup(void)
 {
-	struct cfg *c;
+	struct alertd_cfg *c;
 	char listen[] = "127.0.0.1:0";
 
 	signal(SIGPIPE, SIG_IGN);	/* as the daemon does */
 	log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
-	c = cfg_load(NULL, 0, stderr);
+	c = alertd_cfg_load(NULL, 0, stderr);
 	if (!c)
 		abort();
 	c->stats.listen = listen;
@@ -70,8 +70,8 @@ static void fuzz_httpd_setup(void)
 	fuzz_base = event_base_new();
 	if (!fuzz_base)
 		abort();
-	fuzz_server = httpd_start(fuzz_base, c, NULL, NULL);	/* always ready */
-	cfg_free(c);
+	fuzz_server = httpd_start(fuzz_base, &c->stats, NULL, NULL);	/* always ready */
+	alertd_cfg_free(c);
 	if (!fuzz_server)
 		abort();
 	fuzz_port = httpd_port(fuzz_server);
