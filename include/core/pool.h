@@ -12,14 +12,17 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+struct cfg_database;
 struct pool;
 
 /*
- * password_file "" or NULL: libpq's usual sources (PGPASSWORD, ~/.pgpass).
- * The password is read once here and never logged.
+ * The database section of the config (cfg_section.h): db->password_file ""
+ * or NULL: libpq's usual sources (PGPASSWORD, ~/.pgpass).  The password is
+ * read once here and never logged.  Every connection names itself
+ * application_name (the program, "leo-alertd").  db may be freed afterwards.
  */
-struct pool *pool_new(const char *conninfo, const char *password_file, int size,
-		      int connect_timeout_s) __attribute__((warn_unused_result));
+struct pool *pool_new(const struct cfg_database *db, const char *application_name)
+	__attribute__((warn_unused_result));
 void pool_free(struct pool *p);
 
 /* A new connection of the caller's own; NULL (logged) when it fails. */

@@ -375,8 +375,7 @@ int main(int argc, char **argv)
 	}
 
 	/* connections, writers, workers, listen, http */
-	d.pool = pool_new(d.cfg->database.conninfo, d.cfg->database.password_file,
-			  d.cfg->database.pool_size, d.cfg->database.connect_timeout_s);
+	d.pool = pool_new(&d.cfg->database, "leo-alertd");
 	if (!d.pool) {
 		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
 		goto out;

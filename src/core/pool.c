@@ -8,6 +8,9 @@
  *
  * Locking: `lock` guards idle[] and nidle.  The password, conninfo and the
  * rest are set at pool_new and read-only afterwards.
+ *
+ * tests/test_pool.c runs check-out, check-in and backoff against a real
+ * PostgreSQL: the libpq calls here are the whole module.
  */
 #include "pool.h"
 
@@ -16,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_section.h"
 #include "log.h"
 
 struct pool {
 	char *conninfo;
+	char *application_name;
 	char *password;		/* NULL: libpq's usual sources */
 	char timeout[16];
 	int size;
@@ -52,23 +57,23 @@ static char *pool_read_password(const char *path)
 	return line;
 }
 
-struct pool *pool_new(const char *conninfo, const char *password_file, int size,
-		      int connect_timeout_s)
+struct pool *pool_new(const struct cfg_database *db, const char *application_name)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
-	p->size = size > 0 ? size : 1;
+	p->size = db->pool_size > 0 ? db->pool_size : 1;
 	snprintf(p->timeout, sizeof(p->timeout), "%d",
-		 connect_timeout_s > 0 ? connect_timeout_s : 10);
-	p->conninfo = strdup(conninfo ? conninfo : "");
+		 db->connect_timeout_s > 0 ? db->connect_timeout_s : 10);
+	p->conninfo = strdup(db->conninfo ? db->conninfo : "");
+	p->application_name = strdup(application_name);
 	p->idle = calloc((size_t)p->size, sizeof(*p->idle));
-	if (!p->conninfo || !p->idle)
+	if (!p->conninfo || !p->application_name || !p->idle)
 		goto fail;
-	if (password_file && password_file[0]) {
-		p->password = pool_read_password(password_file);
+	if (db->password_file && db->password_file[0]) {
+		p->password = pool_read_password(db->password_file);
 		if (!p->password)
 			goto fail;
 	}
@@ -90,6 +95,7 @@ void pool_free(struct pool *p)
 		free(p->password);
 	}
 	free(p->conninfo);
+	free(p->application_name);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -121,7 +127,7 @@ PGconn *pool_connect(struct pool *p)
 	 * notifications' signatures are over their UTF-8 bytes. */
 	const char *keys[] = { "application_name", "connect_timeout", "dbname",
 			       "client_encoding", "password", NULL };
-	const char *vals[] = { "leo-alertd", p->timeout, p->conninfo, "UTF8", p->password,
+	const char *vals[] = { p->application_name, p->timeout, p->conninfo, "UTF8", p->password,
 			       NULL };
 	PGconn *c;
 
