@@ -8,8 +8,8 @@
  *
  * DESIGN
  * Rules live in a chunked pool (stable 32-bit indices, no realloc of the
- * rules themselves) and are found by rule_id through an open-addressing hash
- * of indices.  Symbols and tenants are interned.  A single-leaf condition is
+ * rules themselves) and are found by rule_id through the core's id map
+ * (idmap.h).  Symbols and tenants are interned, each with an id map too.  A single-leaf condition is
  * stored inline in the rule; only composites keep a compiled struct cond.
  *
  * The index.  For a condition without windowed moves, the truth of every
@@ -67,6 +67,8 @@
 #include "cond.h"
 #include "cond_int.h"
 #include "eval.h"
+#include "fnv.h"
+#include "idmap.h"
 #include "ids.h"
 #include "rules.h"
 #include "ruleid.h"
@@ -165,7 +167,7 @@ struct rules_mgroup {
 };
 
 struct rules_sym {
-	uint32_t hash;			/* rules_sym_hash(name) */
+	uint32_t hash;			/* rules_name_hash(name) */
 	char *name;			/* iname, or the heap when longer */
 	char iname[40];
 	struct rules_mgroup *mg;	/* moves groups */
@@ -175,11 +177,6 @@ struct rules_sym {
 	struct rules_vec scan;		/* composites with a moves leaf */
 	struct rules_vec watch;		/* evaluated on every change */
 	struct eval_window *win;	/* NULL until a moves rule arrives */
-};
-
-struct rules_hash {
-	uint32_t *slot;		/* RULES_NONE = empty */
-	uint32_t cap, n;	/* cap: power of two */
 };
 
 struct rules {
@@ -192,23 +189,22 @@ struct rules {
 	uint32_t next_slot;	/* first never-used slot */
 	uint32_t free_head;	/* freed slots, chained through stamp */
 	size_t count;
-	struct rules_hash ids;
+	struct idmap ids;	/* rule id -> pool index */
 
 	struct rules_sym **sym;
 	uint32_t nsym, sym_cap;
-	uint64_t *sym_slot;	/* hash << 32 | (index + 1); 0 = empty */
-	uint32_t sym_slots;	/* power of two, > 2 * nsym */
+	struct idmap syms;
 
 	char (*tenant)[TENANT_ID_SIZE];
 	uint32_t ntenant, tenant_cap;
-	struct rules_hash tenant_hash;
+	struct idmap tenants;
 
 	uint32_t epoch;
 	struct rules_vec cand;	/* scratch for rules_tick */
 };
 
 /* ------------------------------------------------------------------ */
-/* vectors, hashing, rule ids */
+/* vectors */
 
 static inline struct rule *rules_at(const struct rules *t, uint32_t i)
 {
@@ -239,242 +235,81 @@ static void rules_vec_del(struct rules_vec *v, uint32_t x)
 		}
 }
 
-static uint64_t rules_hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t rules_hash_id(const uint8_t id[32])
-{
-	uint64_t a, b;
-
-	memcpy(&a, id, 8);
-	memcpy(&b, id + 8, 8);
-	a ^= b * 0x9e3779b97f4a7c15ULL;
-	a *= 0xbf58476d1ce4e5b9ULL;
-	return a ^ (a >> 31);
-}
-
 /* ------------------------------------------------------------------ */
-/* open-addressing hash of 32-bit indices; the owner compares keys */
+/* the three maps (idmap.h): rule id -> pool index, symbols, tenants */
 
-static int rules_hash_init(struct rules_hash *h, uint32_t cap)
+static uint32_t rules_id_of(const void *t, uint32_t i)
 {
-	h->slot = malloc((size_t)cap * sizeof(*h->slot));
-	if (!h->slot)
-		return -1;
-	memset(h->slot, 0xff, (size_t)cap * sizeof(*h->slot));
-	h->cap = cap;
-	h->n = 0;
-	return 0;
+	return ruleid_hash(rules_at(t, i)->id);
 }
 
-/*
- * Rule-id hash.  A slot holds the rule index in its low RULES_ID_BITS bits
- * and 6 more bits of the id's hash above them, so a probe past another rule
- * rarely has to read that rule (a cache miss) to see it is not the one.
- */
-#define RULES_ID_BITS 26
-#define RULES_ID_MASK ((1u << RULES_ID_BITS) - 1)	/* also the rule limit */
-
-static inline uint32_t rules_id_slot(uint64_t h, uint32_t x)
+static bool rules_id_eq(const void *t, uint32_t i, const void *id)
 {
-	return (uint32_t)(h >> 58) << RULES_ID_BITS | x;
+	return memcmp(rules_at(t, i)->id, id, 32) == 0;
 }
 
 static uint32_t rules_id_find(const struct rules *t, const uint8_t id[32])
 {
-	uint64_t h = rules_hash_id(id);
-	uint32_t m = t->ids.cap - 1, fp = rules_id_slot(h, 0);
+	uint32_t p = idmap_find(&t->ids, ruleid_hash(id), rules_id_eq, t, id);
 
-	for (uint32_t i = (uint32_t)h & m;; i = (i + 1) & m) {
-		uint32_t v = t->ids.slot[i];
-
-		if (v == RULES_NONE)
-			return RULES_NONE;
-		if ((v & ~RULES_ID_MASK) == fp &&
-		    memcmp(rules_at(t, v & RULES_ID_MASK)->id, id, 32) == 0)
-			return v & RULES_ID_MASK;
-	}
+	return idmap_found(&t->ids, p) ? idmap_at(&t->ids, p) : RULES_NONE;
 }
 
-static void rules_id_place(struct rules *t, uint32_t x)
-{
-	uint64_t h = rules_hash_id(rules_at(t, x)->id);
-	uint32_t m = t->ids.cap - 1, i = (uint32_t)h & m;
-
-	while (t->ids.slot[i] != RULES_NONE)
-		i = (i + 1) & m;
-	t->ids.slot[i] = rules_id_slot(h, x);
-}
-
+/* Rule x (whose id is not in the map) becomes findable. */
 static int rules_id_add(struct rules *t, uint32_t x)
 {
-	if ((t->ids.n + 1) * 4 > t->ids.cap * 3) {
-		struct rules_hash old = t->ids;
+	const uint8_t *id = rules_at(t, x)->id;
+	uint32_t h = ruleid_hash(id);
 
-		if (rules_hash_init(&t->ids, old.cap * 2)) {
-			t->ids = old;
-			return -1;
-		}
-		t->ids.n = old.n;
-		for (uint32_t i = 0; i < old.cap; i++)
-			if (old.slot[i] != RULES_NONE)
-				rules_id_place(t, old.slot[i] & RULES_ID_MASK);
-		free(old.slot);
-	}
-	rules_id_place(t, x);
-	t->ids.n++;
+	if (idmap_reserve(&t->ids, t, rules_id_of))
+		return -1;
+	idmap_put(&t->ids, idmap_find(&t->ids, h, rules_id_eq, t, id), h, x);
 	return 0;
 }
 
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
 static void rules_id_del(struct rules *t, uint32_t x)
 {
-	uint32_t m = t->ids.cap - 1;
-	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
+	const uint8_t *id = rules_at(t, x)->id;
+	uint32_t p = idmap_find(&t->ids, ruleid_hash(id), rules_id_eq, t, id);
 
-	while ((t->ids.slot[i] & RULES_ID_MASK) != x || t->ids.slot[i] == RULES_NONE) {
-		if (t->ids.slot[i] == RULES_NONE)
-			return;
-		i = (i + 1) & m;
-	}
-	for (uint32_t j = (i + 1) & m;; j = (j + 1) & m) {
-		uint32_t y = t->ids.slot[j], home;
-
-		if (y == RULES_NONE)
-			break;
-		home = (uint32_t)rules_hash_id(rules_at(t, y & RULES_ID_MASK)->id) & m;
-		/* y may move to i when i lies cyclically in [home, j). */
-		if (((j - home) & m) >= ((j - i) & m)) {
-			t->ids.slot[i] = y;
-			i = j;
-		}
-	}
-	t->ids.slot[i] = RULES_NONE;
-	t->ids.n--;
+	if (idmap_found(&t->ids, p))
+		idmap_del(&t->ids, p, t, rules_id_of);
 }
 
-/* Generic name interning (symbols, tenants): no deletion. */
-static uint32_t rules_name_find(const struct rules_hash *h, const char *name,
-				const char *(*get)(const struct rules *, uint32_t),
-				const struct rules *t, uint32_t *slot)
+/* Symbols and tenants: FNV-1a with its high bits folded into the low ones,
+ * which pick the home slot. */
+static uint32_t rules_name_hash(const char *name)
 {
-	uint32_t m = h->cap - 1;
-	uint32_t i = (uint32_t)rules_hash_bytes(name, strlen(name)) & m;
+	uint32_t h = fnv_str(name);
 
-	for (;; i = (i + 1) & m) {
-		uint32_t x = h->slot[i];
-
-		if (x == RULES_NONE) {
-			*slot = i;
-			return RULES_NONE;
-		}
-		if (strcmp(get(t, x), name) == 0)
-			return x;
-	}
-}
-
-static int rules_name_grow(struct rules_hash *h,
-			   const char *(*get)(const struct rules *, uint32_t),
-			   const struct rules *t)
-{
-	struct rules_hash old = *h;
-
-	if ((h->n + 1) * 2 <= h->cap)
-		return 0;
-	if (rules_hash_init(h, old.cap * 2)) {
-		*h = old;
-		return -1;
-	}
-	h->n = old.n;
-	for (uint32_t i = 0; i < old.cap; i++) {
-		uint32_t x = old.slot[i], s = 0;
-
-		if (x == RULES_NONE)
-			continue;
-		(void)rules_name_find(h, get(t, x), get, t, &s);
-		h->slot[s] = x;
-	}
-	free(old.slot);
-	return 0;
-}
-
-static const char *rules_tenant_name(const struct rules *t, uint32_t x)
-{
-	return t->tenant[x];
-}
-
-/*
- * Symbols: every change looks its symbol up by name, so the slots carry the
- * full 32-bit hash and the name sits in the symbol struct: one probe reads
- * the slot array and, on a hash match, the symbol it needs anyway.
- */
-static uint32_t rules_sym_hash(const char *name)
-{
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 16777619u;
 	return h ^ (h >> 15);
 }
 
-static uint32_t rules_sym_find(const struct rules *t, const char *name,
-			       uint32_t h, uint32_t *slot)
+/*
+ * Symbols: every change looks its symbol up by name; on a tag match the
+ * name compared is in the symbol struct the change needs anyway.  Interned
+ * for the table's life.
+ */
+static uint32_t rules_sym_of(const void *o, uint32_t i)
 {
-	uint32_t m = t->sym_slots - 1;
-
-	for (uint32_t i = h & m;; i = (i + 1) & m) {
-		uint64_t v = t->sym_slot[i];
-
-		if (v == 0) {
-			*slot = i;
-			return RULES_NONE;
-		}
-		if ((uint32_t)(v >> 32) == h &&
-		    strcmp(t->sym[(uint32_t)v - 1]->name, name) == 0)
-			return (uint32_t)v - 1;
-	}
+	return ((const struct rules *)o)->sym[i]->hash;
 }
 
-static int rules_sym_grow(struct rules *t)
+static bool rules_sym_eq(const void *o, uint32_t i, const void *name)
 {
-	uint32_t ncap = t->sym_slots ? t->sym_slots * 2 : 64, m = ncap - 1;
-	uint64_t *ns;
-
-	if (t->sym_slots && (t->nsym + 1) * 2 <= t->sym_slots)
-		return 0;
-	ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -1;
-	for (uint32_t x = 0; x < t->nsym; x++) {
-		uint32_t i = t->sym[x]->hash & m;
-
-		while (ns[i])
-			i = (i + 1) & m;
-		ns[i] = (uint64_t)t->sym[x]->hash << 32 | (x + 1);
-	}
-	free(t->sym_slot);
-	t->sym_slot = ns;
-	t->sym_slots = ncap;
-	return 0;
+	return strcmp(((const struct rules *)o)->sym[i]->name, name) == 0;
 }
 
 static uint32_t rules_sym_get(struct rules *t, const char *name)
 {
-	uint32_t h = rules_sym_hash(name), x, slot = 0;
+	uint32_t h = rules_name_hash(name), x, p;
 	struct rules_sym *sy;
 	size_t len;
 
-	x = rules_sym_find(t, name, h, &slot);
-	if (x != RULES_NONE)
-		return x;
-	if (rules_sym_grow(t))
+	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);
+	if (idmap_found(&t->syms, p))
+		return idmap_at(&t->syms, p);
+	if (idmap_reserve(&t->syms, t, rules_sym_of))
 		return RULES_NONE;
 	if (t->nsym == t->sym_cap) {
 		uint32_t ncap = t->sym_cap ? t->sym_cap * 2 : 64;
@@ -496,30 +331,41 @@ static uint32_t rules_sym_get(struct rules *t, const char *name)
 	}
 	memcpy(sy->name, name, len + 1);
 	sy->hash = h;
+	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);	/* after a grow */
 	x = t->nsym++;
 	t->sym[x] = sy;
-	(void)rules_sym_find(t, name, h, &slot);	/* the slot after a grow */
-	t->sym_slot[slot] = (uint64_t)h << 32 | (x + 1);
+	idmap_put(&t->syms, p, h, x);
 	return x;
+}
+
+/* Tenants: interned for the table's life, looked up only on rule changes. */
+static uint32_t rules_tenant_of(const void *o, uint32_t i)
+{
+	return rules_name_hash(((const struct rules *)o)->tenant[i]);
+}
+
+static bool rules_tenant_eq(const void *o, uint32_t i, const void *name)
+{
+	return strcmp(((const struct rules *)o)->tenant[i], name) == 0;
 }
 
 static uint32_t rules_tenant_find(const struct rules *t, const char *name)
 {
-	uint32_t s;
+	uint32_t p = idmap_find(&t->tenants, rules_name_hash(name), rules_tenant_eq, t, name);
 
-	return rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
+	return idmap_found(&t->tenants, p) ? idmap_at(&t->tenants, p) : RULES_NONE;
 }
 
 static uint32_t rules_tenant_get(struct rules *t, const char *name)
 {
-	uint32_t x, s = 0;
+	uint32_t h, x, p;
 
 	if (strlen(name) > 36)
 		return RULES_NONE;
-	x = rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
+	x = rules_tenant_find(t, name);
 	if (x != RULES_NONE)
 		return x;
-	if (rules_name_grow(&t->tenant_hash, rules_tenant_name, t))
+	if (idmap_reserve(&t->tenants, t, rules_tenant_of))
 		return RULES_NONE;
 	if (t->ntenant == t->tenant_cap) {
 		uint32_t ncap = t->tenant_cap ? t->tenant_cap * 2 : 16;
@@ -530,11 +376,11 @@ static uint32_t rules_tenant_get(struct rules *t, const char *name)
 		t->tenant = nt;
 		t->tenant_cap = ncap;
 	}
+	h = rules_name_hash(name);
+	p = idmap_find(&t->tenants, h, rules_tenant_eq, t, name);
 	x = t->ntenant++;
 	strcpy(t->tenant[x], name);
-	(void)rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
-	t->tenant_hash.slot[s] = x;
-	t->tenant_hash.n++;
+	idmap_put(&t->tenants, p, h, x);
 	return x;
 }
 
@@ -1109,13 +955,7 @@ struct rules *rules_new(const struct rules_limits *lim, rules_emit_fn emit,
 	t->emit = emit;
 	t->arg = arg;
 	t->free_head = RULES_NONE;
-	if (rules_hash_init(&t->ids, 1024) || rules_sym_grow(t) ||
-	    rules_hash_init(&t->tenant_hash, 16))
-		goto fail;
 	return t;
-fail:
-	rules_free(t);
-	return NULL;
 }
 
 void rules_free(struct rules *t)
@@ -1155,9 +995,9 @@ void rules_free(struct rules *t)
 	}
 	free(t->sym);
 	free(t->tenant);
-	free(t->ids.slot);
-	free(t->sym_slot);
-	free(t->tenant_hash.slot);
+	idmap_free(&t->ids);
+	idmap_free(&t->syms);
+	idmap_free(&t->tenants);
 	free(t->cand.v);
 	free(t);
 }
@@ -1192,8 +1032,8 @@ static uint32_t rules_alloc_slot(struct rules *t)
 		t->free_head = rules_at(t, ri)->stamp;
 		return ri;
 	}
-	/* Below RULES_ID_MASK, so no id slot is ever all ones (RULES_NONE). */
-	if (t->next_slot >= RULES_ID_MASK)
+	/* As many as the id map can index. */
+	if (t->next_slot >= IDMAP_MAX_ENTRIES)
 		return RULES_NONE;
 	if ((t->next_slot >> RULES_CHUNK_BITS) >= t->nchunk) {
 		struct rule *c;
