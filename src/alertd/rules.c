@@ -1,6 +1,6 @@
 /*
- * rules.c — the symbol-indexed table of ACTIVE rules, its threshold index
- * and the trigger policies of SPEC section 3.
+ * rules.c — the symbol-indexed table of ACTIVE rules, how it uses its
+ * threshold indexes (ruleidx.c) and the trigger policies of SPEC section 3.
  *
  * Runs on one worker thread: each worker owns one table (its symbols, their
  * snapshots, windows and rules), so nothing here locks.  The emit callback
@@ -46,17 +46,8 @@
  * once (per-rule stamp).  tests/test_rules.c checks all of this against an
  * independent brute-force model.
  *
- * Each index is a sorted main array plus a small unsorted pending array for
- * recent inserts.  An insert appends to the pending array and merges it
- * (sort, then one linear merge that also drops dead entries) once it holds
- * more than max(64, n/4) entries; a look-up merges first when more than 16
- * wait (or any, below 1024 entries) and scans the rest.  So a bulk load
- * costs O(n log n) in all, and a single insert amortised O(log n) plus, on a
- * hot symbol, one linear merge per 16 inserts that are each followed by a
- * change.  A look-up gallops from where the previous one started, since
- * prices move a little per change.  Removal marks the entry dead (high bit
- * of its rule index, which the sort order ignores) after a binary search;
- * dead entries go when they pass half of the array, or at the next merge.
+ * How an index keeps its entries sorted while rules come and go is
+ * ruleidx.c's business.
  *
  * Trigger policies follow SPEC section 3 exactly; see rules_fire() and
  * rules_process().
@@ -72,12 +63,11 @@
 #include "ids.h"
 #include "rules.h"
 #include "ruleid.h"
+#include "ruleidx.h"
 
 #define RULES_CHUNK_BITS 12
 #define RULES_CHUNK (1u << RULES_CHUNK_BITS)
 #define RULES_NONE UINT32_MAX
-#define RULES_DEAD 0x80000000u		/* index entry removed */
-#define RULES_PEND_MIN 64
 #define RULES_US_PER_S 1000000LL
 
 /* rule->flags */
@@ -137,19 +127,6 @@ struct rule {
 _Static_assert(sizeof(struct rule) == 96, "struct rule grew");
 _Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc chunk");
 
-/* One index entry: a 96-bit key (plenty: keys stay below 2^70) and a rule. */
-struct rules_ent {
-	uint64_t lo;
-	int32_t hi;
-	uint32_t rule;		/* RULES_DEAD bit: removed */
-};
-
-struct rules_idx {
-	struct rules_ent *main, *pend;
-	uint32_t n, pn, pcap, dead;
-	uint32_t cursor;	/* where the last look-up started (see rules_idx_from) */
-};
-
 struct rules_vec {
 	uint32_t *v;
 	uint32_t n, cap;
@@ -163,7 +140,7 @@ struct rules_vec {
  */
 struct rules_mgroup {
 	uint32_t window_s;
-	struct rules_idx up, down;
+	struct ruleidx up, down;
 };
 
 struct rules_sym {
@@ -173,7 +150,7 @@ struct rules_sym {
 	struct rules_mgroup *mg;	/* moves groups */
 	uint32_t nmg;
 	struct eval_snap snap;
-	struct rules_idx idx[2];	/* per enum cond_field */
+	struct ruleidx idx[2];		/* per enum cond_field */
 	struct rules_vec scan;		/* composites with a moves leaf */
 	struct rules_vec watch;		/* evaluated on every change */
 	struct eval_window *win;	/* NULL until a moves rule arrives */
@@ -385,183 +362,6 @@ static uint32_t rules_tenant_get(struct rules *t, const char *name)
 }
 
 /* ------------------------------------------------------------------ */
-/* the per-field threshold index */
-
-static inline dec_t rules_ent_key(const struct rules_ent *e)
-{
-	return (dec_t)e->hi * ((dec_t)1 << 64) + (dec_t)e->lo;
-}
-
-static inline int rules_ent_cmp(const struct rules_ent *a, const struct rules_ent *b)
-{
-	uint32_t ra = a->rule & ~RULES_DEAD, rb = b->rule & ~RULES_DEAD;
-
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return ra < rb ? -1 : ra > rb;
-}
-
-static int rules_ent_qcmp(const void *a, const void *b)
-{
-	return rules_ent_cmp(a, b);
-}
-
-static struct rules_ent rules_ent_make(dec_t key, uint32_t rule)
-{
-	struct rules_ent e;
-
-	e.lo = (uint64_t)key;
-	e.hi = (int32_t)(key >> 64);
-	e.rule = rule;
-	return e;
-}
-
-/* First position in main whose entry is >= e (dead flag ignored). */
-static uint32_t rules_idx_lower(const struct rules_idx *x, const struct rules_ent *e)
-{
-	uint32_t lo = 0, hi = x->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (rules_ent_cmp(&x->main[mid], e) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * lower_bound again, but starting from where the previous look-up of this
- * index started: prices move a little per change, so the answer is near, and
- * galloping from there touches the cache lines the last change touched
- * instead of a fresh binary search's log2(n) cold lines.
- */
-static uint32_t rules_idx_from(struct rules_idx *x, const struct rules_ent *e)
-{
-	uint32_t c = x->cursor < x->n ? x->cursor : x->n, lo, hi, step = 1;
-
-	if (c < x->n && rules_ent_cmp(&x->main[c], e) < 0) {
-		/* Answer is right of c: gallop until main[hi] >= e. */
-		lo = c + 1;
-		hi = lo;
-		while (hi < x->n && rules_ent_cmp(&x->main[hi], e) < 0) {
-			lo = hi + 1;
-			hi = hi + step < x->n ? hi + step : x->n;
-			step *= 2;
-		}
-	} else {
-		/* Answer is c or left of it: gallop until main[lo - 1] < e. */
-		hi = c;
-		lo = c;
-		while (lo > 0 && rules_ent_cmp(&x->main[lo - 1], e) >= 0) {
-			hi = lo - 1;
-			lo = lo > step ? lo - step : 0;
-			step *= 2;
-		}
-	}
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (rules_ent_cmp(&x->main[mid], e) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	x->cursor = lo;
-	return lo;
-}
-
-/* Sort the pending entries into main, dropping dead ones. */
-static int rules_idx_merge(struct rules_idx *x)
-{
-	uint32_t live = x->n - x->dead + x->pn, i = 0, j = 0, k = 0;
-	struct rules_ent *nm;
-
-	if (x->pn == 0 && x->dead == 0)
-		return 0;
-	if (live == 0) {
-		free(x->main);
-		x->main = NULL;
-		x->n = x->dead = x->pn = 0;
-		return 0;
-	}
-	nm = malloc((size_t)live * sizeof(*nm));
-	if (!nm)
-		return -1;
-	if (x->pn)
-		qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
-	while (i < x->n || j < x->pn) {
-		if (i < x->n && (x->main[i].rule & RULES_DEAD)) {
-			i++;
-			continue;
-		}
-		if (j >= x->pn || (i < x->n && rules_ent_cmp(&x->main[i], &x->pend[j]) <= 0))
-			nm[k++] = x->main[i++];
-		else
-			nm[k++] = x->pend[j++];
-	}
-	free(x->main);
-	x->main = nm;
-	x->n = k;
-	x->dead = 0;
-	x->pn = 0;
-	free(x->pend);
-	x->pend = NULL;
-	x->pcap = 0;
-	return 0;
-}
-
-static int rules_idx_add(struct rules_idx *x, dec_t key, uint32_t rule)
-{
-	if (x->pn == x->pcap) {
-		uint32_t ncap = x->pcap ? x->pcap * 2 : 8;
-		struct rules_ent *np = realloc(x->pend, (size_t)ncap * sizeof(*np));
-
-		if (!np)
-			return -1;
-		x->pend = np;
-		x->pcap = ncap;
-	}
-	x->pend[x->pn++] = rules_ent_make(key, rule);
-	if (x->pn > RULES_PEND_MIN && x->pn > x->n / 4)
-		(void)rules_idx_merge(x);	/* on failure pending just grows */
-	return 0;
-}
-
-static void rules_idx_del(struct rules_idx *x, dec_t key, uint32_t rule)
-{
-	struct rules_ent e = rules_ent_make(key, rule);
-	uint32_t p;
-
-	/* After a bulk load many may wait: sort them in rather than scan. */
-	if (x->pn > RULES_PEND_MIN)
-		(void)rules_idx_merge(x);
-	for (uint32_t j = 0; j < x->pn; j++)
-		if (x->pend[j].lo == e.lo && x->pend[j].hi == e.hi &&
-		    x->pend[j].rule == rule) {
-			x->pend[j] = x->pend[--x->pn];
-			return;
-		}
-	for (p = rules_idx_lower(x, &e); p < x->n && rules_ent_cmp(&x->main[p], &e) == 0; p++)
-		if (!(x->main[p].rule & RULES_DEAD)) {
-			x->main[p].rule |= RULES_DEAD;
-			if (++x->dead * 2 > x->n && x->pn <= RULES_PEND_MIN)
-				(void)rules_idx_merge(x);
-			return;
-		}
-}
-
-static void rules_idx_free(struct rules_idx *x)
-{
-	free(x->main);
-	free(x->pend);
-}
-
-/* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
 
 static inline dec_t rules_unpack(uint64_t lo, int32_t hi)
@@ -633,7 +433,7 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cond_node *c = &nd[i];
-		struct rules_idx *x = &s->idx[c->field];
+		struct ruleidx *x = &s->idx[c->field];
 		dec_t keys[2];
 		int nk = 0;
 
@@ -646,8 +446,8 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 			keys[nk++] = (c->op == COND_GT || c->op == COND_GE) ? c->a - h : c->a + h;
 		for (int k = 0; k < nk; k++) {
 			if (!add)
-				rules_idx_del(x, keys[k], ri);
-			else if (rules_idx_add(x, keys[k], ri))
+				ruleidx_del(x, keys[k], ri);
+			else if (ruleidx_add(x, keys[k], ri))
 				return -1;
 		}
 	}
@@ -699,7 +499,7 @@ static void rules_windows(struct rules *t, struct rule *r, bool add)
 	}
 }
 
-static struct rules_idx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
+static struct ruleidx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
 					 bool add)
 {
 	struct rules_mgroup *g = NULL;
@@ -727,10 +527,10 @@ static void rules_moves_del(struct rules *t, uint32_t ri)
 	struct rule *r = rules_at(t, ri);
 	struct cond_node buf;
 	const struct cond_node *n = rules_nodes(r, &buf);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, false);
+	struct ruleidx *x = rules_moves_idx(t->sym[r->sym], n, false);
 
 	if (x)
-		rules_idx_del(x, n->a, ri);
+		ruleidx_del(x, n->a, ri);
 }
 
 static int rules_moves_add(struct rules *t, uint32_t ri)
@@ -738,9 +538,9 @@ static int rules_moves_add(struct rules *t, uint32_t ri)
 	struct rule *r = rules_at(t, ri);
 	struct cond_node buf;
 	const struct cond_node *n = rules_nodes(r, &buf);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, true);
+	struct ruleidx *x = rules_moves_idx(t->sym[r->sym], n, true);
 
-	return x ? rules_idx_add(x, n->a, ri) : -1;
+	return x ? ruleidx_add(x, n->a, ri) : -1;
 }
 
 /* Drop rule ri from every structure and free its slot. */
@@ -979,12 +779,12 @@ void rules_free(struct rules *t)
 	for (uint32_t i = 0; i < t->nsym; i++) {
 		struct rules_sym *s = t->sym[i];
 
-		rules_idx_free(&s->idx[0]);
-		rules_idx_free(&s->idx[1]);
+		ruleidx_free(&s->idx[0]);
+		ruleidx_free(&s->idx[1]);
 		free(s->scan.v);
 		for (uint32_t k = 0; k < s->nmg; k++) {
-			rules_idx_free(&s->mg[k].up);
-			rules_idx_free(&s->mg[k].down);
+			ruleidx_free(&s->mg[k].up);
+			ruleidx_free(&s->mg[k].down);
 		}
 		free(s->mg);
 		free(s->watch.v);
@@ -1312,39 +1112,20 @@ static inline int rules_cand(struct rules *t, uint32_t ri)
 	return 0;
 }
 
+/* rules_cand as a ruleidx_fn (out of memory: the rule is missed). */
+static void rules_cand_fn(void *t, uint32_t ri)
+{
+	(void)rules_cand(t, ri);
+}
+
 /* Candidates from one field's index: keys in [lo, hi], or all when `all`. */
-static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
+static void rules_cand_range(struct rules *t, struct ruleidx *x, bool all,
 			     dec_t lo, dec_t hi)
 {
-	uint32_t p;
-	struct rules_ent e;
-
-	/* Small arrays merge for next to nothing; big ones once 16 wait. */
-	if (x->pn > 16 || (x->pn && x->n < 1024))
-		(void)rules_idx_merge(x);
-	if (all) {
-		for (p = 0; p < x->n; p++)
-			if (!(x->main[p].rule & RULES_DEAD))
-				(void)rules_cand(t, x->main[p].rule);
-		for (p = 0; p < x->pn; p++)
-			(void)rules_cand(t, x->pend[p].rule);
-		return;
-	}
-	e = rules_ent_make(lo, 0);
-	for (p = rules_idx_from(x, &e); p < x->n; p++) {
-		const struct rules_ent *m = &x->main[p];
-
-		if (rules_ent_key(m) > hi)
-			break;
-		if (!(m->rule & RULES_DEAD))
-			(void)rules_cand(t, m->rule);
-	}
-	for (p = 0; p < x->pn; p++) {
-		dec_t k = rules_ent_key(&x->pend[p]);
-
-		if (k >= lo && k <= hi)
-			(void)rules_cand(t, x->pend[p].rule);
-	}
+	if (all)
+		ruleidx_all(x, rules_cand_fn, t);
+	else
+		ruleidx_range(x, lo, hi, rules_cand_fn, t);
 }
 
 /* Largest percent key a threshold can need (operands stay below 2e20). */
@@ -1354,7 +1135,7 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
  * Rules of index x whose percent key is <= the largest that holds for a move
  * from `base` to `cur` (see struct rules_mgroup): a prefix of the array.
  */
-static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec_t base)
+static void rules_cand_pct(struct rules *t, struct ruleidx *x, dec_t diff, dec_t base)
 {
 	dec_t xx, mag, thr;
 
@@ -1368,14 +1149,7 @@ static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec
 	thr = mag == 0 ? RULES_PCT_CAP : xx / mag;
 	if (thr > RULES_PCT_CAP)
 		thr = RULES_PCT_CAP;
-	if (x->pn > 16 || (x->pn && x->n < 1024))
-		(void)rules_idx_merge(x);
-	for (uint32_t p = 0; p < x->n && rules_ent_key(&x->main[p]) <= thr; p++)
-		if (!(x->main[p].rule & RULES_DEAD))
-			(void)rules_cand(t, x->main[p].rule);
-	for (uint32_t p = 0; p < x->pn; p++)
-		if (rules_ent_key(&x->pend[p]) <= thr)
-			(void)rules_cand(t, x->pend[p].rule);
+	ruleidx_upto(x, thr, rules_cand_fn, t);
 }
 
 static void rules_cand_moves(struct rules *t, struct rules_sym *s,
