@@ -1,6 +1,6 @@
 /*
- * rules.c — the symbol-indexed table of ACTIVE rules, how it uses its
- * threshold indexes (ruleidx.c) and the trigger policies of SPEC section 3.
+ * rules.c — the symbol-indexed table of ACTIVE rules and how it uses its
+ * threshold indexes (ruleidx.c) to find the rules a change can affect.
  *
  * Runs on one worker thread: each worker owns one table (its symbols, their
  * snapshots, windows and rules), so nothing here locks.  The emit callback
@@ -49,8 +49,8 @@
  * How an index keeps its entries sorted while rules come and go is
  * ruleidx.c's business.
  *
- * Trigger policies follow SPEC section 3 exactly; see rules_fire() and
- * rules_process().
+ * The trigger policies (SPEC section 3) are trigger.c's; this file calls
+ * them for each candidate of a change and for each rule checked at load.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,73 +64,8 @@
 #include "rules.h"
 #include "ruleid.h"
 #include "ruleidx.h"
-
-#define RULES_CHUNK_BITS 12
-#define RULES_CHUNK (1u << RULES_CHUNK_BITS)
-#define RULES_NONE UINT32_MAX
-#define RULES_US_PER_S 1000000LL
-
-/* rule->flags */
-#define RF_LIVE 0x01
-#define RF_REARM 0x02
-#define RF_EDGE 0x04
-#define RF_INLINE 0x08		/* condition is the inline leaf */
-#define RF_ARMED 0x10
-#define RF_WATCH 0x20		/* in its symbol's watch list */
-#define RF_SCANNED 0x40		/* in its symbol's scan list (moves in a composite) */
-#define RF_MOVEIDX 0x80		/* a single moves leaf, in a moves group */
-
-/*
- * Rarely needed policy state; NULL for a rule with no hysteresis, cooldown
- * or expiry that has not fired as REARM.  last_triggered_at lives here too:
- * only the cooldown reads it, and a rule with a cooldown always has an ext.
- * 56 bytes, one 64-byte malloc chunk.
- */
-struct rule_ext {
-	cond_dec hyst;
-	int64_t expires_us;
-	int64_t last_us;	/* last_triggered_at, 0 = never */
-	int64_t *flood;		/* ring of recent firing times */
-	uint32_t cooldown_s;
-	uint16_t flood_cap, flood_n, flood_head;
-	uint16_t flood_max;	/* the limit the ring was kept under */
-};
-
-/*
- * A single-leaf condition stored in the rule: the cond_node with its two
- * 128-bit operands packed into 96 bits each (keys stay below 2^70), 32 bytes
- * instead of 40.  rules_nodes() unpacks it.
- */
-struct rules_leaf {
-	uint8_t op, field;
-	uint16_t pad;
-	uint32_t window_s;
-	uint64_t a_lo, b_lo;
-	int32_t a_hi, b_hi;
-};
-
-/* 96 bytes. */
-struct rule {
-	uint8_t id[32];
-	int64_t trigger_count;
-	struct rule_ext *ext;
-	union {
-		struct cond *cond;
-		struct rules_leaf leaf;
-	} u;
-	uint32_t tenant;
-	uint32_t sym;
-	uint32_t stamp;		/* tick epoch; next free slot when not live */
-	uint8_t flags;
-};
-
-_Static_assert(sizeof(struct rule) == 96, "struct rule grew");
-_Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc chunk");
-
-struct rules_vec {
-	uint32_t *v;
-	uint32_t n, cap;
-};
+#include "rules_int.h"
+#include "trigger.h"
 
 /*
  * Single-leaf windowed moves of one window length, keyed by their percent.
@@ -156,37 +91,8 @@ struct rules_sym {
 	struct eval_window *win;	/* NULL until a moves rule arrives */
 };
 
-struct rules {
-	struct rules_limits lim;
-	rules_emit_fn emit;
-	void *arg;
-
-	struct rule **chunk;
-	uint32_t nchunk, chunk_cap;
-	uint32_t next_slot;	/* first never-used slot */
-	uint32_t free_head;	/* freed slots, chained through stamp */
-	size_t count;
-	struct idmap ids;	/* rule id -> pool index */
-
-	struct rules_sym **sym;
-	uint32_t nsym, sym_cap;
-	struct idmap syms;
-
-	char (*tenant)[TENANT_ID_SIZE];
-	uint32_t ntenant, tenant_cap;
-	struct idmap tenants;
-
-	uint32_t epoch;
-	struct rules_vec cand;	/* scratch for rules_tick */
-};
-
 /* ------------------------------------------------------------------ */
 /* vectors */
-
-static inline struct rule *rules_at(const struct rules *t, uint32_t i)
-{
-	return &t->chunk[i >> RULES_CHUNK_BITS][i & (RULES_CHUNK - 1)];
-}
 
 static int rules_vec_push(struct rules_vec *v, uint32_t x)
 {
@@ -364,11 +270,6 @@ static uint32_t rules_tenant_get(struct rules *t, const char *name)
 /* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
 
-static inline dec_t rules_unpack(uint64_t lo, int32_t hi)
-{
-	return (dec_t)hi * ((dec_t)1 << 64) + (dec_t)lo;
-}
-
 static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
 {
 	memset(l, 0, sizeof(*l));
@@ -379,43 +280,6 @@ static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
 	l->a_hi = (int32_t)(n->a >> 64);
 	l->b_lo = (uint64_t)n->b;
 	l->b_hi = (int32_t)(n->b >> 64);
-}
-
-/*
- * The rule's compiled nodes; an inline leaf is unpacked into *buf (the
- * caller's), which is what the pointer then points to.
- */
-static inline const struct cond_node *rules_nodes(const struct rule *r,
-						  struct cond_node *buf)
-{
-	const struct rules_leaf *l = &r->u.leaf;
-
-	if (!(r->flags & RF_INLINE))
-		return r->u.cond->node;
-	buf->op = l->op;
-	buf->field = l->field;
-	buf->size = 1;
-	buf->window_s = l->window_s;
-	buf->a = rules_unpack(l->a_lo, l->a_hi);
-	buf->b = rules_unpack(l->b_lo, l->b_hi);
-	return buf;
-}
-
-static inline uint32_t rules_nnodes(const struct rule *r)
-{
-	return (r->flags & RF_INLINE) ? 1 : r->u.cond->n;
-}
-
-static bool rules_single_cmp(const struct rule *r)
-{
-	unsigned op = (r->flags & RF_INLINE) ? r->u.leaf.op : r->u.cond->node[0].op;
-
-	return rules_nnodes(r) == 1 && op >= COND_GT && op <= COND_LE;
-}
-
-static dec_t rules_hyst(const struct rule *r)
-{
-	return r->ext ? r->ext->hyst : 0;
 }
 
 /*
@@ -454,10 +318,10 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 	return 0;
 }
 
-static void rules_event_fill(struct rules *t, const struct rule *r,
-			     struct rules_event *ev, enum rules_event_kind kind,
-			     int64_t now_us, const struct eval_snap *prev,
-			     const struct eval_snap *cur)
+void rules_event_fill(struct rules *t, const struct rule *r,
+		      struct rules_event *ev, enum rules_event_kind kind,
+		      int64_t now_us, const struct eval_snap *prev,
+		      const struct eval_snap *cur)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -544,7 +408,7 @@ static int rules_moves_add(struct rules *t, uint32_t ri)
 }
 
 /* Drop rule ri from every structure and free its slot. */
-static void rules_drop(struct rules *t, uint32_t ri)
+void rules_drop(struct rules *t, uint32_t ri)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
@@ -573,7 +437,7 @@ static void rules_drop(struct rules *t, uint32_t ri)
 	t->count--;
 }
 
-static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
+void rules_set_watch(struct rules *t, uint32_t ri, bool on)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
@@ -584,160 +448,6 @@ static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
 	} else if (!on && (r->flags & RF_WATCH)) {
 		rules_vec_del(&s->watch, ri);
 		r->flags &= (uint8_t)~RF_WATCH;
-	}
-}
-
-/*
- * Flood guard: record a firing at now; true when this firing is the
- * (flood_max_fires + 1)th within flood_window_s (then the caller pauses the
- * rule).  The ring holds the firing times still inside the window, at most
- * flood_max_fires of them; it grows as it fills, so a rule costs memory for
- * the firings it really has, not for the limit.
- */
-static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
-{
-	int max = t->lim.flood_max_fires > 65535 ? 65535 : t->lim.flood_max_fires;
-	struct rule_ext *e;
-	int64_t window_us = t->lim.flood_window_s * RULES_US_PER_S;
-
-	if (max <= 0 || t->lim.flood_window_s <= 0)
-		return false;
-	if (!r->ext) {
-		r->ext = calloc(1, sizeof(*r->ext));
-		if (!r->ext)
-			return false;
-	}
-	e = r->ext;
-	if (e->flood_max != (uint16_t)max) {	/* new limits: a new count */
-		e->flood_max = (uint16_t)max;
-		e->flood_n = e->flood_head = 0;
-	}
-	/* flood_head is the oldest entry; forget those out of the window */
-	while (e->flood_n && e->flood[e->flood_head] <= now_us - window_us) {
-		e->flood_head = (uint16_t)((e->flood_head + 1) % e->flood_cap);
-		e->flood_n--;
-	}
-	if (e->flood_n >= max)
-		return true;
-	if (e->flood_n == e->flood_cap) {
-		int cap = e->flood_cap ? 2 * e->flood_cap : 4;
-		int64_t *nf;
-
-		if (cap > max)
-			cap = max;
-		nf = malloc((size_t)cap * sizeof(*nf));
-		if (!nf)
-			return false;
-		for (int i = 0; i < e->flood_n; i++)
-			nf[i] = e->flood[(e->flood_head + i) % e->flood_cap];
-		free(e->flood);
-		e->flood = nf;
-		e->flood_cap = (uint16_t)cap;
-		e->flood_head = 0;
-	}
-	e->flood[(e->flood_head + e->flood_n) % e->flood_cap] = now_us;
-	e->flood_n++;
-	return false;
-}
-
-/*
- * Rule ri holds and may fire.  Applies cooldown (REARM), the flood guard and
- * ONCE; emits; may drop the rule.  Returns true when the rule is gone.
- */
-static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
-		       const struct eval_snap *prev, const struct eval_snap *cur)
-{
-	struct rule *r = rules_at(t, ri);
-	struct rules_event ev;
-
-	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
-	    r->ext->last_us != 0 &&
-	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * RULES_US_PER_S) {
-		/* Held back: not a firing; a level rule stays armed and is
-		 * watched on every change until it fires or stops holding. */
-		if (!(r->flags & RF_EDGE))
-			rules_set_watch(t, ri, true);
-		return false;
-	}
-	if ((r->flags & RF_REARM) && rules_flooded(t, r, now_us)) {
-		rules_event_fill(t, r, &ev, RULES_FLOOD_PAUSE, now_us, prev, cur);
-		rules_drop(t, ri);
-		t->emit(t->arg, &ev);
-		return true;
-	}
-	rules_event_fill(t, r, &ev, RULES_FIRE, now_us, prev, cur);
-	if (!(r->flags & RF_REARM)) {
-		rules_drop(t, ri);
-		t->emit(t->arg, &ev);
-		return true;
-	}
-	r->trigger_count++;
-	if (r->ext)
-		r->ext->last_us = now_us;
-	if (!(r->flags & RF_EDGE)) {
-		r->flags &= (uint8_t)~RF_ARMED;
-		rules_set_watch(t, ri, false);
-	}
-	t->emit(t->arg, &ev);
-	return false;
-}
-
-/* A level rule that does not hold re-arms (hysteresis for single comparisons). */
-static bool rules_rearm_ok(const struct rule *r, const struct eval_snap *cur)
-{
-	struct cond_node buf;
-	const struct cond_node *c = rules_nodes(r, &buf);
-	dec_t h = rules_hyst(r), v;
-
-	if (h <= 0 || !rules_single_cmp(r))
-		return true;
-	if (c->field == COND_FIELD_CHG) {
-		if (!cur->has_chg)
-			return false;
-		v = cur->chg;
-	} else {
-		if (!cur->has_price)
-			return false;
-		v = cur->price;
-	}
-	if (c->op == COND_GT || c->op == COND_GE)
-		return v <= c->a - h;
-	return v >= c->a + h;
-}
-
-static bool rules_expired(const struct rule *r, int64_t now_us)
-{
-	return r->ext && r->ext->expires_us != 0 && r->ext->expires_us <= now_us;
-}
-
-/* Evaluate one rule on a change and apply its policy. */
-static void rules_process(struct rules *t, uint32_t ri, int64_t now_us,
-			  const struct eval_snap *prev, const struct eval_snap *cur,
-			  const struct eval_window *win)
-{
-	struct rule *r = rules_at(t, ri);
-	struct cond_node buf;
-	const struct cond_node *nd;
-	bool holds;
-
-	if (rules_expired(r, now_us))
-		return;		/* never fires again; rules_sweep drops it */
-	nd = rules_nodes(r, &buf);
-	holds = eval_node(nd, prev, cur, win);
-	if (r->flags & RF_EDGE) {
-		if (holds && rules_fire(t, ri, now_us, prev, cur))
-			return;
-		if (!(r->flags & (RF_SCANNED | RF_MOVEIDX)))
-			rules_set_watch(t, ri, eval_node(nd, cur, cur, win));
-		return;
-	}
-	if (r->flags & RF_ARMED) {
-		if (holds)
-			(void)rules_fire(t, ri, now_us, prev, cur);
-		else
-			rules_set_watch(t, ri, false);
-	} else if (!holds && rules_rearm_ok(r, cur)) {
-		r->flags |= RF_ARMED;
 	}
 }
 
@@ -1026,7 +736,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		if (holds && count > 0 && !changed)
 			r->flags &= (uint8_t)~RF_ARMED;	/* restart: same episode */
 		else if (holds)
-			(void)rules_fire(t, ri, now_us, NULL, &s->snap);
+			(void)trigger_fire(t, ri, now_us, NULL, &s->snap);
 	}
 	return 0;
 
@@ -1221,7 +931,7 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		 * re-enter), and nothing is added during a tick, so the other
 		 * candidates stay valid. */
 		if (rules_at(t, ri)->flags & RF_LIVE)
-			rules_process(t, ri, now_us, &prev, &cur, s->win);
+			trigger_process(t, ri, now_us, &prev, &cur, s->win);
 	}
 	if (s->win && !eval_window_empty(s->win) &&
 	    eval_window_push(s->win, now_us, price)) {
@@ -1237,7 +947,7 @@ void rules_sweep(struct rules *t, int64_t now_us)
 		struct rule *r = rules_at(t, i);
 		struct rules_event ev;
 
-		if (!(r->flags & RF_LIVE) || !rules_expired(r, now_us))
+		if (!(r->flags & RF_LIVE) || !trigger_expired(r, now_us))
 			continue;
 		rules_event_fill(t, r, &ev, RULES_EXPIRE, now_us, NULL, NULL);
 		ev.seq = r->trigger_count;
