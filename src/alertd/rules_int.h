@@ -157,7 +157,6 @@ static inline dec_t rules_hyst(const struct rule *r)
 	return r->ext ? r->ext->hyst : 0;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* rules.c, for trigger.c */
 
