@@ -7,6 +7,7 @@
 #define LEO_RULEID_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "ids.h"
 
@@ -42,6 +43,19 @@ static inline void ruleid_format(const uint8_t id[32], char out[RULE_ID_SIZE])
 		out[2 * i + 1] = hx[id[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* The hash of an id for idmap.h: every byte counts, all 32 bits mixed. */
+static inline uint32_t ruleid_hash(const uint8_t id[32])
+{
+	uint64_t w[4], h;
+
+	memcpy(w, id, sizeof(w));
+	h = w[0] ^ w[1] * 0x9e3779b97f4a7c15ULL ^ w[2] * 0xbf58476d1ce4e5b9ULL ^
+	    w[3] * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ h >> 29);
 }
 
 #endif

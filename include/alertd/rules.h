@@ -26,8 +26,6 @@
 /* A symbol: up to 64 characters of UTF-8 (256 bytes) and the NUL. */
 #define RULES_SYMBOL_CAP 257
 
-enum rules_field { RULES_FIELD_PRICE, RULES_FIELD_CHANGE_PERCENT };
-
 /* A rule as read from its alert_rules row (status ACTIVE). */
 struct rules_def {
 	const char *rule_id;		/* 64 lower-case hex */

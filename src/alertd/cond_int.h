@@ -1,7 +1,8 @@
 /*
  * cond_int.h — the compiled form of a condition, shared by cond.c (which
- * builds it), eval.c (which evaluates it) and rules.c (which indexes its
- * thresholds).  Private to the engine.
+ * builds it), eval.c (which evaluates it), rules.c (which indexes its
+ * thresholds) and trigger.c (which re-arms past them).  Private to the
+ * engine.
  *
  * A condition is a flat array of nodes in prefix order: a composite is
  * followed by its children, and every node records the size of its subtree,

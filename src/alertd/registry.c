@@ -6,9 +6,8 @@
  *
  * It holds every ACTIVE rule, so its size per rule is the daemon's: a rule
  * is 44 bytes in one dense array (the id as 32 binary bytes, symbol and
- * tenant as indices of interned strings, the generation), found through an
- * open-addressing hash of array indices (linear probing, at most half full,
- * backward-shift deletion: no tombstones).  Removing a rule moves the last
+ * tenant as indices of interned strings, the generation), found through the
+ * core's id map of array indices (idmap.h).  Removing a rule moves the last
  * one into its place.  About 50 bytes a rule in all, against ~400 for a
  * heap entry per rule with fixed-size symbol and tenant buffers.
  *
@@ -23,10 +22,9 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "idmap.h"
 #include "ids.h"
 #include "ruleid.h"
-
-#define REGISTRY_MIN_SLOTS 64u
 
 struct registry_rule {
 	uint8_t id[32];
@@ -40,40 +38,15 @@ struct registry_str {
 	uint32_t refs;
 };
 
-/*
- * Open addressing over array indices: a slot holds index + 1 in its low
- * REGISTRY_INDEX_BITS, 0 is empty.  In the rule hash the bits above hold
- * more bits of the id's hash, so a probe past another rule rarely reads
- * that rule (a cache miss) to see it is not the one.
- */
-#define REGISTRY_INDEX_BITS 26
-#define REGISTRY_INDEX_MASK ((1u << REGISTRY_INDEX_BITS) - 1)	/* also the rule limit */
-
-static inline uint32_t registry_index(uint32_t slot)
-{
-	return (slot & REGISTRY_INDEX_MASK) - 1;
-}
-
-static inline uint32_t registry_tag(uint32_t hash, uint32_t index)
-{
-	return (hash >> REGISTRY_INDEX_BITS) << REGISTRY_INDEX_BITS | (index + 1);
-}
-
-struct registry_hash {
-	uint32_t *slot;
-	uint32_t mask;		/* slots - 1, a power of two; 0 before the first */
-	uint32_t n;
-};
-
 struct registry {
 	struct registry_rule *rule;
 	uint32_t n, cap;
-	struct registry_hash ids;
+	struct idmap ids;
 
 	struct registry_str *str;
 	uint32_t nstr, str_cap;
 	uint32_t free_str;	/* first free string slot + 1; 0 = none */
-	struct registry_hash strs;
+	struct idmap strs;
 	size_t str_bytes;
 };
 
@@ -87,115 +60,50 @@ bool registry_id_ok(const char *rule_id)
 	return ruleid_parse(rule_id, id) == 0;
 }
 
-static uint32_t registry_id_hash(const uint8_t id[32])
-{
-	uint64_t w[4], h;
-
-	memcpy(w, id, sizeof(w));
-	h = w[0] ^ w[1] * 0x9e3779b97f4a7c15ULL ^ w[2] * 0xbf58476d1ce4e5b9ULL ^
-	    w[3] * 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	return (uint32_t)(h ^ h >> 29);
-}
-
 /* ------------------------------------------------------------------ */
-/* the two hashes */
+/* the two maps */
 
-typedef uint32_t (*registry_hash_of)(const struct registry *r, uint32_t index);
-
-static uint32_t registry_rule_hash(const struct registry *r, uint32_t i)
+static uint32_t registry_rule_hash(const void *o, uint32_t i)
 {
-	return registry_id_hash(r->rule[i].id);
+	return ruleid_hash(((const struct registry *)o)->rule[i].id);
 }
 
-static uint32_t registry_str_hash(const struct registry *r, uint32_t i)
+static bool registry_rule_eq(const void *o, uint32_t i, const void *id)
 {
-	return r->str[i].hash;
+	return memcmp(((const struct registry *)o)->rule[i].id, id, 32) == 0;
 }
 
-/* Make room for one more entry (at most half full). */
-static int registry_hash_reserve(const struct registry *r, struct registry_hash *h,
-				 registry_hash_of of)
+static uint32_t registry_str_hash(const void *o, uint32_t i)
 {
-	uint32_t slots = h->mask ? h->mask + 1 : 0, ns;
-	uint32_t *nv;
-
-	if (slots && (h->n + 1) * 2 <= slots)
-		return 0;
-	ns = slots ? slots * 2 : REGISTRY_MIN_SLOTS;
-	if (ns < slots)
-		return -1;
-	nv = calloc(ns, sizeof(*nv));
-	if (!nv)
-		return -1;
-	for (uint32_t i = 0; i < slots; i++) {
-		uint32_t v = h->slot[i], p;
-
-		if (!v)
-			continue;
-		for (p = of(r, registry_index(v)) & (ns - 1); nv[p]; p = (p + 1) & (ns - 1))
-			;
-		nv[p] = v;
-	}
-	free(h->slot);
-	h->slot = nv;
-	h->mask = ns - 1;
-	return 0;
+	return ((const struct registry *)o)->str[i].hash;
 }
 
-/* Empty slot pos, shifting back the entries that probed past it. */
-static void registry_hash_del(const struct registry *r, struct registry_hash *h,
-			      uint32_t pos, registry_hash_of of)
+struct registry_key {
+	const char *s;
+	uint32_t hash;
+};
+
+/* The full hash first: the string itself is one more pointer away. */
+static bool registry_str_eq(const void *o, uint32_t i, const void *key)
 {
-	uint32_t i = pos, j = pos;
+	const struct registry_str *x = &((const struct registry *)o)->str[i];
+	const struct registry_key *k = key;
 
-	h->slot[i] = 0;
-	h->n--;
-	for (;;) {
-		uint32_t k;
-
-		j = (j + 1) & h->mask;
-		if (!h->slot[j])
-			return;
-		k = of(r, registry_index(h->slot[j])) & h->mask;
-		/* the entry at j stays if its home k lies cyclically in (i, j] */
-		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		h->slot[i] = h->slot[j];
-		h->slot[j] = 0;
-		i = j;
-	}
+	return x->hash == k->hash && strcmp(x->s, k->s) == 0;
 }
 
-/* The slot of the rule with this id, or of the empty slot that ends its
- * probe; UINT32_MAX when the table has no slots yet. */
+/* The position of the rule with this id, or of the empty slot that ends its
+ * probe; IDMAP_NOWHERE when the map has no slots yet. */
 static uint32_t registry_find_rule(const struct registry *r, const uint8_t id[32])
 {
-	uint32_t h = registry_id_hash(id), tag = h >> REGISTRY_INDEX_BITS, p, v;
-
-	if (!r->ids.mask)
-		return UINT32_MAX;
-	for (p = h & r->ids.mask; (v = r->ids.slot[p]) != 0; p = (p + 1) & r->ids.mask)
-		if (v >> REGISTRY_INDEX_BITS == tag &&
-		    memcmp(r->rule[registry_index(v)].id, id, 32) == 0)
-			break;
-	return p;
+	return idmap_find(&r->ids, ruleid_hash(id), registry_rule_eq, r, id);
 }
 
 static uint32_t registry_find_str(const struct registry *r, const char *s, uint32_t h)
 {
-	uint32_t p;
+	struct registry_key k = { s, h };
 
-	if (!r->strs.mask)
-		return UINT32_MAX;
-	for (p = h & r->strs.mask; r->strs.slot[p]; p = (p + 1) & r->strs.mask) {
-		const struct registry_str *x = &r->str[registry_index(r->strs.slot[p])];
-
-		if (x->hash == h && strcmp(x->s, s) == 0)
-			break;
-	}
-	return p;
+	return idmap_find(&r->strs, h, registry_str_eq, r, &k);
 }
 
 /* ------------------------------------------------------------------ */
@@ -208,12 +116,12 @@ static uint32_t registry_intern(struct registry *r, const char *s)
 	size_t len;
 	char *copy;
 
-	if (p != UINT32_MAX && r->strs.slot[p]) {
-		i = registry_index(r->strs.slot[p]);
+	if (idmap_found(&r->strs, p)) {
+		i = idmap_at(&r->strs, p);
 		r->str[i].refs++;
 		return i;
 	}
-	if (registry_hash_reserve(r, &r->strs, registry_str_hash))
+	if (idmap_reserve(&r->strs, r, registry_str_hash))
 		return UINT32_MAX;
 	len = strlen(s) + 1;
 	copy = malloc(len);
@@ -237,13 +145,12 @@ static uint32_t registry_intern(struct registry *r, const char *s)
 		}
 		i = r->nstr++;
 	}
+	/* the map may have grown: find the position again, before i is a
+	 * string the probe could match */
+	p = registry_find_str(r, s, h);
 	r->str[i] = (struct registry_str){ .s = copy, .hash = h, .refs = 1 };
 	r->str_bytes += len;
-	/* the table may have grown: probe again */
-	for (p = h & r->strs.mask; r->strs.slot[p]; p = (p + 1) & r->strs.mask)
-		;
-	r->strs.slot[p] = i + 1;
-	r->strs.n++;
+	idmap_put(&r->strs, p, h, i);
 	return i;
 }
 
@@ -253,8 +160,7 @@ static void registry_unref(struct registry *r, uint32_t i)
 
 	if (--x->refs)
 		return;
-	registry_hash_del(r, &r->strs, registry_find_str(r, x->s, x->hash),
-			  registry_str_hash);
+	idmap_del(&r->strs, registry_find_str(r, x->s, x->hash), r, registry_str_hash);
 	r->str_bytes -= strlen(x->s) + 1;
 	free(x->s);
 	x->s = NULL;
@@ -277,9 +183,9 @@ void registry_free(struct registry *r)
 	for (uint32_t i = 0; i < r->nstr; i++)
 		free(r->str[i].s);
 	free(r->str);
-	free(r->strs.slot);
+	idmap_free(&r->strs);
 	free(r->rule);
-	free(r->ids.slot);
+	idmap_free(&r->ids);
 	free(r);
 }
 
@@ -287,7 +193,7 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 		 const char *tenant, uint32_t gen, char *was, size_t waslen)
 {
 	uint8_t id[32];
-	uint32_t p, h, sym, ten;
+	uint32_t p, sym, ten;
 	struct registry_rule *x;
 
 	if (waslen)
@@ -301,8 +207,8 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 	if (ten == UINT32_MAX)
 		goto fail_sym;
 	p = registry_find_rule(r, id);
-	if (p != UINT32_MAX && r->ids.slot[p]) {
-		x = &r->rule[registry_index(r->ids.slot[p])];
+	if (idmap_found(&r->ids, p)) {
+		x = &r->rule[idmap_at(&r->ids, p)];
 		if (x->sym != sym && waslen)
 			snprintf(was, waslen, "%s", r->str[x->sym].s);
 		registry_unref(r, x->sym);
@@ -316,8 +222,8 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 		uint32_t ncap = r->cap ? r->cap * 2 : 64;
 		struct registry_rule *nv;
 
-		if (ncap > REGISTRY_INDEX_MASK)
-			ncap = REGISTRY_INDEX_MASK;
+		if (ncap > IDMAP_MAX_ENTRIES)
+			ncap = IDMAP_MAX_ENTRIES;
 		if (ncap <= r->cap)
 			goto fail_ten;
 		nv = realloc(r->rule, (size_t)ncap * sizeof(*nv));
@@ -326,18 +232,15 @@ int registry_put(struct registry *r, const char *rule_id, const char *symbol,
 		r->rule = nv;
 		r->cap = ncap;
 	}
-	if (registry_hash_reserve(r, &r->ids, registry_rule_hash))
+	if (idmap_reserve(&r->ids, r, registry_rule_hash))
 		goto fail_ten;
+	p = registry_find_rule(r, id);	/* the map may have grown */
 	x = &r->rule[r->n];
 	memcpy(x->id, id, sizeof(id));
 	x->sym = sym;
 	x->tenant = ten;
 	x->gen = gen;
-	h = registry_id_hash(id);
-	for (p = h & r->ids.mask; r->ids.slot[p]; p = (p + 1) & r->ids.mask)
-		;
-	r->ids.slot[p] = registry_tag(h, r->n++);
-	r->ids.n++;
+	idmap_put(&r->ids, p, ruleid_hash(id), r->n++);
 	return 0;
 fail_ten:
 	registry_unref(r, ten);
@@ -346,7 +249,7 @@ fail_sym:
 	return -1;
 }
 
-/* The hash slot holding rule_id, or UINT32_MAX when it is not registered. */
+/* The map position holding rule_id, or UINT32_MAX when it is not registered. */
 static uint32_t registry_slot_of(const struct registry *r, const char *rule_id)
 {
 	uint8_t id[32];
@@ -355,7 +258,7 @@ static uint32_t registry_slot_of(const struct registry *r, const char *rule_id)
 	if (ruleid_parse(rule_id, id))
 		return UINT32_MAX;
 	p = registry_find_rule(r, id);
-	return p != UINT32_MAX && r->ids.slot[p] ? p : UINT32_MAX;
+	return idmap_found(&r->ids, p) ? p : UINT32_MAX;
 }
 
 const char *registry_symbol(const struct registry *r, const char *rule_id)
@@ -364,21 +267,21 @@ const char *registry_symbol(const struct registry *r, const char *rule_id)
 
 	if (p == UINT32_MAX)
 		return NULL;
-	return r->str[r->rule[registry_index(r->ids.slot[p])].sym].s;
+	return r->str[r->rule[idmap_at(&r->ids, p)].sym].s;
 }
 
-/* Remove the rule at index i (its hash slot is pos). */
+/* Remove the rule at index i (its map position is pos). */
 static void registry_remove_at(struct registry *r, uint32_t i, uint32_t pos)
 {
 	uint32_t last = r->n - 1;
 
 	registry_unref(r, r->rule[i].sym);
 	registry_unref(r, r->rule[i].tenant);
-	registry_hash_del(r, &r->ids, pos, registry_rule_hash);
+	idmap_del(&r->ids, pos, r, registry_rule_hash);
 	if (i != last) {
 		r->rule[i] = r->rule[last];
-		r->ids.slot[registry_find_rule(r, r->rule[i].id)] =
-			registry_tag(registry_id_hash(r->rule[i].id), i);
+		idmap_move(&r->ids, registry_find_rule(r, r->rule[i].id),
+			   ruleid_hash(r->rule[i].id), i);
 	}
 	r->n--;
 }
@@ -389,7 +292,7 @@ bool registry_del(struct registry *r, const char *rule_id)
 
 	if (p == UINT32_MAX)
 		return false;
-	registry_remove_at(r, registry_index(r->ids.slot[p]), p);
+	registry_remove_at(r, idmap_at(&r->ids, p), p);
 	return true;
 }
 
@@ -398,9 +301,9 @@ size_t registry_drop_tenant(struct registry *r, const char *tenant)
 	uint32_t p = registry_find_str(r, tenant, fnv_str(tenant)), t;
 	size_t n = 0;
 
-	if (p == UINT32_MAX || !r->strs.slot[p])
+	if (!idmap_found(&r->strs, p))
 		return 0;
-	t = registry_index(r->strs.slot[p]);
+	t = idmap_at(&r->strs, p);
 	/* downwards: what moves into i was checked already */
 	for (uint32_t i = r->n; i-- > 0;) {
 		if (r->rule[i].tenant != t)

@@ -1,6 +1,6 @@
 /*
- * rules.c — the symbol-indexed table of ACTIVE rules, its threshold index
- * and the trigger policies of SPEC section 3.
+ * rules.c — the symbol-indexed table of ACTIVE rules and how it uses its
+ * threshold indexes (ruleidx.c) to find the rules a change can affect.
  *
  * Runs on one worker thread: each worker owns one table (its symbols, their
  * snapshots, windows and rules), so nothing here locks.  The emit callback
@@ -8,8 +8,8 @@
  *
  * DESIGN
  * Rules live in a chunked pool (stable 32-bit indices, no realloc of the
- * rules themselves) and are found by rule_id through an open-addressing hash
- * of indices.  Symbols and tenants are interned.  A single-leaf condition is
+ * rules themselves) and are found by rule_id through the core's id map
+ * (idmap.h).  Symbols and tenants are interned, each with an id map too.  A single-leaf condition is
  * stored inline in the rule; only composites keep a compiled struct cond.
  *
  * The index.  For a condition without windowed moves, the truth of every
@@ -46,20 +46,11 @@
  * once (per-rule stamp).  tests/test_rules.c checks all of this against an
  * independent brute-force model.
  *
- * Each index is a sorted main array plus a small unsorted pending array for
- * recent inserts.  An insert appends to the pending array and merges it
- * (sort, then one linear merge that also drops dead entries) once it holds
- * more than max(64, n/4) entries; a look-up merges first when more than 16
- * wait (or any, below 1024 entries) and scans the rest.  So a bulk load
- * costs O(n log n) in all, and a single insert amortised O(log n) plus, on a
- * hot symbol, one linear merge per 16 inserts that are each followed by a
- * change.  A look-up gallops from where the previous one started, since
- * prices move a little per change.  Removal marks the entry dead (high bit
- * of its rule index, which the sort order ignores) after a binary search;
- * dead entries go when they pass half of the array, or at the next merge.
+ * How an index keeps its entries sorted while rules come and go is
+ * ruleidx.c's business.
  *
- * Trigger policies follow SPEC section 3 exactly; see rules_fire() and
- * rules_process().
+ * The trigger policies (SPEC section 3) are trigger.c's; this file calls
+ * them for each candidate of a change and for each rule checked at load.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -67,91 +58,14 @@
 #include "cond.h"
 #include "cond_int.h"
 #include "eval.h"
+#include "fnv.h"
+#include "idmap.h"
 #include "ids.h"
 #include "rules.h"
 #include "ruleid.h"
-
-#define RULES_CHUNK_BITS 12
-#define RULES_CHUNK (1u << RULES_CHUNK_BITS)
-#define RULES_NONE UINT32_MAX
-#define RULES_DEAD 0x80000000u		/* index entry removed */
-#define RULES_PEND_MIN 64
-#define RULES_US_PER_S 1000000LL
-
-/* rule->flags */
-#define RF_LIVE 0x01
-#define RF_REARM 0x02
-#define RF_EDGE 0x04
-#define RF_INLINE 0x08		/* condition is the inline leaf */
-#define RF_ARMED 0x10
-#define RF_WATCH 0x20		/* in its symbol's watch list */
-#define RF_SCANNED 0x40		/* in its symbol's scan list (moves in a composite) */
-#define RF_MOVEIDX 0x80		/* a single moves leaf, in a moves group */
-
-/*
- * Rarely needed policy state; NULL for a rule with no hysteresis, cooldown
- * or expiry that has not fired as REARM.  last_triggered_at lives here too:
- * only the cooldown reads it, and a rule with a cooldown always has an ext.
- * 56 bytes, one 64-byte malloc chunk.
- */
-struct rule_ext {
-	cond_dec hyst;
-	int64_t expires_us;
-	int64_t last_us;	/* last_triggered_at, 0 = never */
-	int64_t *flood;		/* ring of recent firing times */
-	uint32_t cooldown_s;
-	uint16_t flood_cap, flood_n, flood_head;
-	uint16_t flood_max;	/* the limit the ring was kept under */
-};
-
-/*
- * A single-leaf condition stored in the rule: the cond_node with its two
- * 128-bit operands packed into 96 bits each (keys stay below 2^70), 32 bytes
- * instead of 40.  rules_nodes() unpacks it.
- */
-struct rules_leaf {
-	uint8_t op, field;
-	uint16_t pad;
-	uint32_t window_s;
-	uint64_t a_lo, b_lo;
-	int32_t a_hi, b_hi;
-};
-
-/* 96 bytes. */
-struct rule {
-	uint8_t id[32];
-	int64_t trigger_count;
-	struct rule_ext *ext;
-	union {
-		struct cond *cond;
-		struct rules_leaf leaf;
-	} u;
-	uint32_t tenant;
-	uint32_t sym;
-	uint32_t stamp;		/* tick epoch; next free slot when not live */
-	uint8_t flags;
-};
-
-_Static_assert(sizeof(struct rule) == 96, "struct rule grew");
-_Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc chunk");
-
-/* One index entry: a 96-bit key (plenty: keys stay below 2^70) and a rule. */
-struct rules_ent {
-	uint64_t lo;
-	int32_t hi;
-	uint32_t rule;		/* RULES_DEAD bit: removed */
-};
-
-struct rules_idx {
-	struct rules_ent *main, *pend;
-	uint32_t n, pn, pcap, dead;
-	uint32_t cursor;	/* where the last look-up started (see rules_idx_from) */
-};
-
-struct rules_vec {
-	uint32_t *v;
-	uint32_t n, cap;
-};
+#include "ruleidx.h"
+#include "rules_int.h"
+#include "trigger.h"
 
 /*
  * Single-leaf windowed moves of one window length, keyed by their percent.
@@ -161,59 +75,24 @@ struct rules_vec {
  */
 struct rules_mgroup {
 	uint32_t window_s;
-	struct rules_idx up, down;
+	struct ruleidx up, down;
 };
 
 struct rules_sym {
-	uint32_t hash;			/* rules_sym_hash(name) */
+	uint32_t hash;			/* rules_name_hash(name) */
 	char *name;			/* iname, or the heap when longer */
 	char iname[40];
 	struct rules_mgroup *mg;	/* moves groups */
 	uint32_t nmg;
 	struct eval_snap snap;
-	struct rules_idx idx[2];	/* per enum cond_field */
+	struct ruleidx idx[2];		/* per enum cond_field */
 	struct rules_vec scan;		/* composites with a moves leaf */
 	struct rules_vec watch;		/* evaluated on every change */
 	struct eval_window *win;	/* NULL until a moves rule arrives */
 };
 
-struct rules_hash {
-	uint32_t *slot;		/* RULES_NONE = empty */
-	uint32_t cap, n;	/* cap: power of two */
-};
-
-struct rules {
-	struct rules_limits lim;
-	rules_emit_fn emit;
-	void *arg;
-
-	struct rule **chunk;
-	uint32_t nchunk, chunk_cap;
-	uint32_t next_slot;	/* first never-used slot */
-	uint32_t free_head;	/* freed slots, chained through stamp */
-	size_t count;
-	struct rules_hash ids;
-
-	struct rules_sym **sym;
-	uint32_t nsym, sym_cap;
-	uint64_t *sym_slot;	/* hash << 32 | (index + 1); 0 = empty */
-	uint32_t sym_slots;	/* power of two, > 2 * nsym */
-
-	char (*tenant)[TENANT_ID_SIZE];
-	uint32_t ntenant, tenant_cap;
-	struct rules_hash tenant_hash;
-
-	uint32_t epoch;
-	struct rules_vec cand;	/* scratch for rules_tick */
-};
-
 /* ------------------------------------------------------------------ */
-/* vectors, hashing, rule ids */
-
-static inline struct rule *rules_at(const struct rules *t, uint32_t i)
-{
-	return &t->chunk[i >> RULES_CHUNK_BITS][i & (RULES_CHUNK - 1)];
-}
+/* vectors */
 
 static int rules_vec_push(struct rules_vec *v, uint32_t x)
 {
@@ -239,242 +118,81 @@ static void rules_vec_del(struct rules_vec *v, uint32_t x)
 		}
 }
 
-static uint64_t rules_hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t rules_hash_id(const uint8_t id[32])
-{
-	uint64_t a, b;
-
-	memcpy(&a, id, 8);
-	memcpy(&b, id + 8, 8);
-	a ^= b * 0x9e3779b97f4a7c15ULL;
-	a *= 0xbf58476d1ce4e5b9ULL;
-	return a ^ (a >> 31);
-}
-
 /* ------------------------------------------------------------------ */
-/* open-addressing hash of 32-bit indices; the owner compares keys */
+/* the three maps (idmap.h): rule id -> pool index, symbols, tenants */
 
-static int rules_hash_init(struct rules_hash *h, uint32_t cap)
+static uint32_t rules_id_of(const void *t, uint32_t i)
 {
-	h->slot = malloc((size_t)cap * sizeof(*h->slot));
-	if (!h->slot)
-		return -1;
-	memset(h->slot, 0xff, (size_t)cap * sizeof(*h->slot));
-	h->cap = cap;
-	h->n = 0;
-	return 0;
+	return ruleid_hash(rules_at(t, i)->id);
 }
 
-/*
- * Rule-id hash.  A slot holds the rule index in its low RULES_ID_BITS bits
- * and 6 more bits of the id's hash above them, so a probe past another rule
- * rarely has to read that rule (a cache miss) to see it is not the one.
- */
-#define RULES_ID_BITS 26
-#define RULES_ID_MASK ((1u << RULES_ID_BITS) - 1)	/* also the rule limit */
-
-static inline uint32_t rules_id_slot(uint64_t h, uint32_t x)
+static bool rules_id_eq(const void *t, uint32_t i, const void *id)
 {
-	return (uint32_t)(h >> 58) << RULES_ID_BITS | x;
+	return memcmp(rules_at(t, i)->id, id, 32) == 0;
 }
 
 static uint32_t rules_id_find(const struct rules *t, const uint8_t id[32])
 {
-	uint64_t h = rules_hash_id(id);
-	uint32_t m = t->ids.cap - 1, fp = rules_id_slot(h, 0);
+	uint32_t p = idmap_find(&t->ids, ruleid_hash(id), rules_id_eq, t, id);
 
-	for (uint32_t i = (uint32_t)h & m;; i = (i + 1) & m) {
-		uint32_t v = t->ids.slot[i];
-
-		if (v == RULES_NONE)
-			return RULES_NONE;
-		if ((v & ~RULES_ID_MASK) == fp &&
-		    memcmp(rules_at(t, v & RULES_ID_MASK)->id, id, 32) == 0)
-			return v & RULES_ID_MASK;
-	}
+	return idmap_found(&t->ids, p) ? idmap_at(&t->ids, p) : RULES_NONE;
 }
 
-static void rules_id_place(struct rules *t, uint32_t x)
-{
-	uint64_t h = rules_hash_id(rules_at(t, x)->id);
-	uint32_t m = t->ids.cap - 1, i = (uint32_t)h & m;
-
-	while (t->ids.slot[i] != RULES_NONE)
-		i = (i + 1) & m;
-	t->ids.slot[i] = rules_id_slot(h, x);
-}
-
+/* Rule x (whose id is not in the map) becomes findable. */
 static int rules_id_add(struct rules *t, uint32_t x)
 {
-	if ((t->ids.n + 1) * 4 > t->ids.cap * 3) {
-		struct rules_hash old = t->ids;
+	const uint8_t *id = rules_at(t, x)->id;
+	uint32_t h = ruleid_hash(id);
 
-		if (rules_hash_init(&t->ids, old.cap * 2)) {
-			t->ids = old;
-			return -1;
-		}
-		t->ids.n = old.n;
-		for (uint32_t i = 0; i < old.cap; i++)
-			if (old.slot[i] != RULES_NONE)
-				rules_id_place(t, old.slot[i] & RULES_ID_MASK);
-		free(old.slot);
-	}
-	rules_id_place(t, x);
-	t->ids.n++;
+	if (idmap_reserve(&t->ids, t, rules_id_of))
+		return -1;
+	idmap_put(&t->ids, idmap_find(&t->ids, h, rules_id_eq, t, id), h, x);
 	return 0;
 }
 
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
 static void rules_id_del(struct rules *t, uint32_t x)
 {
-	uint32_t m = t->ids.cap - 1;
-	uint32_t i = (uint32_t)rules_hash_id(rules_at(t, x)->id) & m;
+	const uint8_t *id = rules_at(t, x)->id;
+	uint32_t p = idmap_find(&t->ids, ruleid_hash(id), rules_id_eq, t, id);
 
-	while ((t->ids.slot[i] & RULES_ID_MASK) != x || t->ids.slot[i] == RULES_NONE) {
-		if (t->ids.slot[i] == RULES_NONE)
-			return;
-		i = (i + 1) & m;
-	}
-	for (uint32_t j = (i + 1) & m;; j = (j + 1) & m) {
-		uint32_t y = t->ids.slot[j], home;
-
-		if (y == RULES_NONE)
-			break;
-		home = (uint32_t)rules_hash_id(rules_at(t, y & RULES_ID_MASK)->id) & m;
-		/* y may move to i when i lies cyclically in [home, j). */
-		if (((j - home) & m) >= ((j - i) & m)) {
-			t->ids.slot[i] = y;
-			i = j;
-		}
-	}
-	t->ids.slot[i] = RULES_NONE;
-	t->ids.n--;
+	if (idmap_found(&t->ids, p))
+		idmap_del(&t->ids, p, t, rules_id_of);
 }
 
-/* Generic name interning (symbols, tenants): no deletion. */
-static uint32_t rules_name_find(const struct rules_hash *h, const char *name,
-				const char *(*get)(const struct rules *, uint32_t),
-				const struct rules *t, uint32_t *slot)
+/* Symbols and tenants: FNV-1a with its high bits folded into the low ones,
+ * which pick the home slot. */
+static uint32_t rules_name_hash(const char *name)
 {
-	uint32_t m = h->cap - 1;
-	uint32_t i = (uint32_t)rules_hash_bytes(name, strlen(name)) & m;
+	uint32_t h = fnv_str(name);
 
-	for (;; i = (i + 1) & m) {
-		uint32_t x = h->slot[i];
-
-		if (x == RULES_NONE) {
-			*slot = i;
-			return RULES_NONE;
-		}
-		if (strcmp(get(t, x), name) == 0)
-			return x;
-	}
-}
-
-static int rules_name_grow(struct rules_hash *h,
-			   const char *(*get)(const struct rules *, uint32_t),
-			   const struct rules *t)
-{
-	struct rules_hash old = *h;
-
-	if ((h->n + 1) * 2 <= h->cap)
-		return 0;
-	if (rules_hash_init(h, old.cap * 2)) {
-		*h = old;
-		return -1;
-	}
-	h->n = old.n;
-	for (uint32_t i = 0; i < old.cap; i++) {
-		uint32_t x = old.slot[i], s = 0;
-
-		if (x == RULES_NONE)
-			continue;
-		(void)rules_name_find(h, get(t, x), get, t, &s);
-		h->slot[s] = x;
-	}
-	free(old.slot);
-	return 0;
-}
-
-static const char *rules_tenant_name(const struct rules *t, uint32_t x)
-{
-	return t->tenant[x];
-}
-
-/*
- * Symbols: every change looks its symbol up by name, so the slots carry the
- * full 32-bit hash and the name sits in the symbol struct: one probe reads
- * the slot array and, on a hash match, the symbol it needs anyway.
- */
-static uint32_t rules_sym_hash(const char *name)
-{
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 16777619u;
 	return h ^ (h >> 15);
 }
 
-static uint32_t rules_sym_find(const struct rules *t, const char *name,
-			       uint32_t h, uint32_t *slot)
+/*
+ * Symbols: every change looks its symbol up by name; on a tag match the
+ * name compared is in the symbol struct the change needs anyway.  Interned
+ * for the table's life.
+ */
+static uint32_t rules_sym_of(const void *o, uint32_t i)
 {
-	uint32_t m = t->sym_slots - 1;
-
-	for (uint32_t i = h & m;; i = (i + 1) & m) {
-		uint64_t v = t->sym_slot[i];
-
-		if (v == 0) {
-			*slot = i;
-			return RULES_NONE;
-		}
-		if ((uint32_t)(v >> 32) == h &&
-		    strcmp(t->sym[(uint32_t)v - 1]->name, name) == 0)
-			return (uint32_t)v - 1;
-	}
+	return ((const struct rules *)o)->sym[i]->hash;
 }
 
-static int rules_sym_grow(struct rules *t)
+static bool rules_sym_eq(const void *o, uint32_t i, const void *name)
 {
-	uint32_t ncap = t->sym_slots ? t->sym_slots * 2 : 64, m = ncap - 1;
-	uint64_t *ns;
-
-	if (t->sym_slots && (t->nsym + 1) * 2 <= t->sym_slots)
-		return 0;
-	ns = calloc(ncap, sizeof(*ns));
-	if (!ns)
-		return -1;
-	for (uint32_t x = 0; x < t->nsym; x++) {
-		uint32_t i = t->sym[x]->hash & m;
-
-		while (ns[i])
-			i = (i + 1) & m;
-		ns[i] = (uint64_t)t->sym[x]->hash << 32 | (x + 1);
-	}
-	free(t->sym_slot);
-	t->sym_slot = ns;
-	t->sym_slots = ncap;
-	return 0;
+	return strcmp(((const struct rules *)o)->sym[i]->name, name) == 0;
 }
 
 static uint32_t rules_sym_get(struct rules *t, const char *name)
 {
-	uint32_t h = rules_sym_hash(name), x, slot = 0;
+	uint32_t h = rules_name_hash(name), x, p;
 	struct rules_sym *sy;
 	size_t len;
 
-	x = rules_sym_find(t, name, h, &slot);
-	if (x != RULES_NONE)
-		return x;
-	if (rules_sym_grow(t))
+	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);
+	if (idmap_found(&t->syms, p))
+		return idmap_at(&t->syms, p);
+	if (idmap_reserve(&t->syms, t, rules_sym_of))
 		return RULES_NONE;
 	if (t->nsym == t->sym_cap) {
 		uint32_t ncap = t->sym_cap ? t->sym_cap * 2 : 64;
@@ -496,30 +214,41 @@ static uint32_t rules_sym_get(struct rules *t, const char *name)
 	}
 	memcpy(sy->name, name, len + 1);
 	sy->hash = h;
+	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);	/* after a grow */
 	x = t->nsym++;
 	t->sym[x] = sy;
-	(void)rules_sym_find(t, name, h, &slot);	/* the slot after a grow */
-	t->sym_slot[slot] = (uint64_t)h << 32 | (x + 1);
+	idmap_put(&t->syms, p, h, x);
 	return x;
+}
+
+/* Tenants: interned for the table's life, looked up only on rule changes. */
+static uint32_t rules_tenant_of(const void *o, uint32_t i)
+{
+	return rules_name_hash(((const struct rules *)o)->tenant[i]);
+}
+
+static bool rules_tenant_eq(const void *o, uint32_t i, const void *name)
+{
+	return strcmp(((const struct rules *)o)->tenant[i], name) == 0;
 }
 
 static uint32_t rules_tenant_find(const struct rules *t, const char *name)
 {
-	uint32_t s;
+	uint32_t p = idmap_find(&t->tenants, rules_name_hash(name), rules_tenant_eq, t, name);
 
-	return rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
+	return idmap_found(&t->tenants, p) ? idmap_at(&t->tenants, p) : RULES_NONE;
 }
 
 static uint32_t rules_tenant_get(struct rules *t, const char *name)
 {
-	uint32_t x, s = 0;
+	uint32_t h, x, p;
 
 	if (strlen(name) > 36)
 		return RULES_NONE;
-	x = rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
+	x = rules_tenant_find(t, name);
 	if (x != RULES_NONE)
 		return x;
-	if (rules_name_grow(&t->tenant_hash, rules_tenant_name, t))
+	if (idmap_reserve(&t->tenants, t, rules_tenant_of))
 		return RULES_NONE;
 	if (t->ntenant == t->tenant_cap) {
 		uint32_t ncap = t->tenant_cap ? t->tenant_cap * 2 : 16;
@@ -530,198 +259,16 @@ static uint32_t rules_tenant_get(struct rules *t, const char *name)
 		t->tenant = nt;
 		t->tenant_cap = ncap;
 	}
+	h = rules_name_hash(name);
+	p = idmap_find(&t->tenants, h, rules_tenant_eq, t, name);
 	x = t->ntenant++;
 	strcpy(t->tenant[x], name);
-	(void)rules_name_find(&t->tenant_hash, name, rules_tenant_name, t, &s);
-	t->tenant_hash.slot[s] = x;
-	t->tenant_hash.n++;
+	idmap_put(&t->tenants, p, h, x);
 	return x;
 }
 
 /* ------------------------------------------------------------------ */
-/* the per-field threshold index */
-
-static inline dec_t rules_ent_key(const struct rules_ent *e)
-{
-	return (dec_t)e->hi * ((dec_t)1 << 64) + (dec_t)e->lo;
-}
-
-static inline int rules_ent_cmp(const struct rules_ent *a, const struct rules_ent *b)
-{
-	uint32_t ra = a->rule & ~RULES_DEAD, rb = b->rule & ~RULES_DEAD;
-
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return ra < rb ? -1 : ra > rb;
-}
-
-static int rules_ent_qcmp(const void *a, const void *b)
-{
-	return rules_ent_cmp(a, b);
-}
-
-static struct rules_ent rules_ent_make(dec_t key, uint32_t rule)
-{
-	struct rules_ent e;
-
-	e.lo = (uint64_t)key;
-	e.hi = (int32_t)(key >> 64);
-	e.rule = rule;
-	return e;
-}
-
-/* First position in main whose entry is >= e (dead flag ignored). */
-static uint32_t rules_idx_lower(const struct rules_idx *x, const struct rules_ent *e)
-{
-	uint32_t lo = 0, hi = x->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (rules_ent_cmp(&x->main[mid], e) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * lower_bound again, but starting from where the previous look-up of this
- * index started: prices move a little per change, so the answer is near, and
- * galloping from there touches the cache lines the last change touched
- * instead of a fresh binary search's log2(n) cold lines.
- */
-static uint32_t rules_idx_from(struct rules_idx *x, const struct rules_ent *e)
-{
-	uint32_t c = x->cursor < x->n ? x->cursor : x->n, lo, hi, step = 1;
-
-	if (c < x->n && rules_ent_cmp(&x->main[c], e) < 0) {
-		/* Answer is right of c: gallop until main[hi] >= e. */
-		lo = c + 1;
-		hi = lo;
-		while (hi < x->n && rules_ent_cmp(&x->main[hi], e) < 0) {
-			lo = hi + 1;
-			hi = hi + step < x->n ? hi + step : x->n;
-			step *= 2;
-		}
-	} else {
-		/* Answer is c or left of it: gallop until main[lo - 1] < e. */
-		hi = c;
-		lo = c;
-		while (lo > 0 && rules_ent_cmp(&x->main[lo - 1], e) >= 0) {
-			hi = lo - 1;
-			lo = lo > step ? lo - step : 0;
-			step *= 2;
-		}
-	}
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (rules_ent_cmp(&x->main[mid], e) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	x->cursor = lo;
-	return lo;
-}
-
-/* Sort the pending entries into main, dropping dead ones. */
-static int rules_idx_merge(struct rules_idx *x)
-{
-	uint32_t live = x->n - x->dead + x->pn, i = 0, j = 0, k = 0;
-	struct rules_ent *nm;
-
-	if (x->pn == 0 && x->dead == 0)
-		return 0;
-	if (live == 0) {
-		free(x->main);
-		x->main = NULL;
-		x->n = x->dead = x->pn = 0;
-		return 0;
-	}
-	nm = malloc((size_t)live * sizeof(*nm));
-	if (!nm)
-		return -1;
-	if (x->pn)
-		qsort(x->pend, x->pn, sizeof(*x->pend), rules_ent_qcmp);
-	while (i < x->n || j < x->pn) {
-		if (i < x->n && (x->main[i].rule & RULES_DEAD)) {
-			i++;
-			continue;
-		}
-		if (j >= x->pn || (i < x->n && rules_ent_cmp(&x->main[i], &x->pend[j]) <= 0))
-			nm[k++] = x->main[i++];
-		else
-			nm[k++] = x->pend[j++];
-	}
-	free(x->main);
-	x->main = nm;
-	x->n = k;
-	x->dead = 0;
-	x->pn = 0;
-	free(x->pend);
-	x->pend = NULL;
-	x->pcap = 0;
-	return 0;
-}
-
-static int rules_idx_add(struct rules_idx *x, dec_t key, uint32_t rule)
-{
-	if (x->pn == x->pcap) {
-		uint32_t ncap = x->pcap ? x->pcap * 2 : 8;
-		struct rules_ent *np = realloc(x->pend, (size_t)ncap * sizeof(*np));
-
-		if (!np)
-			return -1;
-		x->pend = np;
-		x->pcap = ncap;
-	}
-	x->pend[x->pn++] = rules_ent_make(key, rule);
-	if (x->pn > RULES_PEND_MIN && x->pn > x->n / 4)
-		(void)rules_idx_merge(x);	/* on failure pending just grows */
-	return 0;
-}
-
-static void rules_idx_del(struct rules_idx *x, dec_t key, uint32_t rule)
-{
-	struct rules_ent e = rules_ent_make(key, rule);
-	uint32_t p;
-
-	/* After a bulk load many may wait: sort them in rather than scan. */
-	if (x->pn > RULES_PEND_MIN)
-		(void)rules_idx_merge(x);
-	for (uint32_t j = 0; j < x->pn; j++)
-		if (x->pend[j].lo == e.lo && x->pend[j].hi == e.hi &&
-		    x->pend[j].rule == rule) {
-			x->pend[j] = x->pend[--x->pn];
-			return;
-		}
-	for (p = rules_idx_lower(x, &e); p < x->n && rules_ent_cmp(&x->main[p], &e) == 0; p++)
-		if (!(x->main[p].rule & RULES_DEAD)) {
-			x->main[p].rule |= RULES_DEAD;
-			if (++x->dead * 2 > x->n && x->pn <= RULES_PEND_MIN)
-				(void)rules_idx_merge(x);
-			return;
-		}
-}
-
-static void rules_idx_free(struct rules_idx *x)
-{
-	free(x->main);
-	free(x->pend);
-}
-
-/* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
-
-static inline dec_t rules_unpack(uint64_t lo, int32_t hi)
-{
-	return (dec_t)hi * ((dec_t)1 << 64) + (dec_t)lo;
-}
 
 static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
 {
@@ -733,43 +280,6 @@ static void rules_leaf_pack(struct rules_leaf *l, const struct cond_node *n)
 	l->a_hi = (int32_t)(n->a >> 64);
 	l->b_lo = (uint64_t)n->b;
 	l->b_hi = (int32_t)(n->b >> 64);
-}
-
-/*
- * The rule's compiled nodes; an inline leaf is unpacked into *buf (the
- * caller's), which is what the pointer then points to.
- */
-static inline const struct cond_node *rules_nodes(const struct rule *r,
-						  struct cond_node *buf)
-{
-	const struct rules_leaf *l = &r->u.leaf;
-
-	if (!(r->flags & RF_INLINE))
-		return r->u.cond->node;
-	buf->op = l->op;
-	buf->field = l->field;
-	buf->size = 1;
-	buf->window_s = l->window_s;
-	buf->a = rules_unpack(l->a_lo, l->a_hi);
-	buf->b = rules_unpack(l->b_lo, l->b_hi);
-	return buf;
-}
-
-static inline uint32_t rules_nnodes(const struct rule *r)
-{
-	return (r->flags & RF_INLINE) ? 1 : r->u.cond->n;
-}
-
-static bool rules_single_cmp(const struct rule *r)
-{
-	unsigned op = (r->flags & RF_INLINE) ? r->u.leaf.op : r->u.cond->node[0].op;
-
-	return rules_nnodes(r) == 1 && op >= COND_GT && op <= COND_LE;
-}
-
-static dec_t rules_hyst(const struct rule *r)
-{
-	return r->ext ? r->ext->hyst : 0;
 }
 
 /*
@@ -787,7 +297,7 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cond_node *c = &nd[i];
-		struct rules_idx *x = &s->idx[c->field];
+		struct ruleidx *x = &s->idx[c->field];
 		dec_t keys[2];
 		int nk = 0;
 
@@ -800,18 +310,18 @@ static int rules_keys(struct rules *t, uint32_t ri, bool add)
 			keys[nk++] = (c->op == COND_GT || c->op == COND_GE) ? c->a - h : c->a + h;
 		for (int k = 0; k < nk; k++) {
 			if (!add)
-				rules_idx_del(x, keys[k], ri);
-			else if (rules_idx_add(x, keys[k], ri))
+				ruleidx_del(x, keys[k], ri);
+			else if (ruleidx_add(x, keys[k], ri))
 				return -1;
 		}
 	}
 	return 0;
 }
 
-static void rules_event_fill(struct rules *t, const struct rule *r,
-			     struct rules_event *ev, enum rules_event_kind kind,
-			     int64_t now_us, const struct eval_snap *prev,
-			     const struct eval_snap *cur)
+void rules_event_fill(struct rules *t, const struct rule *r,
+		      struct rules_event *ev, enum rules_event_kind kind,
+		      int64_t now_us, const struct eval_snap *prev,
+		      const struct eval_snap *cur)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -853,7 +363,7 @@ static void rules_windows(struct rules *t, struct rule *r, bool add)
 	}
 }
 
-static struct rules_idx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
+static struct ruleidx *rules_moves_idx(struct rules_sym *s, const struct cond_node *n,
 					 bool add)
 {
 	struct rules_mgroup *g = NULL;
@@ -881,10 +391,10 @@ static void rules_moves_del(struct rules *t, uint32_t ri)
 	struct rule *r = rules_at(t, ri);
 	struct cond_node buf;
 	const struct cond_node *n = rules_nodes(r, &buf);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, false);
+	struct ruleidx *x = rules_moves_idx(t->sym[r->sym], n, false);
 
 	if (x)
-		rules_idx_del(x, n->a, ri);
+		ruleidx_del(x, n->a, ri);
 }
 
 static int rules_moves_add(struct rules *t, uint32_t ri)
@@ -892,13 +402,13 @@ static int rules_moves_add(struct rules *t, uint32_t ri)
 	struct rule *r = rules_at(t, ri);
 	struct cond_node buf;
 	const struct cond_node *n = rules_nodes(r, &buf);
-	struct rules_idx *x = rules_moves_idx(t->sym[r->sym], n, true);
+	struct ruleidx *x = rules_moves_idx(t->sym[r->sym], n, true);
 
-	return x ? rules_idx_add(x, n->a, ri) : -1;
+	return x ? ruleidx_add(x, n->a, ri) : -1;
 }
 
 /* Drop rule ri from every structure and free its slot. */
-static void rules_drop(struct rules *t, uint32_t ri)
+void rules_drop(struct rules *t, uint32_t ri)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
@@ -927,7 +437,7 @@ static void rules_drop(struct rules *t, uint32_t ri)
 	t->count--;
 }
 
-static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
+void rules_set_watch(struct rules *t, uint32_t ri, bool on)
 {
 	struct rule *r = rules_at(t, ri);
 	struct rules_sym *s = t->sym[r->sym];
@@ -938,160 +448,6 @@ static void rules_set_watch(struct rules *t, uint32_t ri, bool on)
 	} else if (!on && (r->flags & RF_WATCH)) {
 		rules_vec_del(&s->watch, ri);
 		r->flags &= (uint8_t)~RF_WATCH;
-	}
-}
-
-/*
- * Flood guard: record a firing at now; true when this firing is the
- * (flood_max_fires + 1)th within flood_window_s (then the caller pauses the
- * rule).  The ring holds the firing times still inside the window, at most
- * flood_max_fires of them; it grows as it fills, so a rule costs memory for
- * the firings it really has, not for the limit.
- */
-static bool rules_flooded(struct rules *t, struct rule *r, int64_t now_us)
-{
-	int max = t->lim.flood_max_fires > 65535 ? 65535 : t->lim.flood_max_fires;
-	struct rule_ext *e;
-	int64_t window_us = t->lim.flood_window_s * RULES_US_PER_S;
-
-	if (max <= 0 || t->lim.flood_window_s <= 0)
-		return false;
-	if (!r->ext) {
-		r->ext = calloc(1, sizeof(*r->ext));
-		if (!r->ext)
-			return false;
-	}
-	e = r->ext;
-	if (e->flood_max != (uint16_t)max) {	/* new limits: a new count */
-		e->flood_max = (uint16_t)max;
-		e->flood_n = e->flood_head = 0;
-	}
-	/* flood_head is the oldest entry; forget those out of the window */
-	while (e->flood_n && e->flood[e->flood_head] <= now_us - window_us) {
-		e->flood_head = (uint16_t)((e->flood_head + 1) % e->flood_cap);
-		e->flood_n--;
-	}
-	if (e->flood_n >= max)
-		return true;
-	if (e->flood_n == e->flood_cap) {
-		int cap = e->flood_cap ? 2 * e->flood_cap : 4;
-		int64_t *nf;
-
-		if (cap > max)
-			cap = max;
-		nf = malloc((size_t)cap * sizeof(*nf));
-		if (!nf)
-			return false;
-		for (int i = 0; i < e->flood_n; i++)
-			nf[i] = e->flood[(e->flood_head + i) % e->flood_cap];
-		free(e->flood);
-		e->flood = nf;
-		e->flood_cap = (uint16_t)cap;
-		e->flood_head = 0;
-	}
-	e->flood[(e->flood_head + e->flood_n) % e->flood_cap] = now_us;
-	e->flood_n++;
-	return false;
-}
-
-/*
- * Rule ri holds and may fire.  Applies cooldown (REARM), the flood guard and
- * ONCE; emits; may drop the rule.  Returns true when the rule is gone.
- */
-static bool rules_fire(struct rules *t, uint32_t ri, int64_t now_us,
-		       const struct eval_snap *prev, const struct eval_snap *cur)
-{
-	struct rule *r = rules_at(t, ri);
-	struct rules_event ev;
-
-	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
-	    r->ext->last_us != 0 &&
-	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * RULES_US_PER_S) {
-		/* Held back: not a firing; a level rule stays armed and is
-		 * watched on every change until it fires or stops holding. */
-		if (!(r->flags & RF_EDGE))
-			rules_set_watch(t, ri, true);
-		return false;
-	}
-	if ((r->flags & RF_REARM) && rules_flooded(t, r, now_us)) {
-		rules_event_fill(t, r, &ev, RULES_FLOOD_PAUSE, now_us, prev, cur);
-		rules_drop(t, ri);
-		t->emit(t->arg, &ev);
-		return true;
-	}
-	rules_event_fill(t, r, &ev, RULES_FIRE, now_us, prev, cur);
-	if (!(r->flags & RF_REARM)) {
-		rules_drop(t, ri);
-		t->emit(t->arg, &ev);
-		return true;
-	}
-	r->trigger_count++;
-	if (r->ext)
-		r->ext->last_us = now_us;
-	if (!(r->flags & RF_EDGE)) {
-		r->flags &= (uint8_t)~RF_ARMED;
-		rules_set_watch(t, ri, false);
-	}
-	t->emit(t->arg, &ev);
-	return false;
-}
-
-/* A level rule that does not hold re-arms (hysteresis for single comparisons). */
-static bool rules_rearm_ok(const struct rule *r, const struct eval_snap *cur)
-{
-	struct cond_node buf;
-	const struct cond_node *c = rules_nodes(r, &buf);
-	dec_t h = rules_hyst(r), v;
-
-	if (h <= 0 || !rules_single_cmp(r))
-		return true;
-	if (c->field == COND_FIELD_CHG) {
-		if (!cur->has_chg)
-			return false;
-		v = cur->chg;
-	} else {
-		if (!cur->has_price)
-			return false;
-		v = cur->price;
-	}
-	if (c->op == COND_GT || c->op == COND_GE)
-		return v <= c->a - h;
-	return v >= c->a + h;
-}
-
-static bool rules_expired(const struct rule *r, int64_t now_us)
-{
-	return r->ext && r->ext->expires_us != 0 && r->ext->expires_us <= now_us;
-}
-
-/* Evaluate one rule on a change and apply its policy. */
-static void rules_process(struct rules *t, uint32_t ri, int64_t now_us,
-			  const struct eval_snap *prev, const struct eval_snap *cur,
-			  const struct eval_window *win)
-{
-	struct rule *r = rules_at(t, ri);
-	struct cond_node buf;
-	const struct cond_node *nd;
-	bool holds;
-
-	if (rules_expired(r, now_us))
-		return;		/* never fires again; rules_sweep drops it */
-	nd = rules_nodes(r, &buf);
-	holds = eval_node(nd, prev, cur, win);
-	if (r->flags & RF_EDGE) {
-		if (holds && rules_fire(t, ri, now_us, prev, cur))
-			return;
-		if (!(r->flags & (RF_SCANNED | RF_MOVEIDX)))
-			rules_set_watch(t, ri, eval_node(nd, cur, cur, win));
-		return;
-	}
-	if (r->flags & RF_ARMED) {
-		if (holds)
-			(void)rules_fire(t, ri, now_us, prev, cur);
-		else
-			rules_set_watch(t, ri, false);
-	} else if (!holds && rules_rearm_ok(r, cur)) {
-		r->flags |= RF_ARMED;
 	}
 }
 
@@ -1109,13 +465,7 @@ struct rules *rules_new(const struct rules_limits *lim, rules_emit_fn emit,
 	t->emit = emit;
 	t->arg = arg;
 	t->free_head = RULES_NONE;
-	if (rules_hash_init(&t->ids, 1024) || rules_sym_grow(t) ||
-	    rules_hash_init(&t->tenant_hash, 16))
-		goto fail;
 	return t;
-fail:
-	rules_free(t);
-	return NULL;
 }
 
 void rules_free(struct rules *t)
@@ -1139,12 +489,12 @@ void rules_free(struct rules *t)
 	for (uint32_t i = 0; i < t->nsym; i++) {
 		struct rules_sym *s = t->sym[i];
 
-		rules_idx_free(&s->idx[0]);
-		rules_idx_free(&s->idx[1]);
+		ruleidx_free(&s->idx[0]);
+		ruleidx_free(&s->idx[1]);
 		free(s->scan.v);
 		for (uint32_t k = 0; k < s->nmg; k++) {
-			rules_idx_free(&s->mg[k].up);
-			rules_idx_free(&s->mg[k].down);
+			ruleidx_free(&s->mg[k].up);
+			ruleidx_free(&s->mg[k].down);
 		}
 		free(s->mg);
 		free(s->watch.v);
@@ -1155,9 +505,9 @@ void rules_free(struct rules *t)
 	}
 	free(t->sym);
 	free(t->tenant);
-	free(t->ids.slot);
-	free(t->sym_slot);
-	free(t->tenant_hash.slot);
+	idmap_free(&t->ids);
+	idmap_free(&t->syms);
+	idmap_free(&t->tenants);
 	free(t->cand.v);
 	free(t);
 }
@@ -1192,8 +542,8 @@ static uint32_t rules_alloc_slot(struct rules *t)
 		t->free_head = rules_at(t, ri)->stamp;
 		return ri;
 	}
-	/* Below RULES_ID_MASK, so no id slot is ever all ones (RULES_NONE). */
-	if (t->next_slot >= RULES_ID_MASK)
+	/* As many as the id map can index. */
+	if (t->next_slot >= IDMAP_MAX_ENTRIES)
 		return RULES_NONE;
 	if ((t->next_slot >> RULES_CHUNK_BITS) >= t->nchunk) {
 		struct rule *c;
@@ -1386,7 +736,7 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		if (holds && count > 0 && !changed)
 			r->flags &= (uint8_t)~RF_ARMED;	/* restart: same episode */
 		else if (holds)
-			(void)rules_fire(t, ri, now_us, NULL, &s->snap);
+			(void)trigger_fire(t, ri, now_us, NULL, &s->snap);
 	}
 	return 0;
 
@@ -1472,39 +822,20 @@ static inline int rules_cand(struct rules *t, uint32_t ri)
 	return 0;
 }
 
+/* rules_cand as a ruleidx_fn (out of memory: the rule is missed). */
+static void rules_cand_fn(void *t, uint32_t ri)
+{
+	(void)rules_cand(t, ri);
+}
+
 /* Candidates from one field's index: keys in [lo, hi], or all when `all`. */
-static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
+static void rules_cand_range(struct rules *t, struct ruleidx *x, bool all,
 			     dec_t lo, dec_t hi)
 {
-	uint32_t p;
-	struct rules_ent e;
-
-	/* Small arrays merge for next to nothing; big ones once 16 wait. */
-	if (x->pn > 16 || (x->pn && x->n < 1024))
-		(void)rules_idx_merge(x);
-	if (all) {
-		for (p = 0; p < x->n; p++)
-			if (!(x->main[p].rule & RULES_DEAD))
-				(void)rules_cand(t, x->main[p].rule);
-		for (p = 0; p < x->pn; p++)
-			(void)rules_cand(t, x->pend[p].rule);
-		return;
-	}
-	e = rules_ent_make(lo, 0);
-	for (p = rules_idx_from(x, &e); p < x->n; p++) {
-		const struct rules_ent *m = &x->main[p];
-
-		if (rules_ent_key(m) > hi)
-			break;
-		if (!(m->rule & RULES_DEAD))
-			(void)rules_cand(t, m->rule);
-	}
-	for (p = 0; p < x->pn; p++) {
-		dec_t k = rules_ent_key(&x->pend[p]);
-
-		if (k >= lo && k <= hi)
-			(void)rules_cand(t, x->pend[p].rule);
-	}
+	if (all)
+		ruleidx_all(x, rules_cand_fn, t);
+	else
+		ruleidx_range(x, lo, hi, rules_cand_fn, t);
 }
 
 /* Largest percent key a threshold can need (operands stay below 2e20). */
@@ -1514,7 +845,7 @@ static void rules_cand_range(struct rules *t, struct rules_idx *x, bool all,
  * Rules of index x whose percent key is <= the largest that holds for a move
  * from `base` to `cur` (see struct rules_mgroup): a prefix of the array.
  */
-static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec_t base)
+static void rules_cand_pct(struct rules *t, struct ruleidx *x, dec_t diff, dec_t base)
 {
 	dec_t xx, mag, thr;
 
@@ -1528,14 +859,7 @@ static void rules_cand_pct(struct rules *t, struct rules_idx *x, dec_t diff, dec
 	thr = mag == 0 ? RULES_PCT_CAP : xx / mag;
 	if (thr > RULES_PCT_CAP)
 		thr = RULES_PCT_CAP;
-	if (x->pn > 16 || (x->pn && x->n < 1024))
-		(void)rules_idx_merge(x);
-	for (uint32_t p = 0; p < x->n && rules_ent_key(&x->main[p]) <= thr; p++)
-		if (!(x->main[p].rule & RULES_DEAD))
-			(void)rules_cand(t, x->main[p].rule);
-	for (uint32_t p = 0; p < x->pn; p++)
-		if (rules_ent_key(&x->pend[p]) <= thr)
-			(void)rules_cand(t, x->pend[p].rule);
+	ruleidx_upto(x, thr, rules_cand_fn, t);
 }
 
 static void rules_cand_moves(struct rules *t, struct rules_sym *s,
@@ -1607,7 +931,7 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		 * re-enter), and nothing is added during a tick, so the other
 		 * candidates stay valid. */
 		if (rules_at(t, ri)->flags & RF_LIVE)
-			rules_process(t, ri, now_us, &prev, &cur, s->win);
+			trigger_process(t, ri, now_us, &prev, &cur, s->win);
 	}
 	if (s->win && !eval_window_empty(s->win) &&
 	    eval_window_push(s->win, now_us, price)) {
@@ -1623,7 +947,7 @@ void rules_sweep(struct rules *t, int64_t now_us)
 		struct rule *r = rules_at(t, i);
 		struct rules_event ev;
 
-		if (!(r->flags & RF_LIVE) || !rules_expired(r, now_us))
+		if (!(r->flags & RF_LIVE) || !trigger_expired(r, now_us))
 			continue;
 		rules_event_fill(t, r, &ev, RULES_EXPIRE, now_us, NULL, NULL);
 		ev.seq = r->trigger_count;
