@@ -196,127 +196,15 @@ static void writer_sleep_ms(int ms)
 }
 
 /*
- * The one statement of a batch.  $1 tenant, $2.. the firings as arrays.
- * Outcome per firing: claimed, suppression reason, delivery and task written.
+ * The statements of a batch: the schema's functions (schema/45_writer.sql).
+ * $1 tenant, $2.. the firings as arrays; one outcome row per firing.
  */
 static const char writer_sql[] =
-	"WITH f AS ("
-	" SELECT * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[],"
-	"  $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[])"
-	"  AS f(ord, rule_id, seq, at_us, kind, prev_price, cur_price, prev_chg, cur_chg)"
-	"), claimed AS ("
-	" UPDATE alert_rules r"
-	"    SET trigger_count = f.seq,"
-	"        last_triggered_at = timestamptz 'epoch' + f.at_us * interval '1 microsecond',"
-	"        updated_at = now(),"
-	"        status = CASE WHEN f.kind = 'P' THEN 'PAUSED'::rule_status"
-	"                      WHEN r.trigger_mode = 'ONCE' THEN 'TRIGGERED'::rule_status"
-	"                      ELSE r.status END"
-	"   FROM f"
-	"  WHERE r.rule_id = f.rule_id AND r.trigger_count = f.seq - 1"
-	" RETURNING f.ord, f.rule_id, f.seq, f.kind, f.prev_price, f.cur_price,"
-	"  f.prev_chg, f.cur_chg,"
-	"  timestamptz 'epoch' + f.at_us * interval '1 microsecond' AS fired_at,"
-	"  r.profile_id, r.channel, r.marketing_event_id, r.symbol, r.condition_logic,"
-	"  r.trigger_mode, r.status"
-	"), c AS ("
-	" SELECT cl.*, cm.status AS consent_status, cm.legal_basis,"
-	"  cm.source AS consent_source, cm.granted_at, cm.expires_at AS consent_expires_at,"
-	"  CASE WHEN cl.kind = 'P' THEN 'flood_guard'"
-	"       WHEN cm.status IS NULL THEN 'consent_missing'"
-	"       WHEN cm.status <> 'granted' THEN 'consent_revoked'"
-	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'consent_expired'"
-	"  END AS reason,"
-	"  CASE WHEN cm.status IS NULL THEN 'missing'"
-	"       WHEN cm.status <> 'granted' THEN 'revoked'"
-	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'expired'"
-	"       ELSE 'granted' END AS consent_result,"
-	"  (SELECT n.news_id FROM news_feed n"
-	"    WHERE n.related_symbols @> ARRAY[cl.symbol]"
-	"      AND n.published_at <= cl.fired_at"
-	"      AND n.published_at > cl.fired_at - interval '24 hours'"
-	"    ORDER BY n.published_at DESC, n.news_id DESC LIMIT 1) AS news_id"
-	"   FROM claimed cl"
-	"   LEFT JOIN consent_management cm ON cm.tenant_id = $1::uuid"
-	"    AND cm.profile_id = cl.profile_id AND cm.channel = cl.channel"
-	"), d AS ("
-	" INSERT INTO delivery_log (tenant_id, event_id, rule_id, profile_id, channel,"
-	"  delivery_status, idempotency_key, consent_legal_basis, consent_source,"
-	"  consent_granted_at)"
-	" SELECT $1::uuid, c.marketing_event_id, c.rule_id, c.profile_id, c.channel,"
-	"  'queued', c.rule_id || ':' || c.seq, c.legal_basis, c.consent_source, c.granted_at"
-	"   FROM c WHERE c.reason IS NULL"
-	" ON CONFLICT (idempotency_key) DO NOTHING"
-	" RETURNING idempotency_key,"
-	"  pg_notify('leo_delivery', $1::uuid::text || ' ' || delivery_id) AS notified"
-	"), t AS ("
-	" INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,"
-	"  reasoning_trace, reasoning_summary, related_news_id)"
-	" SELECT c.rule_id || ':' || c.seq, $1::uuid, c.profile_id, c.rule_id,"
-	"  jsonb_build_array("
-	"   jsonb_build_object('step', 'match', 'symbol', c.symbol,"
-	"    'condition', c.condition_logic,"
-	"    'observed', jsonb_build_object('price', c.cur_price, 'change_percent', c.cur_chg),"
-	"    'previous', CASE WHEN c.prev_price IS NULL THEN NULL ELSE"
-	"      jsonb_build_object('price', c.prev_price, 'change_percent', c.prev_chg) END,"
-	"    'trigger_mode', c.trigger_mode, 'firing', c.seq, 'fired_at', c.fired_at),"
-	"   jsonb_build_object('step', 'consent', 'channel', c.channel,"
-	"    'result', c.consent_result, 'legal_basis', c.legal_basis,"
-	"    'source', c.consent_source, 'granted_at', c.granted_at,"
-	"    'expires_at', c.consent_expires_at),"
-	"   jsonb_build_object('step', 'decision',"
-	"    'action', CASE WHEN c.kind = 'P' THEN 'pause' WHEN c.reason IS NULL"
-	"      THEN 'deliver' ELSE 'suppress' END,"
-	"    'reason', c.reason, 'rule_status', c.status)),"
-	"  format('%s at %s%s matched rule %s for profile %s; %s.',"
-	"   c.symbol, c.cur_price,"
-	"   CASE WHEN c.prev_price IS NULL THEN ' (checked when the rule was loaded)'"
-	"        ELSE format(' (previously %s)', c.prev_price) END,"
-	"   left(c.rule_id, 12), c.profile_id,"
-	"   CASE WHEN c.kind = 'P' THEN 'the flood guard paused the rule and nothing was sent'"
-	"        WHEN c.reason IS NULL THEN format('%s consent is granted (%s), so the alert was queued',"
-	"          c.channel, c.legal_basis)"
-	"        WHEN c.consent_result = 'missing' THEN format('there is no %s consent on record, so nothing was sent', c.channel)"
-	"        WHEN c.consent_result = 'revoked' THEN format('%s consent was revoked, so nothing was sent', c.channel)"
-	"        ELSE format('%s consent expired at %s, so nothing was sent', c.channel,"
-	"          c.consent_expires_at) END),"
-	"  c.news_id"
-	"   FROM c"
-	" ON CONFLICT (task_id) DO NOTHING"
-	" RETURNING task_id"
-	"), g AS ("
-	" INSERT INTO agent_task (task_id, tenant_id, rule_id, reasoning_trace,"
-	"  reasoning_summary)"
-	" SELECT f.rule_id || ':' || f.seq, $1::uuid, f.rule_id,"
-	"  jsonb_build_array("
-	"   jsonb_build_object('step', 'match', 'observed',"
-	"    jsonb_build_object('price', f.cur_price, 'change_percent', f.cur_chg),"
-	"    'previous', CASE WHEN f.prev_price IS NULL THEN NULL ELSE"
-	"      jsonb_build_object('price', f.prev_price, 'change_percent', f.prev_chg) END,"
-	"    'firing', f.seq,"
-	"    'fired_at', timestamptz 'epoch' + f.at_us * interval '1 microsecond'),"
-	"   jsonb_build_object('step', 'decision', 'action', 'suppress',"
-	"    'reason', 'rule_deleted')),"
-	"  format('Rule %s matched at %s but was deleted before the alert was written;"
-	" nothing was sent.', left(f.rule_id, 12), f.cur_price)"
-	"   FROM f"
-	"  WHERE NOT EXISTS (SELECT 1 FROM alert_rules r WHERE r.rule_id = f.rule_id)"
-	" ON CONFLICT (task_id) DO NOTHING"
-	" RETURNING task_id"
-	")"
-	" SELECT f.ord, c.ord IS NOT NULL OR g.task_id IS NOT NULL,"
-	"  coalesce(c.reason, CASE WHEN g.task_id IS NOT NULL THEN 'rule_deleted' END),"
-	"  d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL"
-	"   FROM f"
-	"   LEFT JOIN c ON c.ord = f.ord"
-	"   LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq"
-	"   LEFT JOIN t ON t.task_id = f.rule_id || ':' || f.seq"
-	"   LEFT JOIN g ON g.task_id = f.rule_id || ':' || f.seq"
-	"  ORDER BY f.ord";
+	"SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings($1::uuid,"
+	" $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::numeric[],"
+	" $8::numeric[], $9::numeric[], $10::numeric[])";
 
-static const char writer_expire_sql[] =
-	"UPDATE alert_rules SET status = 'EXPIRED', updated_at = now()"
-	" WHERE rule_id = ANY($1::text[]) AND status = 'ACTIVE'";
+static const char writer_expire_sql[] = "SELECT leo_expire_rules($1::text[])";
 
 /* Append a dec as an array element, NULL when absent. */
 static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
@@ -368,19 +256,58 @@ static enum writer_result writer_classify(PGconn *c, const PGresult *r, bool at_
 	return WRITER_BAD;
 }
 
+/*
+ * The reason codes of schema table leo_reason, as the metric each counts
+ * in (label reason="<code>"; tests/integration/it_prometheus.sh compares
+ * the two lists).
+ */
+static const struct {
+	const char *code;
+	enum metrics_counter metric;
+} writer_reasons[] = {
+	{ "consent_missing", METRIC_SUPPRESSED_NO_CONSENT },
+	{ "consent_revoked", METRIC_SUPPRESSED_REVOKED },
+	{ "consent_expired", METRIC_SUPPRESSED_EXPIRED },
+	{ "flood_guard", METRIC_SUPPRESSED_FLOOD },
+	{ "rule_deleted", METRIC_SUPPRESSED_DELETED },
+	{ "already_claimed", METRIC_SUPPRESSED_CLAIMED },
+};
+
+/* Count a suppression by its reason code; an unknown code is logged. */
+static void writer_count_reason(const char *code)
+{
+	for (size_t i = 0; i < sizeof(writer_reasons) / sizeof(writer_reasons[0]); i++)
+		if (strcmp(writer_reasons[i].code, code) == 0) {
+			metrics_add(writer_reasons[i].metric, 1);
+			return;
+		}
+	log_warn("leo_write_firings() gave reason code '%s', which this daemon does not"
+		 " know: is the schema newer than the daemon?", code);
+}
+
 /* Account the outcome of one committed batch (writer thread). */
 static void writer_account(struct writer *w, const char *tenant,
 			   const struct writer_ev *evs, size_t n, PGresult *out)
 {
 	int64_t now = clock_wall_us();
 	size_t nfire = 0;
+	int c_ord = PQfnumber(out, "ord"), c_claimed = PQfnumber(out, "claimed"),
+	    c_reason = PQfnumber(out, "reason"), c_delivered = PQfnumber(out, "delivered"),
+	    c_tasked = PQfnumber(out, "tasked");
 
+	if (out && (c_ord < 0 || c_claimed < 0 || c_reason < 0 || c_delivered < 0 ||
+		    c_tasked < 0)) {
+		log_error("leo_write_firings() returned no ord/claimed/reason/delivered/tasked"
+			  " columns: is the schema older than the daemon?");
+		return;
+	}
 	for (int i = 0; out && i < PQntuples(out); i++) {
-		size_t ord = (size_t)strtoul(PQgetvalue(out, i, 0), NULL, 10);
-		bool claimed = PQgetvalue(out, i, 1)[0] == 't';
-		const char *reason = PQgetisnull(out, i, 2) ? NULL : PQgetvalue(out, i, 2);
-		bool delivered = PQgetvalue(out, i, 3)[0] == 't';
-		bool tasked = PQgetvalue(out, i, 4)[0] == 't';
+		size_t ord = (size_t)strtoul(PQgetvalue(out, i, c_ord), NULL, 10);
+		bool claimed = PQgetvalue(out, i, c_claimed)[0] == 't';
+		const char *reason = PQgetisnull(out, i, c_reason) ? NULL
+								   : PQgetvalue(out, i, c_reason);
+		bool delivered = PQgetvalue(out, i, c_delivered)[0] == 't';
+		bool tasked = PQgetvalue(out, i, c_tasked)[0] == 't';
 		const struct writer_ev *e;
 
 		if (ord >= n)
@@ -400,19 +327,12 @@ static void writer_account(struct writer *w, const char *tenant,
 		if (!reason)
 			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
 					      : METRIC_SUPPRESSED_CLAIMED, 1);
-		else if (strcmp(reason, "consent_missing") == 0)
-			metrics_add(METRIC_SUPPRESSED_NO_CONSENT, 1);
-		else if (strcmp(reason, "consent_revoked") == 0)
-			metrics_add(METRIC_SUPPRESSED_REVOKED, 1);
-		else if (strcmp(reason, "consent_expired") == 0)
-			metrics_add(METRIC_SUPPRESSED_EXPIRED, 1);
-		else if (strcmp(reason, "rule_deleted") == 0) {
-			metrics_add(METRIC_SUPPRESSED_DELETED, 1);
+		else
+			writer_count_reason(reason);
+		if (reason && strcmp(reason, "rule_deleted") == 0)
 			log_info("rule %s firing %lld: the rule was deleted before the firing was"
 				 " written; its agent_task says so, nothing was sent",
 				 e->ev.rule_id, (long long)e->ev.seq);
-		} else
-			metrics_add(METRIC_SUPPRESSED_FLOOD, 1);
 		metrics_observe(METRIC_TICK_TO_COMMIT,
 				(double)(now - e->recv_us) / 1e6);
 	}
