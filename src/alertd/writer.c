@@ -65,12 +65,13 @@
  * batch is bisected until the bad firing is alone, which is logged with its
  * reason and dropped, so it never blocks the others.
  *
- * Ownership: each thread owns its batches and connection; the queue is
- * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
- * Wake-up when the last tick in flight is done: a thread about to sleep
- * with batches pending sets `idle_wait`, then reads `inflight`, under its
- * mutex; writer_flight decrements `inflight`, then reads `idle_wait` and
- * signals under that mutex.  Either the thread sees zero or it is woken.
+ * Ownership: each thread owns its batches and connection; its queue (core's
+ * bq.h) guards itself.  `rows`/`delay_ms` are atomics set by the loop.
+ * Wake-up when the last tick in flight is done: a thread about to wait
+ * with batches pending sets `idle_wait`, then reads `inflight`;
+ * writer_flight decrements `inflight`, then reads `idle_wait` and kicks the
+ * queue (bq_kick, which a later wait still sees).  Either the thread sees
+ * zero or its wait ends.
  */
 #include "writer.h"
 
@@ -84,6 +85,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bq.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -118,12 +120,9 @@ struct writer_thread {
 	PGconn *conn;			/* checked out, thread only */
 	bool prepared;			/* writer_sql is prepared on conn */
 
-	pthread_mutex_t lock;		/* guards ring, head, len, stopping */
-	pthread_cond_t not_empty, not_full;
-	size_t cap, head, len;
-	bool stopping;
-	atomic_bool idle_wait;		/* sleeping with batches pending */
-	struct writer_ev *ring;
+	struct bq q;			/* of struct writer_ev; closed by writer_stop */
+	bool q_ok;			/* q initialised */
+	atomic_bool idle_wait;		/* waiting with batches pending */
 	size_t lcap;			/* thread only: events popped per wake-up */
 	struct writer_ev *local;
 
@@ -588,10 +587,7 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		log_warn("writer: batch of %zu for tenant %s failed, retrying: %s", n, tenant,
 			 err ? err : "no connection");
 		free(err);
-		pthread_mutex_lock(&t->lock);
-		bool stopping = t->stopping;
-		pthread_mutex_unlock(&t->lock);
-		if (stopping && attempt >= 10) {
+		if (bq_closed(&t->q) && attempt >= 10) {
 			log_error("writer: database unreachable at shutdown, %zu firings of tenant %s not written",
 				  n, tenant);
 			return;
@@ -731,10 +727,10 @@ static void *writer_main(void *arg)
 	snprintf(name, sizeof(name), "writer-%d", t->index);
 	log_thread_name(name);
 	for (;;) {
-		size_t n = 0;
+		size_t n;
 		bool stopping, idle, due;
 		int64_t deadline = -1, now = clock_mono_ms();
-		int delay = atomic_load(&w->delay_ms);
+		int delay = atomic_load(&w->delay_ms), timeout = -1;
 
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
@@ -742,41 +738,25 @@ static void *writer_main(void *arg)
 			if (b->now.n && (deadline < 0 || b->first_ms + delay < deadline))
 				deadline = b->first_ms + delay;
 		}
-		pthread_mutex_lock(&t->lock);
+		/*
+		 * idle_wait before inflight; writer_flight the other way round
+		 * (both sequentially consistent): either this thread sees the
+		 * last tick done, or writer_flight sees it waiting and kicks.
+		 */
 		atomic_store(&t->idle_wait, deadline >= 0);
-		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
-			if (deadline >= 0 && atomic_load(&w->inflight) <= 0 &&
-			    now >= t->last_ms + delay)
-				break;	/* nothing more is coming: write now */
-			if (deadline < 0) {
-				pthread_cond_wait(&t->not_empty, &t->lock);
-			} else {
-				struct timespec ts;
-				int64_t ms = (t->last_ms + delay > now &&
-					      t->last_ms + delay < deadline ?
-					      t->last_ms + delay : deadline) - now;
+		if (deadline >= 0) {
+			int64_t until = t->last_ms + delay > now && t->last_ms + delay < deadline
+						? t->last_ms + delay : deadline;
 
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += ms / 1000;
-				ts.tv_nsec += (long)(ms % 1000) * 1000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&t->not_empty, &t->lock, &ts);
-			}
-			now = clock_mono_ms();
+			if (atomic_load(&w->inflight) <= 0 && now >= t->last_ms + delay)
+				timeout = 0;	/* nothing more is coming: write now */
+			else
+				timeout = until > now ? (int)(until - now) : 0;
 		}
+		n = bq_pop(&t->q, local, lcap, timeout);
 		atomic_store(&t->idle_wait, false);
-		while (t->len > 0 && n < lcap) {
-			local[n++] = t->ring[t->head];
-			t->head = (t->head + 1) % t->cap;
-			t->len--;
-		}
-		stopping = t->stopping && t->len == 0;
+		stopping = bq_drained(&t->q);
 		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
-		pthread_cond_broadcast(&t->not_full);
-		pthread_mutex_unlock(&t->lock);
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
@@ -787,10 +767,7 @@ static void *writer_main(void *arg)
 		 * evaluated so far has been pushed, so an empty queue then means
 		 * nothing more is coming for these batches.
 		 */
-		idle = atomic_load(&w->inflight) <= 0;
-		pthread_mutex_lock(&t->lock);
-		idle = idle && t->len == 0;
-		pthread_mutex_unlock(&t->lock);
+		idle = atomic_load(&w->inflight) <= 0 && bq_len(&t->q) == 0;
 		now = clock_mono_ms();
 		due = stopping || (idle && now >= t->last_ms + delay);
 		for (size_t i = 0; i < t->nbatches && !due; i++)
@@ -817,11 +794,8 @@ void writer_flight(struct writer *w, int delta)
 	for (int i = 0; i < w->n; i++) {
 		struct writer_thread *t = &w->t[i];
 
-		if (!atomic_load(&t->idle_wait))
-			continue;
-		pthread_mutex_lock(&t->lock);
-		pthread_cond_signal(&t->not_empty);
-		pthread_mutex_unlock(&t->lock);
+		if (atomic_load(&t->idle_wait))
+			bq_kick(&t->q);
 	}
 }
 
@@ -829,14 +803,15 @@ void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us
 {
 	struct writer_thread *t = &w->t[fnv_str(ev->tenant_id) % (uint32_t)w->n];
 
-	pthread_mutex_lock(&t->lock);
-	while (t->len == t->cap)
-		pthread_cond_wait(&t->not_full, &t->lock);
-	t->ring[(t->head + t->len) % t->cap] = (struct writer_ev){ *ev, recv_us };
-	t->len++;
+	struct writer_ev e = { *ev, recv_us };
+
+	/* counted up before the push, so the gauge never goes below zero */
 	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
-	pthread_cond_signal(&t->not_empty);
-	pthread_mutex_unlock(&t->lock);
+	if (bq_push(&t->q, &e) == 0)
+		return;
+	atomic_fetch_sub(&w->waiting, 1);
+	log_error("rule %s firing %lld (tenant %s): not written, the writer has stopped",
+		  ev->rule_id, (long long)ev->seq, ev->tenant_id);
 }
 
 void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms)
@@ -853,10 +828,8 @@ static void writer_free_thread(struct writer_thread *t)
 	}
 	free(t->batches);
 	free(t->local);
-	free(t->ring);
-	pthread_mutex_destroy(&t->lock);
-	pthread_cond_destroy(&t->not_empty);
-	pthread_cond_destroy(&t->not_full);
+	if (t->q_ok)
+		bq_destroy(&t->q);
 }
 
 struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
@@ -881,14 +854,12 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 
 		t->w = w;
 		t->index = i;
-		t->cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
-		pthread_mutex_init(&t->lock, NULL);
-		pthread_cond_init(&t->not_empty, NULL);
-		pthread_cond_init(&t->not_full, NULL);
-		t->ring = calloc(t->cap, sizeof(*t->ring));
-		t->lcap = t->cap < WRITER_POP_MAX ? t->cap : WRITER_POP_MAX;
+		size_t cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
+
+		t->q_ok = bq_init(&t->q, cap, sizeof(struct writer_ev)) == 0;
+		t->lcap = cap < WRITER_POP_MAX ? cap : WRITER_POP_MAX;
 		t->local = calloc(t->lcap, sizeof(*t->local));
-		if (!t->ring || !t->local)
+		if (!t->q_ok || !t->local)
 			goto fail;
 	}
 	for (; started < w->n; started++)
@@ -899,10 +870,7 @@ fail:
 	log_error("writer: cannot start");
 	if (w->t) {
 		for (int i = 0; i < started; i++) {
-			pthread_mutex_lock(&w->t[i].lock);
-			w->t[i].stopping = true;
-			pthread_cond_signal(&w->t[i].not_empty);
-			pthread_mutex_unlock(&w->t[i].lock);
+			bq_close(&w->t[i].q);
 			pthread_join(w->t[i].thread, NULL);
 		}
 		for (int i = 0; i < w->n; i++)
@@ -917,12 +885,8 @@ void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < w->n; i++) {
-		pthread_mutex_lock(&w->t[i].lock);
-		w->t[i].stopping = true;
-		pthread_cond_signal(&w->t[i].not_empty);
-		pthread_mutex_unlock(&w->t[i].lock);
-	}
+	for (int i = 0; i < w->n; i++)
+		bq_close(&w->t[i].q);
 	for (int i = 0; i < w->n; i++) {
 		pthread_join(w->t[i].thread, NULL);
 		writer_free_thread(&w->t[i]);
