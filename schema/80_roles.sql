@@ -23,3 +23,6 @@ GRANT UPDATE (status, trigger_count, last_triggered_at, updated_at) ON alert_rul
 GRANT SELECT, INSERT ON delivery_log, agent_task TO leo_alertd;
 GRANT USAGE ON SEQUENCE delivery_log_delivery_id_seq TO leo_alertd;
 GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_alertd;
+GRANT SELECT ON leo_reason TO leo_alertd;
+GRANT EXECUTE ON FUNCTION leo_write_firings(uuid, integer[], text[], bigint[], bigint[], text[],
+	numeric[], numeric[], numeric[], numeric[]), leo_expire_rules(text[]) TO leo_alertd;

@@ -41,7 +41,9 @@ static void test_close(void **state)
 	(void)state;
 	assert_int_equal(bq_init(&q, 2, sizeof(int)), 0);
 	assert_int_equal(bq_push(&q, &v), 0);
+	assert_false(bq_closed(&q));
 	bq_close(&q);
+	assert_true(bq_closed(&q));
 	assert_int_equal(bq_push(&q, &v), -1);
 	assert_int_equal(bq_try_push(&q, &v), -1);
 	assert_false(bq_drained(&q));
@@ -65,6 +67,37 @@ static void test_timeout(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 	assert_true(ms >= 45);
+	bq_destroy(&q);
+}
+
+static void *kicker(void *arg)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	nanosleep(&ts, NULL);
+	bq_kick(arg);
+	return NULL;
+}
+
+/* A kick before the wait is kept; one during it ends the wait; each once. */
+static void test_kick(void **state)
+{
+	struct bq q;
+	pthread_t t;
+	int out, v = 7;
+	(void)state;
+	assert_int_equal(bq_init(&q, 2, sizeof(int)), 0);
+	bq_kick(&q);
+	assert_int_equal(bq_pop(&q, &out, 1, -1), 0);		/* kept: no hang */
+	assert_int_equal(bq_pop(&q, &out, 1, 0), 0);		/* consumed */
+	assert_int_equal(pthread_create(&t, NULL, kicker, &q), 0);
+	assert_int_equal(bq_pop(&q, &out, 1, -1), 0);		/* woken, empty */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(bq_push(&q, &v), 0);
+	bq_kick(&q);
+	assert_int_equal(bq_pop(&q, &out, 1, -1), 1);		/* items win */
+	assert_int_equal(out, 7);
+	assert_int_equal(bq_pop(&q, &out, 1, 30), 0);		/* kick was consumed */
 	bq_destroy(&q);
 }
 
@@ -117,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_wrap),
 		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_kick),
 		cmocka_unit_test(test_bad_init),
 		cmocka_unit_test(test_threads),
 	};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # EXPLAIN (ANALYZE, BUFFERS) of leo-alertd's batch statement, exactly as the
 # writer sends it (its text is taken from src/alertd/writer.c; prepared, with a
-# generic plan as the writer runs it), on a batch of ROWS
+# generic plan as the writer runs it), and through auto_explain the plan of
+# leo_write_firings()' statement inside it, on a batch of ROWS
 # firings of ACTIVE ONCE rules of the tenant that has the most, run as
 # leo_daemon under that tenant (so row-level security applies) inside a
 # transaction that is rolled back: nothing changes.  A first, unmeasured run
@@ -21,7 +22,7 @@ sql=$("$py" - "$top/src/alertd/writer.c" <<'PY'
 import re, sys
 s = open(sys.argv[1]).read()
 i = s.index("static const char writer_sql[] =")
-j = s.index(";", s.index("ORDER BY f.ord", i))
+j = s.index(";", i)
 print("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', s[i:j])))
 PY
 )
@@ -46,6 +47,12 @@ SET LOCAL ROLE leo_daemon;
 SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true), set_config('plan_cache_mode', 'force_generic_plan', true) \g /dev/null
 EXECUTE w(:'T', :'ords', :'ids', :'seqs', :'ats', :'kinds', :'prevs', :'curs', :'chgs', :'chgs') \g /dev/null
 ROLLBACK;
+LOAD 'auto_explain';
+SET auto_explain.log_min_duration = 0;
+SET auto_explain.log_analyze = on;
+SET auto_explain.log_buffers = on;
+SET auto_explain.log_nested_statements = on;
+SET client_min_messages = log;
 BEGIN;
 SET LOCAL ROLE leo_daemon;
 SELECT set_config('app.current_tenant_id', :'T', true), set_config('leo.writer', 'on', true), set_config('plan_cache_mode', 'force_generic_plan', true) \g /dev/null

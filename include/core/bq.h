@@ -25,6 +25,7 @@ struct bq {
 	size_t size;			/* bytes per item */
 	size_t cap, head, len;
 	bool closed;
+	bool kicked;			/* bq_kick: the next bq_pop returns */
 };
 
 /* cap items of size bytes each (both > 0). */
@@ -44,15 +45,27 @@ int bq_try_push(struct bq *q, const void *item);
  * Take up to max items into out (an array of max items), oldest first.
  * Waits until at least one item is there, the queue is closed, or
  * timeout_ms passes (-1: no limit; 0: do not wait).  Returns how many were
- * taken; 0 means timed out, or closed and drained (see bq_closed).
+ * taken; 0 means timed out, kicked (bq_kick), or closed and drained
+ * (see bq_drained).
  */
 size_t bq_pop(struct bq *q, void *out, size_t max, int timeout_ms);
 
 /* Items waiting now (a snapshot). */
 size_t bq_len(struct bq *q);
 
+/*
+ * Make the consumer's current or next bq_pop return at once, with what is
+ * there (perhaps nothing).  Sticky: a kick before the consumer waits is not
+ * lost; one pop consumes it.  For a consumer that waits for more than items
+ * (writer.c: for the ticks still being evaluated).
+ */
+void bq_kick(struct bq *q);
+
 /* Refuse further pushes and wake every waiter. */
 void bq_close(struct bq *q);
+
+/* Closed (bq_close), perhaps with items still to pop. */
+bool bq_closed(struct bq *q);
 
 /* Closed and empty: nothing will ever be popped again. */
 bool bq_drained(struct bq *q);

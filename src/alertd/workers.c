@@ -9,8 +9,7 @@
  * locks).  Because a rule and the ticks of its symbol travel through the
  * same FIFO, the worker sees them in the order the loop saw the commits.
  *
- * Each queue is a bounded ring guarded by its mutex, with two condition
- * variables (not_empty for the worker, not_full for the loop).  A full ring
+ * Each queue is a bounded queue (core's bq.h).  A full queue
  * blocks the loop's push: the loop then stops reading the LISTEN socket and
  * PostgreSQL queues the notifications — back-pressure, never a drop.  The
  * worker pops everything waiting in one go, then works without the lock.
@@ -36,6 +35,7 @@
 #include <time.h>
 
 #include "alertd_metrics.h"
+#include "bq.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -82,10 +82,8 @@ struct workers_one {
 	int64_t cur_recv_us;		/* worker thread only: for emit */
 	atomic_size_t nrules;		/* for leo_rules_active */
 
-	pthread_mutex_t lock;		/* guards the ring */
-	pthread_cond_t not_empty, not_full;
-	size_t cap, head, len;
-	struct workers_msg *ring;
+	struct bq q;			/* of struct workers_msg */
+	bool q_ok;			/* q initialised */
 	struct workers_msg *local;	/* worker thread only: popped batch */
 	size_t lcap;
 };
@@ -186,20 +184,10 @@ static void *workers_main(void *arg)
 	snprintf(name, sizeof(name), "worker-%d", o->index);
 	log_thread_name(name);
 	while (running) {
-		size_t n = 0;
+		size_t n = bq_pop(&o->q, o->local, o->lcap, -1);
 
-		pthread_mutex_lock(&o->lock);
-		while (o->len == 0)
-			pthread_cond_wait(&o->not_empty, &o->lock);
-		while (o->len > 0 && n < o->lcap) {
-			o->local[n++] = o->ring[o->head];
-			o->head = (o->head + 1) % o->cap;
-			o->len--;
-		}
-		/* counted under the lock, so the gauge never goes below zero */
+		/* counted up before the push, so the gauge never goes below zero */
 		atomic_fetch_sub(&o->w->waiting, n);
-		pthread_cond_signal(&o->not_full);
-		pthread_mutex_unlock(&o->lock);
 
 		for (size_t i = 0; i < n; i++) {
 			if (running)
@@ -215,19 +203,18 @@ static void *workers_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: append to worker i's ring, waiting while it is full. */
+/* Loop thread: append to worker i's queue, waiting while it is full. */
 static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 {
-	struct workers_one *o = &w->one[i];
-
-	pthread_mutex_lock(&o->lock);
-	while (o->len == o->cap)
-		pthread_cond_wait(&o->not_full, &o->lock);
-	o->ring[(o->head + o->len) % o->cap] = *m;
-	o->len++;
 	metrics_set(METRIC_QUEUE_WORKER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
-	pthread_cond_signal(&o->not_empty);
-	pthread_mutex_unlock(&o->lock);
+	if (bq_push(&w->one[i].q, m) == 0)
+		return;
+	/* never: the queue is closed only by nobody; kept for the contract */
+	atomic_fetch_sub(&w->waiting, 1);
+	log_error("worker %d: queue closed, message %d lost", i, (int)m->kind);
+	if (m->kind == WORKERS_TICK)
+		w->flight(w->emit_arg, -1);
+	free(m->rule);
 }
 
 static void workers_broadcast(struct workers *w, const struct workers_msg *m)
@@ -255,17 +242,15 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 	for (int i = 0; i < w->n; i++) {
 		struct workers_one *o = &w->one[i];
 
+		size_t cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
+
 		o->w = w;
 		o->index = i;
-		o->cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
-		pthread_mutex_init(&o->lock, NULL);
-		pthread_cond_init(&o->not_empty, NULL);
-		pthread_cond_init(&o->not_full, NULL);
-		o->ring = calloc(o->cap, sizeof(*o->ring));
-		o->lcap = o->cap < WORKERS_POP_MAX ? o->cap : WORKERS_POP_MAX;
+		o->q_ok = bq_init(&o->q, cap, sizeof(struct workers_msg)) == 0;
+		o->lcap = cap < WORKERS_POP_MAX ? cap : WORKERS_POP_MAX;
 		o->local = calloc(o->lcap, sizeof(*o->local));
 		o->rules = rules_new(lim, workers_emit, o);
-		if (!o->ring || !o->local || !o->rules)
+		if (!o->q_ok || !o->local || !o->rules)
 			goto fail;
 	}
 	for (; started < w->n; started++) {
@@ -286,11 +271,9 @@ fail:
 		}
 		for (int i = 0; i < w->n; i++) {
 			rules_free(w->one[i].rules);
-			free(w->one[i].ring);
+			if (w->one[i].q_ok)
+				bq_destroy(&w->one[i].q);
 			free(w->one[i].local);
-			pthread_mutex_destroy(&w->one[i].lock);
-			pthread_cond_destroy(&w->one[i].not_empty);
-			pthread_cond_destroy(&w->one[i].not_full);
 		}
 		free(w->one);
 	}
@@ -310,11 +293,8 @@ void workers_stop(struct workers *w)
 
 		pthread_join(o->thread, NULL);
 		rules_free(o->rules);
-		free(o->ring);
+		bq_destroy(&o->q);
 		free(o->local);
-		pthread_mutex_destroy(&o->lock);
-		pthread_cond_destroy(&o->not_empty);
-		pthread_cond_destroy(&o->not_full);
 	}
 	free(w->one);
 	w->one = NULL;

@@ -65,12 +65,13 @@
  * batch is bisected until the bad firing is alone, which is logged with its
  * reason and dropped, so it never blocks the others.
  *
- * Ownership: each thread owns its batches and connection; the queue is
- * guarded by its mutex.  `rows`/`delay_ms` are atomics set by the loop.
- * Wake-up when the last tick in flight is done: a thread about to sleep
- * with batches pending sets `idle_wait`, then reads `inflight`, under its
- * mutex; writer_flight decrements `inflight`, then reads `idle_wait` and
- * signals under that mutex.  Either the thread sees zero or it is woken.
+ * Ownership: each thread owns its batches and connection; its queue (core's
+ * bq.h) guards itself.  `rows`/`delay_ms` are atomics set by the loop.
+ * Wake-up when the last tick in flight is done: a thread about to wait
+ * with batches pending sets `idle_wait`, then reads `inflight`;
+ * writer_flight decrements `inflight`, then reads `idle_wait` and kicks the
+ * queue (bq_kick, which a later wait still sees).  Either the thread sees
+ * zero or its wait ends.
  */
 #include "writer.h"
 
@@ -84,6 +85,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bq.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -118,12 +120,9 @@ struct writer_thread {
 	PGconn *conn;			/* checked out, thread only */
 	bool prepared;			/* writer_sql is prepared on conn */
 
-	pthread_mutex_t lock;		/* guards ring, head, len, stopping */
-	pthread_cond_t not_empty, not_full;
-	size_t cap, head, len;
-	bool stopping;
-	atomic_bool idle_wait;		/* sleeping with batches pending */
-	struct writer_ev *ring;
+	struct bq q;			/* of struct writer_ev; closed by writer_stop */
+	bool q_ok;			/* q initialised */
+	atomic_bool idle_wait;		/* waiting with batches pending */
 	size_t lcap;			/* thread only: events popped per wake-up */
 	struct writer_ev *local;
 
@@ -196,127 +195,15 @@ static void writer_sleep_ms(int ms)
 }
 
 /*
- * The one statement of a batch.  $1 tenant, $2.. the firings as arrays.
- * Outcome per firing: claimed, suppression reason, delivery and task written.
+ * The statements of a batch: the schema's functions (schema/45_writer.sql).
+ * $1 tenant, $2.. the firings as arrays; one outcome row per firing.
  */
 static const char writer_sql[] =
-	"WITH f AS ("
-	" SELECT * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[],"
-	"  $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[])"
-	"  AS f(ord, rule_id, seq, at_us, kind, prev_price, cur_price, prev_chg, cur_chg)"
-	"), claimed AS ("
-	" UPDATE alert_rules r"
-	"    SET trigger_count = f.seq,"
-	"        last_triggered_at = timestamptz 'epoch' + f.at_us * interval '1 microsecond',"
-	"        updated_at = now(),"
-	"        status = CASE WHEN f.kind = 'P' THEN 'PAUSED'::rule_status"
-	"                      WHEN r.trigger_mode = 'ONCE' THEN 'TRIGGERED'::rule_status"
-	"                      ELSE r.status END"
-	"   FROM f"
-	"  WHERE r.rule_id = f.rule_id AND r.trigger_count = f.seq - 1"
-	" RETURNING f.ord, f.rule_id, f.seq, f.kind, f.prev_price, f.cur_price,"
-	"  f.prev_chg, f.cur_chg,"
-	"  timestamptz 'epoch' + f.at_us * interval '1 microsecond' AS fired_at,"
-	"  r.profile_id, r.channel, r.marketing_event_id, r.symbol, r.condition_logic,"
-	"  r.trigger_mode, r.status"
-	"), c AS ("
-	" SELECT cl.*, cm.status AS consent_status, cm.legal_basis,"
-	"  cm.source AS consent_source, cm.granted_at, cm.expires_at AS consent_expires_at,"
-	"  CASE WHEN cl.kind = 'P' THEN 'flood_guard'"
-	"       WHEN cm.status IS NULL THEN 'consent_missing'"
-	"       WHEN cm.status <> 'granted' THEN 'consent_revoked'"
-	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'consent_expired'"
-	"  END AS reason,"
-	"  CASE WHEN cm.status IS NULL THEN 'missing'"
-	"       WHEN cm.status <> 'granted' THEN 'revoked'"
-	"       WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'expired'"
-	"       ELSE 'granted' END AS consent_result,"
-	"  (SELECT n.news_id FROM news_feed n"
-	"    WHERE n.related_symbols @> ARRAY[cl.symbol]"
-	"      AND n.published_at <= cl.fired_at"
-	"      AND n.published_at > cl.fired_at - interval '24 hours'"
-	"    ORDER BY n.published_at DESC, n.news_id DESC LIMIT 1) AS news_id"
-	"   FROM claimed cl"
-	"   LEFT JOIN consent_management cm ON cm.tenant_id = $1::uuid"
-	"    AND cm.profile_id = cl.profile_id AND cm.channel = cl.channel"
-	"), d AS ("
-	" INSERT INTO delivery_log (tenant_id, event_id, rule_id, profile_id, channel,"
-	"  delivery_status, idempotency_key, consent_legal_basis, consent_source,"
-	"  consent_granted_at)"
-	" SELECT $1::uuid, c.marketing_event_id, c.rule_id, c.profile_id, c.channel,"
-	"  'queued', c.rule_id || ':' || c.seq, c.legal_basis, c.consent_source, c.granted_at"
-	"   FROM c WHERE c.reason IS NULL"
-	" ON CONFLICT (idempotency_key) DO NOTHING"
-	" RETURNING idempotency_key,"
-	"  pg_notify('leo_delivery', $1::uuid::text || ' ' || delivery_id) AS notified"
-	"), t AS ("
-	" INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,"
-	"  reasoning_trace, reasoning_summary, related_news_id)"
-	" SELECT c.rule_id || ':' || c.seq, $1::uuid, c.profile_id, c.rule_id,"
-	"  jsonb_build_array("
-	"   jsonb_build_object('step', 'match', 'symbol', c.symbol,"
-	"    'condition', c.condition_logic,"
-	"    'observed', jsonb_build_object('price', c.cur_price, 'change_percent', c.cur_chg),"
-	"    'previous', CASE WHEN c.prev_price IS NULL THEN NULL ELSE"
-	"      jsonb_build_object('price', c.prev_price, 'change_percent', c.prev_chg) END,"
-	"    'trigger_mode', c.trigger_mode, 'firing', c.seq, 'fired_at', c.fired_at),"
-	"   jsonb_build_object('step', 'consent', 'channel', c.channel,"
-	"    'result', c.consent_result, 'legal_basis', c.legal_basis,"
-	"    'source', c.consent_source, 'granted_at', c.granted_at,"
-	"    'expires_at', c.consent_expires_at),"
-	"   jsonb_build_object('step', 'decision',"
-	"    'action', CASE WHEN c.kind = 'P' THEN 'pause' WHEN c.reason IS NULL"
-	"      THEN 'deliver' ELSE 'suppress' END,"
-	"    'reason', c.reason, 'rule_status', c.status)),"
-	"  format('%s at %s%s matched rule %s for profile %s; %s.',"
-	"   c.symbol, c.cur_price,"
-	"   CASE WHEN c.prev_price IS NULL THEN ' (checked when the rule was loaded)'"
-	"        ELSE format(' (previously %s)', c.prev_price) END,"
-	"   left(c.rule_id, 12), c.profile_id,"
-	"   CASE WHEN c.kind = 'P' THEN 'the flood guard paused the rule and nothing was sent'"
-	"        WHEN c.reason IS NULL THEN format('%s consent is granted (%s), so the alert was queued',"
-	"          c.channel, c.legal_basis)"
-	"        WHEN c.consent_result = 'missing' THEN format('there is no %s consent on record, so nothing was sent', c.channel)"
-	"        WHEN c.consent_result = 'revoked' THEN format('%s consent was revoked, so nothing was sent', c.channel)"
-	"        ELSE format('%s consent expired at %s, so nothing was sent', c.channel,"
-	"          c.consent_expires_at) END),"
-	"  c.news_id"
-	"   FROM c"
-	" ON CONFLICT (task_id) DO NOTHING"
-	" RETURNING task_id"
-	"), g AS ("
-	" INSERT INTO agent_task (task_id, tenant_id, rule_id, reasoning_trace,"
-	"  reasoning_summary)"
-	" SELECT f.rule_id || ':' || f.seq, $1::uuid, f.rule_id,"
-	"  jsonb_build_array("
-	"   jsonb_build_object('step', 'match', 'observed',"
-	"    jsonb_build_object('price', f.cur_price, 'change_percent', f.cur_chg),"
-	"    'previous', CASE WHEN f.prev_price IS NULL THEN NULL ELSE"
-	"      jsonb_build_object('price', f.prev_price, 'change_percent', f.prev_chg) END,"
-	"    'firing', f.seq,"
-	"    'fired_at', timestamptz 'epoch' + f.at_us * interval '1 microsecond'),"
-	"   jsonb_build_object('step', 'decision', 'action', 'suppress',"
-	"    'reason', 'rule_deleted')),"
-	"  format('Rule %s matched at %s but was deleted before the alert was written;"
-	" nothing was sent.', left(f.rule_id, 12), f.cur_price)"
-	"   FROM f"
-	"  WHERE NOT EXISTS (SELECT 1 FROM alert_rules r WHERE r.rule_id = f.rule_id)"
-	" ON CONFLICT (task_id) DO NOTHING"
-	" RETURNING task_id"
-	")"
-	" SELECT f.ord, c.ord IS NOT NULL OR g.task_id IS NOT NULL,"
-	"  coalesce(c.reason, CASE WHEN g.task_id IS NOT NULL THEN 'rule_deleted' END),"
-	"  d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL"
-	"   FROM f"
-	"   LEFT JOIN c ON c.ord = f.ord"
-	"   LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq"
-	"   LEFT JOIN t ON t.task_id = f.rule_id || ':' || f.seq"
-	"   LEFT JOIN g ON g.task_id = f.rule_id || ':' || f.seq"
-	"  ORDER BY f.ord";
+	"SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings($1::uuid,"
+	" $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::numeric[],"
+	" $8::numeric[], $9::numeric[], $10::numeric[])";
 
-static const char writer_expire_sql[] =
-	"UPDATE alert_rules SET status = 'EXPIRED', updated_at = now()"
-	" WHERE rule_id = ANY($1::text[]) AND status = 'ACTIVE'";
+static const char writer_expire_sql[] = "SELECT leo_expire_rules($1::text[])";
 
 /* Append a dec as an array element, NULL when absent. */
 static void writer_arr_dec(struct writer_sbuf *b, bool first, bool has, dec_t v)
@@ -368,19 +255,58 @@ static enum writer_result writer_classify(PGconn *c, const PGresult *r, bool at_
 	return WRITER_BAD;
 }
 
+/*
+ * The reason codes of schema table leo_reason, as the metric each counts
+ * in (label reason="<code>"; tests/integration/it_prometheus.sh compares
+ * the two lists).
+ */
+static const struct {
+	const char *code;
+	enum metrics_counter metric;
+} writer_reasons[] = {
+	{ "consent_missing", METRIC_SUPPRESSED_NO_CONSENT },
+	{ "consent_revoked", METRIC_SUPPRESSED_REVOKED },
+	{ "consent_expired", METRIC_SUPPRESSED_EXPIRED },
+	{ "flood_guard", METRIC_SUPPRESSED_FLOOD },
+	{ "rule_deleted", METRIC_SUPPRESSED_DELETED },
+	{ "already_claimed", METRIC_SUPPRESSED_CLAIMED },
+};
+
+/* Count a suppression by its reason code; an unknown code is logged. */
+static void writer_count_reason(const char *code)
+{
+	for (size_t i = 0; i < sizeof(writer_reasons) / sizeof(writer_reasons[0]); i++)
+		if (strcmp(writer_reasons[i].code, code) == 0) {
+			metrics_add(writer_reasons[i].metric, 1);
+			return;
+		}
+	log_warn("leo_write_firings() gave reason code '%s', which this daemon does not"
+		 " know: is the schema newer than the daemon?", code);
+}
+
 /* Account the outcome of one committed batch (writer thread). */
 static void writer_account(struct writer *w, const char *tenant,
 			   const struct writer_ev *evs, size_t n, PGresult *out)
 {
 	int64_t now = clock_wall_us();
 	size_t nfire = 0;
+	int c_ord = PQfnumber(out, "ord"), c_claimed = PQfnumber(out, "claimed"),
+	    c_reason = PQfnumber(out, "reason"), c_delivered = PQfnumber(out, "delivered"),
+	    c_tasked = PQfnumber(out, "tasked");
 
+	if (out && (c_ord < 0 || c_claimed < 0 || c_reason < 0 || c_delivered < 0 ||
+		    c_tasked < 0)) {
+		log_error("leo_write_firings() returned no ord/claimed/reason/delivered/tasked"
+			  " columns: is the schema older than the daemon?");
+		return;
+	}
 	for (int i = 0; out && i < PQntuples(out); i++) {
-		size_t ord = (size_t)strtoul(PQgetvalue(out, i, 0), NULL, 10);
-		bool claimed = PQgetvalue(out, i, 1)[0] == 't';
-		const char *reason = PQgetisnull(out, i, 2) ? NULL : PQgetvalue(out, i, 2);
-		bool delivered = PQgetvalue(out, i, 3)[0] == 't';
-		bool tasked = PQgetvalue(out, i, 4)[0] == 't';
+		size_t ord = (size_t)strtoul(PQgetvalue(out, i, c_ord), NULL, 10);
+		bool claimed = PQgetvalue(out, i, c_claimed)[0] == 't';
+		const char *reason = PQgetisnull(out, i, c_reason) ? NULL
+								   : PQgetvalue(out, i, c_reason);
+		bool delivered = PQgetvalue(out, i, c_delivered)[0] == 't';
+		bool tasked = PQgetvalue(out, i, c_tasked)[0] == 't';
 		const struct writer_ev *e;
 
 		if (ord >= n)
@@ -400,19 +326,12 @@ static void writer_account(struct writer *w, const char *tenant,
 		if (!reason)
 			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
 					      : METRIC_SUPPRESSED_CLAIMED, 1);
-		else if (strcmp(reason, "consent_missing") == 0)
-			metrics_add(METRIC_SUPPRESSED_NO_CONSENT, 1);
-		else if (strcmp(reason, "consent_revoked") == 0)
-			metrics_add(METRIC_SUPPRESSED_REVOKED, 1);
-		else if (strcmp(reason, "consent_expired") == 0)
-			metrics_add(METRIC_SUPPRESSED_EXPIRED, 1);
-		else if (strcmp(reason, "rule_deleted") == 0) {
-			metrics_add(METRIC_SUPPRESSED_DELETED, 1);
+		else
+			writer_count_reason(reason);
+		if (reason && strcmp(reason, "rule_deleted") == 0)
 			log_info("rule %s firing %lld: the rule was deleted before the firing was"
 				 " written; its agent_task says so, nothing was sent",
 				 e->ev.rule_id, (long long)e->ev.seq);
-		} else
-			metrics_add(METRIC_SUPPRESSED_FLOOD, 1);
 		metrics_observe(METRIC_TICK_TO_COMMIT,
 				(double)(now - e->recv_us) / 1e6);
 	}
@@ -668,10 +587,7 @@ static void writer_write(struct writer_thread *t, const char *tenant,
 		log_warn("writer: batch of %zu for tenant %s failed, retrying: %s", n, tenant,
 			 err ? err : "no connection");
 		free(err);
-		pthread_mutex_lock(&t->lock);
-		bool stopping = t->stopping;
-		pthread_mutex_unlock(&t->lock);
-		if (stopping && attempt >= 10) {
+		if (bq_closed(&t->q) && attempt >= 10) {
 			log_error("writer: database unreachable at shutdown, %zu firings of tenant %s not written",
 				  n, tenant);
 			return;
@@ -811,10 +727,10 @@ static void *writer_main(void *arg)
 	snprintf(name, sizeof(name), "writer-%d", t->index);
 	log_thread_name(name);
 	for (;;) {
-		size_t n = 0;
+		size_t n;
 		bool stopping, idle, due;
 		int64_t deadline = -1, now = clock_mono_ms();
-		int delay = atomic_load(&w->delay_ms);
+		int delay = atomic_load(&w->delay_ms), timeout = -1;
 
 		for (size_t i = 0; i < t->nbatches; i++) {
 			struct writer_batch *b = &t->batches[i];
@@ -822,41 +738,25 @@ static void *writer_main(void *arg)
 			if (b->now.n && (deadline < 0 || b->first_ms + delay < deadline))
 				deadline = b->first_ms + delay;
 		}
-		pthread_mutex_lock(&t->lock);
+		/*
+		 * idle_wait before inflight; writer_flight the other way round
+		 * (both sequentially consistent): either this thread sees the
+		 * last tick done, or writer_flight sees it waiting and kicks.
+		 */
 		atomic_store(&t->idle_wait, deadline >= 0);
-		while (t->len == 0 && !t->stopping && (deadline < 0 || now < deadline)) {
-			if (deadline >= 0 && atomic_load(&w->inflight) <= 0 &&
-			    now >= t->last_ms + delay)
-				break;	/* nothing more is coming: write now */
-			if (deadline < 0) {
-				pthread_cond_wait(&t->not_empty, &t->lock);
-			} else {
-				struct timespec ts;
-				int64_t ms = (t->last_ms + delay > now &&
-					      t->last_ms + delay < deadline ?
-					      t->last_ms + delay : deadline) - now;
+		if (deadline >= 0) {
+			int64_t until = t->last_ms + delay > now && t->last_ms + delay < deadline
+						? t->last_ms + delay : deadline;
 
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_sec += ms / 1000;
-				ts.tv_nsec += (long)(ms % 1000) * 1000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&t->not_empty, &t->lock, &ts);
-			}
-			now = clock_mono_ms();
+			if (atomic_load(&w->inflight) <= 0 && now >= t->last_ms + delay)
+				timeout = 0;	/* nothing more is coming: write now */
+			else
+				timeout = until > now ? (int)(until - now) : 0;
 		}
+		n = bq_pop(&t->q, local, lcap, timeout);
 		atomic_store(&t->idle_wait, false);
-		while (t->len > 0 && n < lcap) {
-			local[n++] = t->ring[t->head];
-			t->head = (t->head + 1) % t->cap;
-			t->len--;
-		}
-		stopping = t->stopping && t->len == 0;
+		stopping = bq_drained(&t->q);
 		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
-		pthread_cond_broadcast(&t->not_full);
-		pthread_mutex_unlock(&t->lock);
 
 		for (size_t i = 0; i < n; i++)
 			writer_add(t, &local[i]);
@@ -867,10 +767,7 @@ static void *writer_main(void *arg)
 		 * evaluated so far has been pushed, so an empty queue then means
 		 * nothing more is coming for these batches.
 		 */
-		idle = atomic_load(&w->inflight) <= 0;
-		pthread_mutex_lock(&t->lock);
-		idle = idle && t->len == 0;
-		pthread_mutex_unlock(&t->lock);
+		idle = atomic_load(&w->inflight) <= 0 && bq_len(&t->q) == 0;
 		now = clock_mono_ms();
 		due = stopping || (idle && now >= t->last_ms + delay);
 		for (size_t i = 0; i < t->nbatches && !due; i++)
@@ -897,11 +794,8 @@ void writer_flight(struct writer *w, int delta)
 	for (int i = 0; i < w->n; i++) {
 		struct writer_thread *t = &w->t[i];
 
-		if (!atomic_load(&t->idle_wait))
-			continue;
-		pthread_mutex_lock(&t->lock);
-		pthread_cond_signal(&t->not_empty);
-		pthread_mutex_unlock(&t->lock);
+		if (atomic_load(&t->idle_wait))
+			bq_kick(&t->q);
 	}
 }
 
@@ -909,14 +803,15 @@ void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us
 {
 	struct writer_thread *t = &w->t[fnv_str(ev->tenant_id) % (uint32_t)w->n];
 
-	pthread_mutex_lock(&t->lock);
-	while (t->len == t->cap)
-		pthread_cond_wait(&t->not_full, &t->lock);
-	t->ring[(t->head + t->len) % t->cap] = (struct writer_ev){ *ev, recv_us };
-	t->len++;
+	struct writer_ev e = { *ev, recv_us };
+
+	/* counted up before the push, so the gauge never goes below zero */
 	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
-	pthread_cond_signal(&t->not_empty);
-	pthread_mutex_unlock(&t->lock);
+	if (bq_push(&t->q, &e) == 0)
+		return;
+	atomic_fetch_sub(&w->waiting, 1);
+	log_error("rule %s firing %lld (tenant %s): not written, the writer has stopped",
+		  ev->rule_id, (long long)ev->seq, ev->tenant_id);
 }
 
 void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay_ms)
@@ -933,10 +828,8 @@ static void writer_free_thread(struct writer_thread *t)
 	}
 	free(t->batches);
 	free(t->local);
-	free(t->ring);
-	pthread_mutex_destroy(&t->lock);
-	pthread_cond_destroy(&t->not_empty);
-	pthread_cond_destroy(&t->not_full);
+	if (t->q_ok)
+		bq_destroy(&t->q);
 }
 
 struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
@@ -961,14 +854,12 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 
 		t->w = w;
 		t->index = i;
-		t->cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
-		pthread_mutex_init(&t->lock, NULL);
-		pthread_cond_init(&t->not_empty, NULL);
-		pthread_cond_init(&t->not_full, NULL);
-		t->ring = calloc(t->cap, sizeof(*t->ring));
-		t->lcap = t->cap < WRITER_POP_MAX ? t->cap : WRITER_POP_MAX;
+		size_t cap = queue_capacity > 0 ? (size_t)queue_capacity : 1024;
+
+		t->q_ok = bq_init(&t->q, cap, sizeof(struct writer_ev)) == 0;
+		t->lcap = cap < WRITER_POP_MAX ? cap : WRITER_POP_MAX;
 		t->local = calloc(t->lcap, sizeof(*t->local));
-		if (!t->ring || !t->local)
+		if (!t->q_ok || !t->local)
 			goto fail;
 	}
 	for (; started < w->n; started++)
@@ -979,10 +870,7 @@ fail:
 	log_error("writer: cannot start");
 	if (w->t) {
 		for (int i = 0; i < started; i++) {
-			pthread_mutex_lock(&w->t[i].lock);
-			w->t[i].stopping = true;
-			pthread_cond_signal(&w->t[i].not_empty);
-			pthread_mutex_unlock(&w->t[i].lock);
+			bq_close(&w->t[i].q);
 			pthread_join(w->t[i].thread, NULL);
 		}
 		for (int i = 0; i < w->n; i++)
@@ -997,12 +885,8 @@ void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < w->n; i++) {
-		pthread_mutex_lock(&w->t[i].lock);
-		w->t[i].stopping = true;
-		pthread_cond_signal(&w->t[i].not_empty);
-		pthread_mutex_unlock(&w->t[i].lock);
-	}
+	for (int i = 0; i < w->n; i++)
+		bq_close(&w->t[i].q);
 	for (int i = 0; i < w->n; i++) {
 		pthread_join(w->t[i].thread, NULL);
 		writer_free_thread(&w->t[i]);

@@ -89,7 +89,7 @@ size_t bq_pop(struct bq *q, void *out, size_t max, int timeout_ms)
 		}
 	}
 	pthread_mutex_lock(&q->lock);
-	while (q->len == 0 && !q->closed && timeout_ms != 0) {
+	while (q->len == 0 && !q->closed && !q->kicked && timeout_ms != 0) {
 		if (timeout_ms < 0)
 			pthread_cond_wait(&q->not_empty, &q->lock);
 		else if (pthread_cond_timedwait(&q->not_empty, &q->lock, &until) == ETIMEDOUT)
@@ -108,10 +108,19 @@ size_t bq_pop(struct bq *q, void *out, size_t max, int timeout_ms)
 		q->len -= run;
 		n += run;
 	}
+	q->kicked = false;
 	if (n)
 		pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->lock);
 	return n;
+}
+
+void bq_kick(struct bq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->kicked = true;
+	pthread_cond_broadcast(&q->not_empty);
+	pthread_mutex_unlock(&q->lock);
 }
 
 size_t bq_len(struct bq *q)
@@ -131,6 +140,16 @@ void bq_close(struct bq *q)
 	pthread_cond_broadcast(&q->not_empty);
 	pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->lock);
+}
+
+bool bq_closed(struct bq *q)
+{
+	bool c;
+
+	pthread_mutex_lock(&q->lock);
+	c = q->closed;
+	pthread_mutex_unlock(&q->lock);
+	return c;
 }
 
 bool bq_drained(struct bq *q)

@@ -63,6 +63,16 @@ done
 prom_wait 'leo_ticks_received_total > bool 0' 1 "leo_ticks_received_total is above zero"
 prom_wait 'leo_build_info' 1 "leo_build_info is scraped"
 
+# The suppression reasons the daemon counts are the schema's reason codes.
+exported=$(python3 - "$it_port" <<'PY'
+import re, sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+print(" ".join(sorted(set(re.findall(r'^leo_deliveries_suppressed_total\{reason="([a-z_]+)"\}', body, re.M)))))
+PY
+)
+it_eq "$exported" "$(it_sql -c "SELECT string_agg(code, ' ' ORDER BY code COLLATE \"C\") FROM leo_reason")" \
+	"leo_deliveries_suppressed_total reasons = leo_reason codes"
+
 kill -TERM "${it_pids[prom]}"
 wait "${it_pids[prom]}" || true
 unset "it_pids[prom]"

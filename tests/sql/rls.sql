@@ -58,6 +58,7 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 		  AND has_table_privilege('leo_alertd', c.oid, p.priv)$$,
 	      ARRAY['market_snapshot SELECT', 'news_feed SELECT', 'alert_rules SELECT',
 		    'consent_management SELECT', 'instruments SELECT', 'leo_notify_key SELECT',
+		    'leo_reason SELECT',
 		    'delivery_log SELECT',
 		    'delivery_log INSERT', 'agent_task SELECT', 'agent_task INSERT'],
 	      'leo_alertd: exactly the table privileges the daemon needs');
