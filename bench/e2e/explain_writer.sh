@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # EXPLAIN (ANALYZE, BUFFERS) of leo-alertd's batch statement, exactly as the
-# writer sends it (its text is taken from src/alertd/writer.c; prepared, with a
+# writer sends it (its text is taken from src/alertd/wsql.c; prepared, with a
 # generic plan as the writer runs it), and through auto_explain the plan of
 # leo_write_firings()' statement inside it, on a batch of ROWS
 # firings of ACTIVE ONCE rules of the tenant that has the most, run as
@@ -18,10 +18,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
-sql=$("$py" - "$top/src/alertd/writer.c" <<'PY'
+sql=$("$py" - "$top/src/alertd/wsql.c" <<'PY'
 import re, sys
 s = open(sys.argv[1]).read()
-i = s.index("static const char writer_sql[] =")
+i = s.index("static const char wsql_batch[] =")
 j = s.index(";", i)
 print("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', s[i:j])))
 PY

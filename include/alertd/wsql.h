@@ -1,0 +1,34 @@
+/*
+ * wsql.h — one batch of one tenant's firings written on one connection
+ * (the schema's leo_write_firings(), one pipelined transaction), each
+ * firing's outcome counted in the metrics.  Writer threads: a struct
+ * wsql_conn belongs to one.
+ */
+#ifndef LEO_WSQL_H
+#define LEO_WSQL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "batch.h"
+
+/* Asked to read a rule's counter again: another daemon claimed a firing. */
+typedef void (*wsql_refetch_fn)(void *arg, const char *tenant_id, const char *rule_id);
+
+struct wsql_conn {
+	PGconn *conn;			/* checked out by the owner */
+	bool prepared;			/* the batch statement is prepared on conn */
+	wsql_refetch_fn refetch;	/* may be NULL */
+	void *refetch_arg;
+};
+
+/*
+ * Write evs[0..n) of tenant in one transaction on wc->conn.  BATCH_OK: it
+ * committed and was counted.  Otherwise nothing committed, *errmsg may get
+ * a malloc'd message, and BATCH_RETRY or BATCH_BAD says what it means.
+ */
+enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const struct batch_ev *evs,
+			     size_t n, char **errmsg) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * wsql.c — a batch of one tenant's firings written on one connection: the
+ * schema's leo_write_firings() and leo_expire_rules() (schema/45_writer.sql)
+ * with the firings bound as arrays, in one pipelined transaction under the
+ * tenant (one round trip, one commit), and the outcome of each firing
+ * counted.  Writer threads; a struct wsql_conn belongs to one.
+ *
+ * The transaction:
+ *
+ *	BEGIN
+ *	SELECT set_config('app.current_tenant_id', tenant, true),
+ *	       set_config('leo.writer', 'on', true),
+ *	       set_config('plan_cache_mode', 'force_generic_plan', true)
+ *	SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings(...)
+ *	SELECT leo_expire_rules(...)			(when the batch has expiries)
+ *	COMMIT
+ *
+ * The batch statement is prepared once per connection; the function's
+ * statement runs with a generic plan (planning it took longer than running
+ * it for a few firings), cached by PL/pgSQL per connection.
+ *
+ * Failures are classified for batch_write (batch.h): a lost connection, a
+ * serialization failure, an admin shutdown or a COMMIT refused because
+ * PostgreSQL's notification queue is full is transient; any other error
+ * means some firing can never be written.
+ */
+#include "wsql.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alertd_metrics.h"
+#include "clock.h"
+#include "dec.h"
+#include "log.h"
+
+/* A growing string; on allocation failure `oom` is set and appends stop. */
+struct wsql_sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 1024;
+		while (ncap < b->len + (size_t)n + 1)
+			ncap *= 2;
+		char *ns = realloc(b->s, ncap);
+		if (!ns) {
+			b->oom = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+}
+
+/*
+ * The statements of a batch: the schema's functions (schema/45_writer.sql).
+ * $1 tenant, $2.. the firings as arrays; one outcome row per firing.
+ */
+static const char wsql_batch[] =
+	"SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings($1::uuid,"
+	" $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::numeric[],"
+	" $8::numeric[], $9::numeric[], $10::numeric[])";
+
+static const char wsql_expire[] = "SELECT leo_expire_rules($1::text[])";
+
+/* Append a dec as an array element, NULL when absent. */
+static void wsql_arr_dec(struct wsql_sbuf *b, bool first, bool has, dec_t v)
+{
+	char num[DEC_FMT_MAX];
+
+	if (!has) {
+		wsql_sbuf_add(b, "%sNULL", first ? "" : ",");
+		return;
+	}
+	dec_format(v, num, sizeof(num));
+	wsql_sbuf_add(b, "%s%s", first ? "" : ",", num);
+}
+
+/* A server message as one log line (it may carry DETAIL/HINT lines). */
+static char *wsql_oneline(const char *msg)
+{
+	char *s = strdup(msg), *p;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+	return s;
+}
+
+/*
+ * Classify a failed result: transient errors are retried, others bisected.
+ * A COMMIT refused with program_limit_exceeded is PostgreSQL's notification
+ * queue being full ("too many notifications in the NOTIFY queue": the batch
+ * announces its deliveries): that clears once the slowest listener reads
+ * on, whatever the rows, so it is retried, never blamed on a firing.
+ */
+static enum batch_result wsql_classify(PGconn *c, const PGresult *r, bool at_commit)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(c) != CONNECTION_OK || !st)
+		return BATCH_RETRY;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 ||
+	    strncmp(st, "57", 2) == 0 || strncmp(st, "53", 2) == 0 ||
+	    strcmp(st, "55P03") == 0 || (at_commit && strcmp(st, "54000") == 0))
+		return BATCH_RETRY;
+	return BATCH_BAD;
+}
+
+/*
+ * The reason codes of schema table leo_reason, as the metric each counts
+ * in (label reason="<code>"; tests/integration/it_prometheus.sh compares
+ * the two lists).
+ */
+static const struct {
+	const char *code;
+	enum alertd_metrics_counter metric;
+} wsql_reasons[] = {
+	{ "consent_missing", METRIC_SUPPRESSED_NO_CONSENT },
+	{ "consent_revoked", METRIC_SUPPRESSED_REVOKED },
+	{ "consent_expired", METRIC_SUPPRESSED_EXPIRED },
+	{ "flood_guard", METRIC_SUPPRESSED_FLOOD },
+	{ "rule_deleted", METRIC_SUPPRESSED_DELETED },
+	{ "already_claimed", METRIC_SUPPRESSED_CLAIMED },
+};
+
+/* Count a suppression by its reason code; an unknown code is logged. */
+static void wsql_count_reason(const char *code)
+{
+	for (size_t i = 0; i < sizeof(wsql_reasons) / sizeof(wsql_reasons[0]); i++)
+		if (strcmp(wsql_reasons[i].code, code) == 0) {
+			metrics_add(wsql_reasons[i].metric, 1);
+			return;
+		}
+	log_warn("leo_write_firings() gave reason code '%s', which this daemon does not"
+		 " know: is the schema newer than the daemon?", code);
+}
+
+/* Account the outcome of one committed batch. */
+static void wsql_account(const struct wsql_conn *wc, const char *tenant,
+			 const struct batch_ev *evs, size_t n, PGresult *out)
+{
+	int64_t now = clock_wall_us();
+	size_t nfire = 0;
+	int c_ord = PQfnumber(out, "ord"), c_claimed = PQfnumber(out, "claimed"),
+	    c_reason = PQfnumber(out, "reason"), c_delivered = PQfnumber(out, "delivered"),
+	    c_tasked = PQfnumber(out, "tasked");
+
+	if (out && (c_ord < 0 || c_claimed < 0 || c_reason < 0 || c_delivered < 0 ||
+		    c_tasked < 0)) {
+		log_error("leo_write_firings() returned no ord/claimed/reason/delivered/tasked"
+			  " columns: is the schema older than the daemon?");
+		return;
+	}
+	for (int i = 0; out && i < PQntuples(out); i++) {
+		size_t ord = (size_t)strtoul(PQgetvalue(out, i, c_ord), NULL, 10);
+		bool claimed = PQgetvalue(out, i, c_claimed)[0] == 't';
+		const char *reason = PQgetisnull(out, i, c_reason) ? NULL
+								   : PQgetvalue(out, i, c_reason);
+		bool delivered = PQgetvalue(out, i, c_delivered)[0] == 't';
+		bool tasked = PQgetvalue(out, i, c_tasked)[0] == 't';
+		const struct batch_ev *e;
+
+		if (ord >= n)
+			continue;
+		e = &evs[ord];
+		nfire++;
+		if (!claimed) {
+			metrics_add(METRIC_SUPPRESSED_CLAIMED, 1);
+			log_debug("rule %s firing %lld: already claimed, reading its counter",
+				  e->ev.rule_id, (long long)e->ev.seq);
+			if (wc->refetch)
+				wc->refetch(wc->refetch_arg, tenant, e->ev.rule_id);
+			continue;
+		}
+		if (tasked)
+			metrics_add(METRIC_AGENT_TASKS_WRITTEN, 1);
+		if (!reason)
+			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
+					      : METRIC_SUPPRESSED_CLAIMED, 1);
+		else
+			wsql_count_reason(reason);
+		if (reason && strcmp(reason, "rule_deleted") == 0)
+			log_info("rule %s firing %lld: the rule was deleted before the firing was"
+				 " written; its agent_task says so, nothing was sent",
+				 e->ev.rule_id, (long long)e->ev.seq);
+		metrics_observe(METRIC_TICK_TO_COMMIT,
+				(double)(now - e->recv_us) / 1e6);
+	}
+	if (nfire)
+		metrics_observe(METRIC_BATCH_ROWS, (double)nfire);
+}
+
+/* One tenant's share of a transaction: its firings as the statements' arrays. */
+struct wsql_part {
+	const char *tenant;
+	const struct batch_ev *evs;
+	size_t n, nfire, nexp;
+	struct wsql_sbuf a[9], ex;
+	const char *params[10];
+	int q_out;			/* pipeline index of its batch statement */
+	PGresult *out;
+};
+
+/* Build a part's arrays.  Returns -1 when out of memory. */
+static int wsql_part_build(struct wsql_part *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rules_event *e = &p->evs[i].ev;
+
+		if (e->kind == RULES_EXPIRE) {
+			wsql_sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
+			continue;
+		}
+		bool first = p->nfire++ == 0;
+		const char *sep = first ? "" : ",";
+
+		wsql_sbuf_add(&p->a[0], "%s%zu", sep, i);
+		wsql_sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
+		wsql_sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
+		wsql_sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
+		wsql_sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
+		wsql_arr_dec(&p->a[5], first, e->has_prev, e->prev_price);
+		wsql_arr_dec(&p->a[6], first, true, e->cur_price);
+		wsql_arr_dec(&p->a[7], first, e->has_prev_chg, e->prev_chg);
+		wsql_arr_dec(&p->a[8], first, e->has_cur_chg, e->cur_chg);
+	}
+	wsql_sbuf_add(&p->ex, "}");
+	for (int k = 0; k < 9; k++) {
+		char *body = p->a[k].s;
+
+		p->a[k].s = NULL;
+		p->a[k].len = p->a[k].cap = 0;
+		wsql_sbuf_add(&p->a[k], "{%s}", body ? body : "");
+		free(body);
+		if (p->a[k].oom)
+			return -1;
+	}
+	if (p->ex.oom)
+		return -1;
+	p->params[0] = p->tenant;
+	for (int k = 0; k < 9; k++)
+		p->params[k + 1] = p->a[k].s;
+	p->q_out = -1;
+	return 0;
+}
+
+static void wsql_part_free(struct wsql_part *p)
+{
+	PQclear(p->out);
+	p->out = NULL;
+	for (int k = 0; k < 9; k++)
+		free(p->a[k].s);
+	free(p->ex.s);
+}
+
+/*
+ * Send parts as one pipelined transaction on the connection (one
+ * round trip, one commit), each under its tenant.  On success every
+ * part's outcome has been accounted.  On failure nothing committed and
+ * *errmsg gets the first error (malloc'd).
+ */
+static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part *parts,
+					size_t nparts, char **errmsg)
+{
+	PGconn *c = wc->conn;
+	int nsent = 0;
+	bool anyfire = false;
+	enum batch_result res = BATCH_OK;
+	bool sync_seen = false;
+
+	for (size_t k = 0; k < nparts; k++) {
+		if (wsql_part_build(&parts[k])) {
+			res = BATCH_RETRY;
+			goto out;
+		}
+		anyfire |= parts[k].nfire > 0;
+	}
+
+	/* planned once per connection: the batch statement is long */
+	if (anyfire && !wc->prepared) {
+		PGresult *r = PQprepare(c, "leo_batch", wsql_batch, 10, NULL);
+		const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		if (PQresultStatus(r) == PGRES_COMMAND_OK || (st && !strcmp(st, "42P05"))) {
+			wc->prepared = true;
+		} else {
+			res = wsql_classify(c, r, false);
+			*errmsg = wsql_oneline(PQresultErrorMessage(r));
+		}
+		PQclear(r);
+		if (!wc->prepared)
+			goto out;
+	}
+	if (!PQenterPipelineMode(c)) {
+		res = BATCH_RETRY;
+		goto out;
+	}
+	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		goto send_fail;
+	nsent++;
+	for (size_t k = 0; k < nparts; k++) {
+		struct wsql_part *p = &parts[k];
+		const char *exparams[1] = { p->ex.s };
+
+		/* a generic plan: the same for every batch, never re-planned */
+		if (!PQsendQueryParams(c, "SELECT set_config('app.current_tenant_id', $1, true),"
+					  " set_config('leo.writer', 'on', true),"
+					  " set_config('plan_cache_mode', 'force_generic_plan', true)",
+				       1, NULL, p->params, NULL, NULL, 0))
+			goto send_fail;
+		nsent++;
+		if (p->nfire) {
+			if (!PQsendQueryPrepared(c, "leo_batch", 10, p->params, NULL, NULL, 0))
+				goto send_fail;
+			p->q_out = nsent++;
+		}
+		if (p->nexp) {
+			if (!PQsendQueryParams(c, wsql_expire, 1, NULL, exparams, NULL,
+					       NULL, 0))
+				goto send_fail;
+			nsent++;
+		}
+	}
+	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+		goto send_fail;
+	nsent++;
+	if (!PQpipelineSync(c))
+		goto send_fail;
+
+	/* Each query's results end with NULL; the sync ends the pipeline. */
+	for (int q = 0; q < nsent && PQstatus(c) == CONNECTION_OK; q++) {
+		PGresult *r;
+
+		while ((r = PQgetResult(c)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+			struct wsql_part *p = NULL;
+
+			for (size_t m = 0; m < nparts; m++)
+				if (parts[m].q_out == q)
+					p = &parts[m];
+			if (st == PGRES_FATAL_ERROR && res == BATCH_OK) {
+				res = wsql_classify(c, r, q == nsent - 1);
+				*errmsg = wsql_oneline(PQresultErrorMessage(r));
+			} else if (st == PGRES_PIPELINE_ABORTED && res == BATCH_OK) {
+				res = BATCH_RETRY;
+			}
+			if (p && st == PGRES_TUPLES_OK && !p->out)
+				p->out = r;
+			else
+				PQclear(r);
+		}
+	}
+	while (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQgetResult(c);
+
+		if (!r)
+			break;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+			sync_seen = true;
+		PQclear(r);
+		if (sync_seen)
+			break;
+	}
+	if (!sync_seen && res == BATCH_OK)
+		res = BATCH_RETRY;
+	if (PQstatus(c) != CONNECTION_OK)
+		res = BATCH_RETRY;
+	else
+		PQexitPipelineMode(c);
+	if (res == BATCH_OK) {
+		for (size_t k = 0; k < nparts; k++)
+			wsql_account(wc, parts[k].tenant, parts[k].evs, parts[k].n,
+				       parts[k].out);
+	} else if (PQstatus(c) == CONNECTION_OK &&
+		   PQtransactionStatus(c) != PQTRANS_IDLE) {
+		PQclear(PQexec(c, "ROLLBACK"));
+	}
+	goto out;
+
+send_fail:
+	res = BATCH_RETRY;
+	if (!*errmsg)
+		*errmsg = wsql_oneline(PQerrorMessage(c));
+out:
+	for (size_t k = 0; k < nparts; k++)
+		wsql_part_free(&parts[k]);
+	return res;
+}
+
+enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const struct batch_ev *evs,
+			     size_t n, char **errmsg)
+{
+	struct wsql_part part = { .tenant = tenant, .evs = evs, .n = n };
+
+	return wsql_exec_parts(wc, &part, 1, errmsg);
+}
