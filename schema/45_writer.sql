@@ -46,7 +46,8 @@ ON CONFLICT (code) DO UPDATE SET written = excluded.written, summary = excluded.
 -- Write one tenant's firings: claim each rule's next firing (only while its
 -- trigger_count is seq - 1, so a retried or duplicated firing matches
 -- nothing), check consent, pick the newest news item on the symbol of the
--- last 24 hours, and write the delivery_log row (consent holding, with a
+-- 24 hours up to the firing (looked up once per symbol of the batch: a
+-- storm fires many rules of few symbols), and write the delivery_log row (consent holding, with a
 -- leo_delivery notification) and the agent_task row (always).  A firing of
 -- a rule that no longer exists gets an agent_task row saying so.
 --
@@ -88,6 +89,24 @@ BEGIN
 			  timestamptz 'epoch' + f.at_us * interval '1 microsecond' AS fired_at,
 			  r.profile_id, r.channel, r.marketing_event_id, r.symbol, r.condition_logic,
 			  r.trigger_mode, r.status
+	), span AS MATERIALIZED (
+		SELECT symbol, min(fired_at) AS lo, max(fired_at) AS hi FROM claimed GROUP BY symbol
+	), news AS MATERIALIZED (
+		-- per symbol of the batch, once: the newest item up to its first
+		-- firing and every item between its first and last, which holds
+		-- each firing's newest item of its 24 hours
+		SELECT sp.symbol, n.news_id, n.published_at
+		  FROM span sp
+		 CROSS JOIN LATERAL (
+			(SELECT n1.news_id, n1.published_at FROM news_feed n1
+			  WHERE n1.related_symbols @> ARRAY[sp.symbol]
+			    AND n1.published_at <= sp.lo
+			    AND n1.published_at > sp.lo - interval '24 hours'
+			  ORDER BY n1.published_at DESC, n1.news_id DESC LIMIT 1)
+			UNION ALL
+			SELECT n2.news_id, n2.published_at FROM news_feed n2
+			 WHERE n2.related_symbols @> ARRAY[sp.symbol]
+			   AND n2.published_at > sp.lo AND n2.published_at <= sp.hi) n
 	), c AS (
 		SELECT cl.*, cm.status AS consent_status, cm.legal_basis,
 		       cm.source AS consent_source, cm.granted_at,
@@ -101,8 +120,8 @@ BEGIN
 			    WHEN cm.status <> 'granted' THEN 'revoked'
 			    WHEN cm.expires_at IS NOT NULL AND cm.expires_at <= now() THEN 'expired'
 			    ELSE 'granted' END AS consent_result,
-		       (SELECT n.news_id FROM news_feed n
-			 WHERE n.related_symbols @> ARRAY[cl.symbol]
+		       (SELECT n.news_id FROM news n
+			 WHERE n.symbol = cl.symbol
 			   AND n.published_at <= cl.fired_at
 			   AND n.published_at > cl.fired_at - interval '24 hours'
 			 ORDER BY n.published_at DESC, n.news_id DESC LIMIT 1) AS news_id

@@ -34,10 +34,13 @@ WITH r (name, tenant, profile, v, mode) AS (VALUES
 	('expired', :A, 'P3', 103, 'ONCE'), ('missing', :A, 'P4', 104, 'ONCE'),
 	('future', :A, 'P5', 105, 'ONCE'), ('flood', :A, 'P6', 106, 'REARM'),
 	('rearm', :A, 'P7', 107, 'REARM'), ('edge', :A, 'P1', 108, 'ONCE'),
-	('at', :A, 'P1', 109, 'ONCE'), ('b', :B, 'P1', 110, 'ONCE')
+	('at', :A, 'P1', 109, 'ONCE'), ('b', :B, 'P1', 110, 'ONCE'),
+	('span1', :A, 'P1', 111, 'ONCE'), ('span2', :A, 'P1', 112, 'ONCE'),
+	('span3', :A, 'P1', 113, 'ONCE')
 ), ins AS (
 	INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
-	SELECT tenant::uuid, profile, CASE WHEN name IN ('edge', 'at') THEN 'EDGE' ELSE 'AAPL' END,
+	SELECT tenant::uuid, profile, CASE WHEN name IN ('edge', 'at') THEN 'EDGE'
+			    WHEN name LIKE 'span%' THEN 'SPAN' ELSE 'AAPL' END,
 	       jsonb_build_object('operator', '>', 'value', v),
 	       mode::trigger_mode FROM r
 	RETURNING rule_id, profile_id, condition_logic
@@ -54,7 +57,11 @@ INSERT INTO news_feed (headline, related_symbols, published_at) VALUES
 	('edge', '{AAPL}', timestamptz :T - interval '24 hours'),
 	('other symbol', '{MSFT}', timestamptz :T - interval '1 minute'),
 	('later', '{AAPL}', timestamptz :T + interval '1 second'),
-	('edge only', '{EDGE}', timestamptz :T - interval '24 hours');
+	('edge only', '{EDGE}', timestamptz :T - interval '24 hours'),
+	('span old', '{SPAN}', timestamptz :T - interval '2 hours'),
+	('span old too', '{SPAN}', timestamptz :T - interval '2 hours'),
+	('span mid', '{SPAN}', timestamptz :T + interval '1 hour'),
+	('span mid too', '{SPAN}', timestamptz :T + interval '1 hour');
 CREATE TEMP TABLE news AS SELECT headline, news_id FROM news_feed;
 GRANT SELECT ON news TO PUBLIC;
 
@@ -198,6 +205,25 @@ SELECT is((SELECT t.related_news_id FROM agent_task t JOIN rid r ON t.task_id = 
 SELECT is((SELECT n.headline FROM agent_task t JOIN rid r ON t.task_id = r.id || ':1'
 	   JOIN news n ON n.news_id = t.related_news_id WHERE r.name = 'at'),
 	  'edge only', 'news: an item published at the firing instant is inside the window');
+-- One batch, one symbol, firings hours apart (news is looked up once per
+-- symbol of a batch): each firing still gets the newest item of its own
+-- 24 hours, ties broken by the higher news_id.
+SET ROLE leo_daemon;
+SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT * FROM leo_write_firings('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '{1,2,3}',
+	ARRAY[(SELECT id FROM rid WHERE name = 'span1'), (SELECT id FROM rid WHERE name = 'span2'),
+	      (SELECT id FROM rid WHERE name = 'span3')],
+	'{1,1,1}',
+	ARRAY[(extract(epoch FROM timestamptz :T) * 1000000)::bigint,
+	      (extract(epoch FROM timestamptz :T + interval '2 hours') * 1000000)::bigint,
+	      (extract(epoch FROM timestamptz :T + interval '23 hours') * 1000000)::bigint],
+	'{F,F,F}', '{1,1,1}', '{2,2,2}', '{NULL,NULL,NULL}', '{NULL,NULL,NULL}');
+RESET ROLE;
+SELECT results_eq($$SELECT r.name, n.headline FROM agent_task t JOIN rid r ON t.task_id = r.id || ':1'
+		      LEFT JOIN news n ON n.news_id = t.related_news_id
+		     WHERE r.name LIKE 'span%' ORDER BY r.name$$,
+	$$VALUES ('span1', 'span old too'), ('span2', 'span mid too'), ('span3', 'span mid too')$$,
+	'news in one batch: each firing its own newest item; equal times, the higher id');
 UPDATE news_feed SET published_at = timestamptz :T - interval '3 days';
 SET ROLE leo_daemon;
 SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
