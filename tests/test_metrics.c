@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_text.h"
 
 enum { C_JOBS, C_DROPPED_FULL, C_DROPPED_BAD, C_N };
 static const struct metrics_desc counters[] = {
@@ -61,50 +62,6 @@ static int setup(void **state)
 	a0 = metrics_register_ages(ages, A_N);
 	metrics_program("t-program");
 	return c0 < 0 || g0 < 0 || h0 < 0 || a0 < 0;
-}
-
-/* The exposition as a NUL-terminated string; the caller frees it. */
-static char *render(void)
-{
-	struct evbuffer *b = evbuffer_new();
-	size_t n;
-	char *s;
-
-	assert_non_null(b);
-	assert_int_equal(metrics_render(b), 0);
-	n = evbuffer_get_length(b);
-	s = malloc(n + 1);
-	assert_non_null(s);
-	assert_int_equal(evbuffer_remove(b, s, n), (int)n);
-	s[n] = '\0';
-	evbuffer_free(b);
-	return s;
-}
-
-/* The value of the sample whose name and labels are exactly series ("name{...}"). */
-static double value(const char *text, const char *series)
-{
-	size_t len = strlen(series);
-	const char *p = text;
-
-	while (p && *p) {
-		if (strncmp(p, series, len) == 0 && p[len] == ' ')
-			return strtod(p + len + 1, NULL);
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	fail_msg("no sample %s", series);
-	return NAN;
-}
-
-static int count(const char *text, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-		n++;
-	return n;
 }
 
 /* Ids start at 0 in registration order; a table registered again keeps its ids. */
