@@ -74,6 +74,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "idmap.h"
 #include "ids.h"
 #include "log.h"
 #include "metrics.h"
@@ -83,12 +84,11 @@
 #define LISTEN_CONTROL "leo_control"
 #define LISTEN_QUEUE_SAMPLE_S 5
 
-/* --- a small string-keyed hash map ------------------------------------ */
+/* --- string-keyed entries, found through the core's idmap ---------------- */
 
 struct listen_ent {
-	struct listen_ent *next;
-	uint32_t hash;
 	char *key;
+	uint32_t hash;		/* fnv_str(key) */
 	union {
 		struct {
 			dec_t price, chg;
@@ -102,116 +102,95 @@ struct listen_ent {
 	} v;
 };
 
+/*
+ * ent[0 .. n) in no order (a delete moves the last entry into the hole), so
+ * an entry pointer holds only until the next put or delete.
+ */
 struct listen_map {
-	size_t nb, n;
-	struct listen_ent **b;
+	struct idmap idx;
+	struct listen_ent *ent;
+	uint32_t n, cap;
 };
+
+static uint32_t listen_map_hash(const void *owner, uint32_t i)
+{
+	const struct listen_map *m = owner;
+
+	return m->ent[i].hash;
+}
+
+static bool listen_map_eq(const void *owner, uint32_t i, const void *key)
+{
+	const struct listen_map *m = owner;
+
+	return strcmp(m->ent[i].key, key) == 0;
+}
 
 static struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
 {
-	uint32_t h = fnv_str(key);
+	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key);
 
-	if (!m->nb)
-		return NULL;
-	for (struct listen_ent *e = m->b[h % m->nb]; e; e = e->next)
-		if (e->hash == h && strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return idmap_found(&m->idx, p) ? &m->ent[idmap_at(&m->idx, p)] : NULL;
 }
 
-/* Find or add; *added tells which.  NULL when out of memory. */
+/* Find or add (its value zeroed); *added tells which.  NULL when out of memory. */
 static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 					 bool *added)
 {
-	struct listen_ent *e = listen_map_get(m, key);
+	uint32_t h = fnv_str(key), p = idmap_find(&m->idx, h, listen_map_eq, m, key);
+	struct listen_ent *e;
 
 	*added = false;
-	if (e)
-		return e;
-	if (m->n >= m->nb) {
-		size_t nb = m->nb ? m->nb * 2 : 64;
-		struct listen_ent **b = calloc(nb, sizeof(*b));
-
-		if (!b)
-			return NULL;
-		for (size_t i = 0; i < m->nb; i++) {
-			struct listen_ent *x = m->b[i], *nx;
-
-			for (; x; x = nx) {
-				nx = x->next;
-				x->next = b[x->hash % nb];
-				b[x->hash % nb] = x;
-			}
-		}
-		free(m->b);
-		m->b = b;
-		m->nb = nb;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e || !(e->key = strdup(key))) {
-		free(e);
+	if (idmap_found(&m->idx, p))
+		return &m->ent[idmap_at(&m->idx, p)];
+	if (idmap_reserve(&m->idx, m, listen_map_hash))
 		return NULL;
+	if (m->n == m->cap) {
+		uint32_t ncap = m->cap ? m->cap * 2 : 64;
+		struct listen_ent *ne = realloc(m->ent, ncap * sizeof(*ne));
+
+		if (!ne)
+			return NULL;
+		m->ent = ne;
+		m->cap = ncap;
 	}
-	e->hash = fnv_str(key);
-	e->next = m->b[e->hash % m->nb];
-	m->b[e->hash % m->nb] = e;
-	m->n++;
+	e = &m->ent[m->n];
+	memset(e, 0, sizeof(*e));
+	e->key = strdup(key);
+	if (!e->key)
+		return NULL;
+	e->hash = h;
+	/* the reserve may have moved every slot */
+	idmap_put(&m->idx, idmap_find(&m->idx, h, listen_map_eq, m, key), h, m->n++);
 	*added = true;
 	return e;
 }
 
 static void listen_map_del(struct listen_map *m, const char *key)
 {
-	uint32_t h = fnv_str(key);
+	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key), i;
 
-	if (!m->nb)
+	if (!idmap_found(&m->idx, p))
 		return;
-	for (struct listen_ent **p = &m->b[h % m->nb]; *p; p = &(*p)->next) {
-		if ((*p)->hash == h && strcmp((*p)->key, key) == 0) {
-			struct listen_ent *e = *p;
-
-			*p = e->next;
-			free(e->key);
-			free(e);
-			m->n--;
-			return;
-		}
+	i = idmap_at(&m->idx, p);
+	free(m->ent[i].key);
+	idmap_del(&m->idx, p, m, listen_map_hash);
+	if (i != --m->n) {
+		/* the last entry fills the hole; its slot still names n */
+		m->ent[i] = m->ent[m->n];
+		p = idmap_find(&m->idx, m->ent[i].hash, listen_map_eq, m, m->ent[i].key);
+		idmap_move(&m->idx, p, m->ent[i].hash, i);
 	}
-}
-
-/* Delete every entry for which drop(e, arg) is true. */
-static void listen_map_filter(struct listen_map *m,
-			      bool (*drop)(struct listen_ent *e, void *arg), void *arg)
-{
-	for (size_t i = 0; i < m->nb; i++) {
-		for (struct listen_ent **p = &m->b[i]; *p;) {
-			struct listen_ent *e = *p;
-
-			if (drop(e, arg)) {
-				*p = e->next;
-				free(e->key);
-				free(e);
-				m->n--;
-			} else {
-				p = &e->next;
-			}
-		}
-	}
-}
-
-static bool listen_drop_all(struct listen_ent *e, void *arg)
-{
-	(void)e;
-	(void)arg;
-	return true;
 }
 
 static void listen_map_clear(struct listen_map *m)
 {
-	listen_map_filter(m, listen_drop_all, NULL);
-	free(m->b);
-	m->b = NULL;
-	m->nb = m->n = 0;
+	for (uint32_t i = 0; i < m->n; i++)
+		free(m->ent[i].key);
+	free(m->ent);
+	idmap_free(&m->idx);
+	m->ent = NULL;
+	m->n = m->cap = 0;
 }
 
 /* --- state --------------------------------------------------------------- */
@@ -761,9 +740,8 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 				goto out;
 			listen_map_del(&old, ids[i]);
 		}
-		for (size_t i = 0; i < old.nb; i++)
-			for (struct listen_ent *e = old.b[i]; e; e = e->next)
-				workers_remove_tenant(l->workers, e->key);
+		for (uint32_t i = 0; i < old.n; i++)
+			workers_remove_tenant(l->workers, old.ent[i].key);
 		listen_map_clear(&old);
 	}
 	l->gen++;
@@ -1083,34 +1061,33 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 		res = calloc(2 * nt, sizeof(*res));
 		if (!tenants || !arrays || !res)
 			goto out;
-		for (size_t i = 0; i < tix.nb; i++) {
-			for (struct listen_ent *e = tix.b[i]; e; e = e->next) {
-				size_t len = 1, cap = 3;
-				char *a;
+		for (uint32_t i = 0; i < tix.n; i++) {
+			struct listen_ent *e = &tix.ent[i];
+			size_t len = 1, cap = 3;
+			char *a;
 
-				for (size_t j = 0; j < b->n; j++)
-					if (b->items[j].kind == LISTEN_RULE &&
-					    strcmp(b->items[j].tenant, e->key) == 0)
-						cap += 66;
-				a = malloc(cap);
-				if (!a)
-					goto out;
-				a[0] = '{';
-				for (size_t j = 0; j < b->n; j++) {
-					if (b->items[j].kind != LISTEN_RULE ||
-					    strcmp(b->items[j].tenant, e->key) != 0)
-						continue;
-					len += (size_t)sprintf(a + len, "%s%s", len > 1 ? "," : "",
-							       b->items[j].rule);
-				}
-				strcpy(a + len, "}");
-				tenants[k] = e->key;
-				arrays[k] = a;
-				e->v.row.row = (int)k++;
-				if (e->v.row.all >= 0) {
-					tenants[nt + na] = e->key;
-					e->v.row.all = (int)(nt + na++);
-				}
+			for (size_t j = 0; j < b->n; j++)
+				if (b->items[j].kind == LISTEN_RULE &&
+				    strcmp(b->items[j].tenant, e->key) == 0)
+					cap += 66;
+			a = malloc(cap);
+			if (!a)
+				goto out;
+			a[0] = '{';
+			for (size_t j = 0; j < b->n; j++) {
+				if (b->items[j].kind != LISTEN_RULE ||
+				    strcmp(b->items[j].tenant, e->key) != 0)
+					continue;
+				len += (size_t)sprintf(a + len, "%s%s", len > 1 ? "," : "",
+						       b->items[j].rule);
+			}
+			strcpy(a + len, "}");
+			tenants[k] = e->key;
+			arrays[k] = a;
+			e->v.row.row = (int)k++;
+			if (e->v.row.all >= 0) {
+				tenants[nt + na] = e->key;
+				e->v.row.all = (int)(nt + na++);
 			}
 		}
 		nq = nt + na;
