@@ -73,6 +73,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "decode.h"
 #include "fnv.h"
 #include "idmap.h"
 #include "ids.h"
@@ -81,7 +82,6 @@
 #include "payload.h"
 #include "registry.h"
 
-#define LISTEN_CONTROL "leo_control"
 #define LISTEN_QUEUE_SAMPLE_S 5
 
 /* --- string-keyed entries, found through the core's idmap ---------------- */
@@ -216,10 +216,7 @@ struct listen {
 	int attempt;
 	bool loaded_once, ready, stopped;
 
-	struct payload_snapshot snap;
-	bool have_snap;
-	uint8_t keys[2][PAYLOAD_KEY_LEN];	/* leo_notify_key now, and before */
-	size_t nkeys;
+	struct decode dec;		/* keys and snapshot: the last load's */
 	uint32_t gen;
 	struct registry *reg;
 	struct listen_map prices, tenants;
@@ -243,27 +240,6 @@ struct listen_fence {
 	bool resync;
 	size_t n;
 	PGresult *res[];
-};
-
-/* One thing a burst carries, in notification order. */
-enum listen_item_kind {
-	LISTEN_TICK, LISTEN_RULE, LISTEN_TENANT_ON, LISTEN_TENANT_OFF, LISTEN_FENCE
-};
-
-struct listen_item {
-	enum listen_item_kind kind;
-	struct payload_tick tick;	/* LISTEN_TICK */
-	uint64_t fence;			/* LISTEN_FENCE */
-	char tenant[TENANT_ID_SIZE];
-	char rule[RULE_ID_SIZE];
-	char symbol[PAYLOAD_SYMBOL_CAP];
-	char old_symbol[PAYLOAD_SYMBOL_CAP];
-};
-
-struct listen_burst {
-	size_t n, cap;
-	struct listen_item *items;
-	int64_t recv_us;
 };
 
 static void listen_set_ready(struct listen *l, bool ready)
@@ -665,13 +641,7 @@ static int listen_load_key(struct listen *l)
 			  PAYLOAD_KEY_LEN);
 		goto out;
 	}
-	if (l->nkeys == 0 || memcmp(key, l->keys[0], sizeof(key)) != 0) {
-		if (l->nkeys)
-			log_info("notification key changed: the previous one is still accepted");
-		memcpy(l->keys[1], l->keys[0], sizeof(key));
-		memcpy(l->keys[0], key, sizeof(key));
-		l->nkeys = l->nkeys ? 2 : 1;
-	}
+	decode_key(&l->dec, key);
 	rc = 0;
 out:
 	PQclear(r);
@@ -722,9 +692,9 @@ static int listen_load(struct listen *l, enum listen_mode mode)
 				  PQgetvalue(snap, 0, 0));
 			goto out;
 		}
-		payload_snapshot_free(&l->snap);
-		l->snap = s;
-		l->have_snap = true;
+		payload_snapshot_free(&l->dec.snap);
+		l->dec.snap = s;
+		l->dec.have_snap = true;
 		if (listen_apply_market(l, market, mode))
 			goto out;
 	}
@@ -819,7 +789,7 @@ static int listen_do_listen(struct listen *l)
 
 	if (!ident)
 		return -1;
-	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " LISTEN_CONTROL "; LISTEN %s", ident,
+	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " DECODE_CONTROL "; LISTEN %s", ident,
 		 l->fence_chan);
 	PQfreemem(ident);
 	r = PQexec(l->lc, sql);
@@ -867,131 +837,6 @@ static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 
 /* --- bursts ------------------------------------------------------------- */
 
-static struct listen_item *listen_burst_add(struct listen_burst *b,
-					    enum listen_item_kind kind)
-{
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct listen_item *ni = realloc(b->items, ncap * sizeof(*ni));
-
-		if (!ni)
-			return NULL;
-		b->items = ni;
-		b->cap = ncap;
-	}
-	memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
-	b->items[b->n].kind = kind;
-	return &b->items[b->n++];
-}
-
-static void listen_bad_notify(const char *channel, const char *payload, const char *why)
-{
-	char shown[81];
-	size_t n = 0;
-
-	/* the payload is untrusted: a bounded, one-line excerpt */
-	for (; payload[n] && n < sizeof(shown) - 1; n++)
-		shown[n] = (unsigned char)payload[n] < 0x20 || payload[n] == 0x7f ? '?'
-									   : payload[n];
-	shown[n] = '\0';
-	metrics_add(METRIC_NOTIFY_ERRORS, 1);
-	log_warn("notification on %s ignored: %s (payload %s%s)", channel, why, shown,
-		 payload[n] ? "..." : "");
-}
-
-/* Decode one notification into the burst. */
-static void listen_decode(struct listen *l, const PGnotify *n, struct listen_burst *b)
-{
-	char err[256];
-	const char *body;
-	size_t blen;
-	bool market = strcmp(n->relname, l->market_channel) == 0;
-
-	if (strcmp(n->relname, l->fence_chan) == 0) {
-		/* unsigned: it carries a position, no data */
-		char *end;
-		struct listen_item *it;
-		uint64_t id = strtoull(n->extra, &end, 10);
-
-		if (end == n->extra || *end) {
-			listen_bad_notify(n->relname, n->extra, "not a fence number");
-			return;
-		}
-		it = listen_burst_add(b, LISTEN_FENCE);
-		if (it)
-			it->fence = id;
-		else
-			log_error("out of memory: a fence dropped");
-		return;
-	}
-	if (!market && strcmp(n->relname, LISTEN_CONTROL) != 0) {
-		listen_bad_notify(n->relname, n->extra, "unexpected channel");
-		return;
-	}
-	if (payload_verify((const uint8_t (*)[PAYLOAD_KEY_LEN])l->keys, l->nkeys, n->extra,
-			   strlen(n->extra), &body, &blen, err, sizeof(err))) {
-		listen_bad_notify(n->relname, n->extra, err);
-		return;
-	}
-	if (market) {
-		struct payload_market m;
-
-		if (payload_market_decode(body, blen, &m, err, sizeof(err))) {
-			listen_bad_notify(n->relname, n->extra, err);
-			return;
-		}
-		if (l->have_snap && payload_snapshot_visible(&l->snap, m.xid)) {
-			payload_market_free(&m);
-			return;
-		}
-		for (size_t i = 0; i < m.nticks; i++) {
-			struct listen_item *it = listen_burst_add(b, LISTEN_TICK);
-
-			if (!it) {
-				log_error("out of memory: %zu price changes not evaluated",
-					  m.nticks - i);
-				break;
-			}
-			it->tick = m.ticks[i];
-		}
-		metrics_add(METRIC_TICKS_RECEIVED, m.nticks);
-		payload_market_free(&m);
-	} else {
-		struct payload_control c;
-		struct listen_item *it = NULL;
-
-		if (payload_control_decode(body, blen, &c, err, sizeof(err))) {
-			listen_bad_notify(n->relname, n->extra, err);
-			return;
-		}
-		if (l->have_snap && payload_snapshot_visible(&l->snap, c.xid))
-			return;
-		switch (c.kind) {
-		case PAYLOAD_RULE:
-			it = listen_burst_add(b, LISTEN_RULE);
-			if (it) {
-				memcpy(it->rule, c.rule, sizeof(it->rule));
-				memcpy(it->symbol, c.symbol, sizeof(it->symbol));
-				memcpy(it->old_symbol, c.old_symbol, sizeof(it->old_symbol));
-			}
-			break;
-		case PAYLOAD_TENANT:
-			it = listen_burst_add(b, c.op != 'D' && strcmp(c.status, "active") == 0
-							 ? LISTEN_TENANT_ON : LISTEN_TENANT_OFF);
-			break;
-		case PAYLOAD_CONSENT:
-			/* consent is checked at write time, in SQL: nothing to cache */
-			metrics_add(METRIC_CONSENT_CHANGES, 1);
-			return;
-		}
-		if (!it) {
-			log_error("out of memory: control notification dropped");
-			return;
-		}
-		memcpy(it->tenant, c.tenant, sizeof(it->tenant));
-	}
-}
-
 /* A fence arrived: take the counters read before it (see Counters). */
 static void listen_fence_reached(struct listen *l, uint64_t id)
 {
@@ -1025,7 +870,7 @@ static void listen_fence_reached(struct listen *l, uint64_t id)
  * active), then push the burst to the workers in order.  0, or -1 when qc
  * failed (the caller reconnects; the reload then covers the burst).
  */
-static int listen_dispatch(struct listen *l, struct listen_burst *b)
+static int listen_dispatch(struct listen *l, struct decode_burst *b)
 {
 	char **tenants = NULL, **arrays = NULL;
 	PGresult **res = NULL;
@@ -1035,11 +880,11 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 
 	/* distinct tenants with rule look-ups or activations */
 	for (size_t i = 0; i < b->n; i++) {
-		struct listen_item *it = &b->items[i];
+		struct decode_item *it = &b->items[i];
 		struct listen_ent *e;
 		bool added;
 
-		if (it->kind != LISTEN_RULE && it->kind != LISTEN_TENANT_ON)
+		if (it->kind != DECODE_RULE && it->kind != DECODE_TENANT_ON)
 			continue;
 		e = listen_map_put(&tix, it->tenant, &added);
 		if (!e)
@@ -1048,7 +893,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			e->v.row.all = -1;
 			nt++;
 		}
-		if (it->kind == LISTEN_TENANT_ON && e->v.row.all < 0)
+		if (it->kind == DECODE_TENANT_ON && e->v.row.all < 0)
 			e->v.row.all = 0;	/* numbered below */
 	}
 	if (nt) {
@@ -1067,7 +912,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			char *a;
 
 			for (size_t j = 0; j < b->n; j++)
-				if (b->items[j].kind == LISTEN_RULE &&
+				if (b->items[j].kind == DECODE_RULE &&
 				    strcmp(b->items[j].tenant, e->key) == 0)
 					cap += 66;
 			a = malloc(cap);
@@ -1075,7 +920,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 				goto out;
 			a[0] = '{';
 			for (size_t j = 0; j < b->n; j++) {
-				if (b->items[j].kind != LISTEN_RULE ||
+				if (b->items[j].kind != DECODE_RULE ||
 				    strcmp(b->items[j].tenant, e->key) != 0)
 					continue;
 				len += (size_t)sprintf(a + len, "%s%s", len > 1 ? "," : "",
@@ -1120,12 +965,12 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 	}
 
 	for (size_t i = 0; i < b->n; i++) {
-		struct listen_item *it = &b->items[i];
+		struct decode_item *it = &b->items[i];
 		struct listen_ent *e;
 		bool added;
 
 		switch (it->kind) {
-		case LISTEN_TICK: {
+		case DECODE_TICK: {
 			struct payload_tick *t = &it->tick;
 
 			e = listen_map_put(&l->prices, t->symbol, &added);
@@ -1139,7 +984,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			metrics_tick_seen();
 			break;
 		}
-		case LISTEN_RULE:
+		case DECODE_RULE:
 			e = listen_map_get(&rows, it->rule);
 			if (it->old_symbol[0] && strcmp(it->old_symbol, it->symbol) != 0 &&
 			    !registry_symbol(l->reg, it->rule))
@@ -1149,7 +994,7 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			else
 				listen_remove_rule(l, it->rule, it->symbol);
 			break;
-		case LISTEN_TENANT_ON:
+		case DECODE_TENANT_ON:
 			if (listen_map_get(&l->tenants, it->tenant))
 				break;
 			if (!listen_map_put(&l->tenants, it->tenant, &added))
@@ -1163,13 +1008,13 @@ static int listen_dispatch(struct listen *l, struct listen_burst *b)
 			}
 			log_info("tenant %s active: its rules loaded", it->tenant);
 			break;
-		case LISTEN_TENANT_OFF:
+		case DECODE_TENANT_OFF:
 			if (listen_map_get(&l->tenants, it->tenant)) {
 				listen_tenant_off(l, it->tenant);
 				log_info("tenant %s not active: its rules dropped", it->tenant);
 			}
 			break;
-		case LISTEN_FENCE:
+		case DECODE_FENCE:
 			listen_fence_reached(l, it->fence);
 			break;
 		}
@@ -1195,7 +1040,7 @@ out:
 static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	struct listen_burst b = { 0 };
+	struct decode_burst b = { 0 };
 	PGnotify *n;
 
 	(void)fd;
@@ -1206,7 +1051,7 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	b.recv_us = clock_wall_us();
 	while ((n = PQnotifies(l->lc)) != NULL) {
-		listen_decode(l, n, &b);
+		(void)decode_notify(&l->dec, n->relname, n->extra, &b);
 		PQfreemem(n);
 	}
 	if (b.n && listen_dispatch(l, &b))
@@ -1465,6 +1310,8 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 	l->ready_fn = ready;
 	l->ready_arg = ready_arg;
 	l->market_channel = strdup(market_channel);
+	l->dec.market_channel = l->market_channel;
+	l->dec.fence_chan = l->fence_chan;
 	l->ev_connect = evtimer_new(base, listen_on_connect, l);
 	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
 	l->ev_resync_go = event_new(base, -1, 0, listen_on_resync_go, l);
@@ -1531,7 +1378,7 @@ void listen_free(struct listen *l)
 		event_free(l->ev_sample);
 	if (l->ev_refetch)
 		event_free(l->ev_refetch);
-	payload_snapshot_free(&l->snap);
+	decode_free(&l->dec);
 	listen_map_clear(&l->prices);
 	registry_free(l->reg);
 	listen_map_clear(&l->tenants);
