@@ -1,6 +1,7 @@
 /*
  * listen.c — the LISTEN connection, start-up load, reconnect catch-up and
- * resync.  Loop thread.
+ * resync.  Loop thread.  The load itself is load.c's, the decoding of a
+ * notification decode.c's; this file owns the state (listen_int.h).
  *
  * DESIGN
  *
@@ -13,7 +14,7 @@
  * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
  * pg_current_snapshot(), market_snapshot, leo_active_tenants() and, per
  * tenant (under its app.current_tenant_id, through a cursor, applied batch
- * by batch as they arrive: see listen_load_rules), its ACTIVE rules.  A
+ * by batch as they arrive: see load_rules in load.c), its ACTIVE rules.  A
  * notification whose transaction is visible in that snapshot is already in
  * what was loaded and is skipped; everything committed later arrives on lc,
  * because LISTEN came first.
@@ -63,6 +64,7 @@
  * `rq` (guarded by rq_lock) holds re-fetch requests from writer threads.
  */
 #include "listen.h"
+#include "listen_int.h"
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -73,10 +75,9 @@
 #include <time.h>
 
 #include "clock.h"
-#include "decode.h"
 #include "fnv.h"
-#include "idmap.h"
 #include "ids.h"
+#include "load.h"
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
@@ -85,32 +86,6 @@
 #define LISTEN_QUEUE_SAMPLE_S 5
 
 /* --- string-keyed entries, found through the core's idmap ---------------- */
-
-struct listen_ent {
-	char *key;
-	uint32_t hash;		/* fnv_str(key) */
-	union {
-		struct {
-			dec_t price, chg;
-			bool has_chg;
-		} px;
-		struct {
-			PGresult *res;
-			int row;	/* tenant look-ups: index of its query */
-			int all;	/* tenant look-ups: index of its ACTIVE query, -1 */
-		} row;
-	} v;
-};
-
-/*
- * ent[0 .. n) in no order (a delete moves the last entry into the hole), so
- * an entry pointer holds only until the next put or delete.
- */
-struct listen_map {
-	struct idmap idx;
-	struct listen_ent *ent;
-	uint32_t n, cap;
-};
 
 static uint32_t listen_map_hash(const void *owner, uint32_t i)
 {
@@ -126,7 +101,7 @@ static bool listen_map_eq(const void *owner, uint32_t i, const void *key)
 	return strcmp(m->ent[i].key, key) == 0;
 }
 
-static struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
+struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
 {
 	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key);
 
@@ -134,7 +109,7 @@ static struct listen_ent *listen_map_get(const struct listen_map *m, const char 
 }
 
 /* Find or add (its value zeroed); *added tells which.  NULL when out of memory. */
-static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
+struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 					 bool *added)
 {
 	uint32_t h = fnv_str(key), p = idmap_find(&m->idx, h, listen_map_eq, m, key);
@@ -166,7 +141,7 @@ static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 	return e;
 }
 
-static void listen_map_del(struct listen_map *m, const char *key)
+void listen_map_del(struct listen_map *m, const char *key)
 {
 	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key), i;
 
@@ -183,7 +158,7 @@ static void listen_map_del(struct listen_map *m, const char *key)
 	}
 }
 
-static void listen_map_clear(struct listen_map *m)
+void listen_map_clear(struct listen_map *m)
 {
 	for (uint32_t i = 0; i < m->n; i++)
 		free(m->ent[i].key);
@@ -195,39 +170,9 @@ static void listen_map_clear(struct listen_map *m)
 
 /* --- state --------------------------------------------------------------- */
 
-enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
-
 struct listen_req {
 	char tenant[TENANT_ID_SIZE];
 	char rule[RULE_ID_SIZE];
-};
-
-struct listen {
-	struct event_base *base;
-	struct pool *pool;
-	struct workers *workers;
-	char *market_channel;
-	int resync_s;
-	listen_ready_fn ready_fn;
-	void *ready_arg;
-
-	PGconn *lc, *qc;
-	struct event *ev_read, *ev_connect, *ev_resync, *ev_resync_go, *ev_sample, *ev_refetch;
-	int attempt;
-	bool loaded_once, ready, stopped;
-
-	struct decode dec;		/* keys and snapshot: the last load's */
-	uint32_t gen;
-	struct registry *reg;
-	struct listen_map prices, tenants;
-
-	pthread_mutex_t rq_lock;
-	size_t rq_n, rq_cap;
-	struct listen_req *rq;
-
-	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
-	uint64_t fence_seq;
-	struct listen_fence *fences;	/* counters read, fence not yet seen */
 };
 
 /*
@@ -252,7 +197,7 @@ static void listen_set_ready(struct listen *l, bool ready)
 		l->ready_fn(l->ready_arg, ready);
 }
 
-static const char *listen_errmsg(PGconn *c, const PGresult *r)
+const char *listen_errmsg(PGconn *c, const PGresult *r)
 {
 	static __thread char buf[512];
 	const char *m = r ? PQresultErrorMessage(r) : "";
@@ -271,7 +216,7 @@ static const char *listen_errmsg(PGconn *c, const PGresult *r)
 }
 
 /* Blocking exec on qc that must succeed with st; NULL (logged) otherwise. */
-static PGresult *listen_exec(struct listen *l, const char *sql, int n,
+PGresult *listen_exec(struct listen *l, const char *sql, int n,
 			     const char *const *params, ExecStatusType st)
 {
 	PGresult *r = PQexecParams(l->qc, sql, n, NULL, params, NULL, NULL, 0);
@@ -286,22 +231,7 @@ static PGresult *listen_exec(struct listen *l, const char *sql, int n,
 
 /* --- rules rows -> workers ------------------------------------------------ */
 
-/*
- * The columns every rule read selects, in rules_def order; the load, which
- * reads ACTIVE rules only, has the constant for the status (enum output
- * costs a catalog look-up a row: a tenth of the server's time at a load).
- */
-#define LISTEN_RULE_COLS LISTEN_RULE_COLS_WITH("status::text")
-#define LISTEN_RULE_COLS_WITH(status)                                           \
-	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text, "       \
-	status ", trigger_mode = 'REARM', cooldown_seconds,"                     \
-	" rearm_hysteresis::text,"                                              \
-	" coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0),"      \
-	" trigger_count,"                                                       \
-	" coalesce((extract(epoch FROM last_triggered_at) * 1000000)::bigint, 0)" \
-	" FROM alert_rules"
-
-static void listen_remove_rule(struct listen *l, const char *rule_id,
+void listen_remove_rule(struct listen *l, const char *rule_id,
 			       const char *symbol_hint)
 {
 	const char *sym = registry_symbol(l->reg, rule_id);
@@ -314,73 +244,6 @@ static void listen_remove_rule(struct listen *l, const char *rule_id,
 	}
 }
 
-/*
- * Push row i of r to its worker: upsert when ACTIVE, else remove.  `load`:
- * r was read in the load's snapshot, the one that filters notifications,
- * so its counters count no change still to come and are taken when ahead
- * (see Counters).
- */
-static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us,
-			     bool load)
-{
-	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
-	const char *why = NULL;
-	char was[RULES_SYMBOL_CAP];
-	struct rules_def def = {
-		.rule_id = id,
-		.tenant_id = PQgetvalue(r, i, 1),
-		.symbol = symbol,
-		.condition = PQgetvalue(r, i, 3),
-		.condition_len = (size_t)PQgetlength(r, i, 3),
-		.rearm = PQgetvalue(r, i, 5)[0] == 't',
-		.cooldown_s = strtoll(PQgetvalue(r, i, 6), NULL, 10),
-		.expires_at_us = strtoll(PQgetvalue(r, i, 8), NULL, 10),
-		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
-		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
-	};
-
-	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
-	    !listen_map_get(&l->tenants, def.tenant_id)) {
-		listen_remove_rule(l, id, symbol);
-		return;
-	}
-	if (dec_parse(PQgetvalue(r, i, 7), (size_t)PQgetlength(r, i, 7), DEC_OPERAND,
-		      &def.rearm_hysteresis, &why)) {
-		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
-		log_warn("rule %s: rearm_hysteresis: %s", id, why ? why : "invalid");
-		listen_remove_rule(l, id, symbol);
-		return;
-	}
-	if (!registry_id_ok(id)) {
-		/* the schema's CHECK allows no other; the engine would refuse it */
-		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
-		log_warn("rule %s: not loaded: rule_id is not 64 lower-case hex digits", id);
-		return;
-	}
-	/* a rule new to the table takes the row's counters in the upsert */
-	load = load && def.trigger_count > 0 && registry_symbol(l->reg, id);
-	if (registry_put(l->reg, id, symbol, def.tenant_id, l->gen, was, sizeof(was))) {
-		log_error("rule %s: out of memory, not loaded", id);
-		return;
-	}
-	if (was[0]) {
-		/* the rule moved to another symbol: drop it where it was */
-		workers_remove(l->workers, was, id);
-	}
-	if (workers_upsert(l->workers, &def, recv_us))
-		log_error("rule %s: out of memory, not loaded", id);
-	else if (load)
-		workers_catch_up(l->workers, symbol, id, def.trigger_count,
-				 def.last_triggered_at_us);
-}
-
-static void listen_drop_stale(void *arg, const char *rule_id, const char *symbol)
-{
-	struct listen *l = arg;
-
-	workers_remove(l->workers, symbol, rule_id);
-}
-
 static void listen_tenant_off(struct listen *l, const char *tenant)
 {
 	listen_map_del(&l->tenants, tenant);
@@ -390,46 +253,9 @@ static void listen_tenant_off(struct listen *l, const char *tenant)
 
 /* --- the load ------------------------------------------------------------ */
 
-/* Apply the market rows of a load: seed (start-up) or catch up (reconnect). */
-static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode mode)
-{
-	int64_t now = clock_wall_us();
-
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *sym = PQgetvalue(r, i, 0), *why = NULL;
-		struct listen_ent *e;
-		dec_t price, chg = 0;
-		bool has_chg = !PQgetisnull(r, i, 2), added;
-
-		if (PQgetisnull(r, i, 1) ||
-		    dec_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), DEC_PRICE,
-			      &price, &why) ||
-		    (has_chg && dec_parse(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
-					  DEC_PRICE, &chg, &why))) {
-			log_warn("market_snapshot %s: unusable price: %s", sym,
-				 why ? why : "null");
-			continue;
-		}
-		e = listen_map_put(&l->prices, sym, &added);
-		if (!e)
-			return -1;
-		if (mode == LISTEN_RESTART) {
-			workers_seed(l->workers, sym, price, has_chg, chg);
-		} else if (added || e->v.px.price != price || e->v.px.has_chg != has_chg ||
-			   e->v.px.chg != chg) {
-			metrics_add(METRIC_TICKS_RECEIVED, 1);
-			workers_tick(l->workers, sym, price, has_chg, chg, now);
-		}
-		e->v.px.price = price;
-		e->v.px.chg = chg;
-		e->v.px.has_chg = has_chg;
-	}
-	return 0;
-}
-
 /* Drain qc's pipeline to its (one, sent) sync, whatever happened, and leave
  * pipeline mode.  Returns rc, or -1 when that failed. */
-static int listen_pipe_end(struct listen *l, int rc)
+int listen_pipe_end(struct listen *l, int rc)
 {
 	while (PQstatus(l->qc) == CONNECTION_OK) {
 		PGresult *r = PQgetResult(l->qc);
@@ -500,241 +326,10 @@ static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 	return listen_pipe_end(l, rc);
 }
 
-/*
- * The rules of a load, streamed.  Each tenant's ACTIVE rules are read
- * through a cursor, LISTEN_FETCH_ROWS at a time, and applied as they come,
- * so a load holds one batch of rows, never all of them (a million rows of
- * PGresult are ~400 MB, which glibc then keeps).  It is pipelined: two
- * FETCHes are in flight, and while a batch is applied the loop drains the
- * socket now and then (PQconsumeInput), so the server produces the next
- * batch meanwhile instead of waiting for the loop.
- *
- * A tenant's set_config is sent only after the last FETCH of the previous
- * tenant's cursor, and the server runs a pipeline in order, so every FETCH
- * runs under its own tenant's setting.
- */
-#define LISTEN_FETCH_ROWS 8192
-#define LISTEN_PIPE_MAX 8
-
-struct listen_pipe {
-	int what[LISTEN_PIPE_MAX];	/* in flight, in order: cursor of a FETCH, or -1 */
-	size_t head, n;
-};
-
-static int listen_pipe_send(struct listen *l, struct listen_pipe *p, int what,
-			    const char *sql, const char *param)
-{
-	const char *pv[1] = { param };
-
-	if (p->n == LISTEN_PIPE_MAX ||
-	    !PQsendQueryParams(l->qc, sql, param ? 1 : 0, NULL, pv, NULL, NULL, 0))
-		return -1;
-	p->what[(p->head + p->n++) % LISTEN_PIPE_MAX] = what;
-	return 0;
-}
-
-/* Have the server send what it has, and send ours. */
-static int listen_pipe_flush(struct listen *l)
-{
-	return PQsendFlushRequest(l->qc) && PQflush(l->qc) == 0 ? 0 : -1;
-}
-
-static int listen_pipe_fetch(struct listen *l, struct listen_pipe *p, int k)
-{
-	char sql[64];
-
-	snprintf(sql, sizeof(sql), "FETCH %d FROM leo_load_%d", LISTEN_FETCH_ROWS, k);
-	return listen_pipe_send(l, p, k, sql, NULL);
-}
-
-/* Tenant k's set_config, cursor and first two FETCHes, flushed. */
-static int listen_pipe_open(struct listen *l, struct listen_pipe *p, int k,
-			    const char *tenant)
-{
-	char sql[sizeof(LISTEN_RULE_COLS) + 96];
-
-	snprintf(sql, sizeof(sql), "DECLARE leo_load_%d NO SCROLL CURSOR FOR "
-		 LISTEN_RULE_COLS_WITH("'ACTIVE'") " WHERE status = 'ACTIVE'", k);
-	if (listen_pipe_send(l, p, -1, "SELECT set_config('app.current_tenant_id', $1, true)",
-			     tenant) ||
-	    listen_pipe_send(l, p, -1, sql, NULL) || listen_pipe_fetch(l, p, k) ||
-	    listen_pipe_fetch(l, p, k))
-		return -1;
-	return listen_pipe_flush(l);
-}
-
-/* Read and apply every tenant's ACTIVE rules; 0, or -1 (logged). */
-static int listen_load_rules(struct listen *l, char *const *tenants, size_t nt,
-			     int64_t now, size_t *nrules)
-{
-	struct listen_pipe p = { .n = 0 };
-	int cur = 0, rc = 0;
-
-	if (!nt)
-		return 0;
-	if (!PQenterPipelineMode(l->qc))
-		return -1;
-	if (listen_pipe_open(l, &p, 0, tenants[0]))
-		rc = -1;
-	while (rc == 0 && p.n) {
-		int what = p.what[p.head], n;
-		PGresult *r = PQgetResult(l->qc);
-		ExecStatusType st = PQresultStatus(r);
-
-		p.head = (p.head + 1) % LISTEN_PIPE_MAX;
-		p.n--;
-		if (st != PGRES_TUPLES_OK && (what >= 0 || st != PGRES_COMMAND_OK)) {
-			if (st != PGRES_PIPELINE_ABORTED)
-				log_warn("database: %s", listen_errmsg(l->qc, r));
-			PQclear(r);
-			rc = -1;
-			break;
-		}
-		PQclear(PQgetResult(l->qc));	/* the NULL that ends each result */
-		if (what < 0) {
-			PQclear(r);
-			continue;
-		}
-		n = PQntuples(r);
-		if (what == cur && n == LISTEN_FETCH_ROWS) {
-			/* a full batch: there may be more */
-			if (listen_pipe_fetch(l, &p, cur) || listen_pipe_flush(l))
-				rc = -1;
-		} else if (what == cur && (size_t)++cur < nt) {
-			/* a short one: this tenant is done, on to the next */
-			if (listen_pipe_open(l, &p, cur, tenants[cur]))
-				rc = -1;
-		}
-		for (int j = 0; j < n; j++) {
-			listen_apply_row(l, r, j, now, true);
-			if ((j & 1023) == 1023)
-				(void)PQconsumeInput(l->qc);
-		}
-		*nrules += (size_t)n;
-		PQclear(r);
-	}
-	if (!PQpipelineSync(l->qc))
-		rc = -1;
-	return listen_pipe_end(l, rc);
-}
-
 static void listen_clear_results(PGresult **res, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		PQclear(res[i]);
-}
-
-/*
- * Read the key that signs notifications; after a rotation keep the one
- * before, for what is still queued under it.  In the load's transaction.
- */
-static int listen_load_key(struct listen *l)
-{
-	uint8_t key[PAYLOAD_KEY_LEN];
-	PGresult *r = listen_exec(l, "SELECT key FROM leo_notify_key", 0, NULL, PGRES_TUPLES_OK);
-	int rc = -1;
-
-	if (!r)
-		return -1;
-	if (PQntuples(r) != 1 || payload_key_parse(PQgetvalue(r, 0, 0), key)) {
-		log_error("leo_notify_key holds no key of %d bytes: apply the schema",
-			  PAYLOAD_KEY_LEN);
-		goto out;
-	}
-	decode_key(&l->dec, key);
-	rc = 0;
-out:
-	PQclear(r);
-	return rc;
-}
-
-/* The load of the DESIGN comment.  0, or -1 when the database failed. */
-static int listen_load(struct listen *l, enum listen_mode mode)
-{
-	PGresult *snap = NULL, *market = NULL, *ten = NULL;
-	char **ids = NULL;
-	size_t nt = 0, nrules = 0;
-	int rc = -1;
-	int64_t now = clock_wall_us();
-
-	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
-			    PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS)
-		goto out;
-	snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
-			   PGRES_TUPLES_OK);
-	market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
-			     " FROM market_snapshot WHERE price IS NOT NULL",
-			     0, NULL, PGRES_TUPLES_OK);
-	if (!snap || !market || PQntuples(snap) != 1 || listen_load_key(l))
-		goto out;
-	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
-			  PGRES_TUPLES_OK);
-	if (!ten)
-		goto out;
-	nt = (size_t)PQntuples(ten);
-	ids = calloc(nt + 1, sizeof(*ids));
-	if (!ids)
-		goto out;
-	for (size_t i = 0; i < nt; i++)
-		ids[i] = PQgetvalue(ten, (int)i, 0);
-
-	/*
-	 * Apply, in the order the DESIGN comment gives, while the transaction
-	 * streams the rules.  Should it fail half-way, the reconnect that
-	 * follows loads everything again.
-	 */
-	{
-		struct payload_snapshot s;
-
-		if (payload_snapshot_parse(PQgetvalue(snap, 0, 0), &s)) {
-			log_error("pg_current_snapshot(): cannot parse %s",
-				  PQgetvalue(snap, 0, 0));
-			goto out;
-		}
-		payload_snapshot_free(&l->dec.snap);
-		l->dec.snap = s;
-		l->dec.have_snap = true;
-		if (listen_apply_market(l, market, mode))
-			goto out;
-	}
-	/* tenants: the set is exactly what the database says now */
-	{
-		struct listen_map old = l->tenants;
-
-		memset(&l->tenants, 0, sizeof(l->tenants));
-		for (size_t i = 0; i < nt; i++) {
-			bool added;
-
-			if (!listen_map_put(&l->tenants, ids[i], &added))
-				goto out;
-			listen_map_del(&old, ids[i]);
-		}
-		for (uint32_t i = 0; i < old.n; i++)
-			workers_remove_tenant(l->workers, old.ent[i].key);
-		listen_map_clear(&old);
-	}
-	l->gen++;
-	if (listen_load_rules(l, ids, nt, now, &nrules))
-		goto out;
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
-	registry_drop_stale(l->reg, l->gen, listen_drop_stale, l);
-	log_info("%s: %zu tenants, %zu active rules%s",
-		 mode == LISTEN_RESTART ? "loaded" :
-		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
-		 nt, nrules, mode == LISTEN_RESTART ? ", snapshots seeded" : ", prices caught up");
-	rc = 0;
-out:
-	free(ids);
-	PQclear(ten);
-	PQclear(market);
-	PQclear(snap);
-	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
-	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		PQclear(PQexec(l->qc, "ROLLBACK"));
-	return rc;
 }
 
 /* --- connection life cycle ---------------------------------------------- */
@@ -804,7 +399,7 @@ static int listen_do_listen(struct listen *l)
 static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	enum listen_mode mode = l->loaded_once ? LISTEN_RECONNECT : LISTEN_RESTART;
+	enum load_mode mode = l->loaded_once ? LOAD_RECONNECT : LOAD_RESTART;
 
 	(void)fd;
 	(void)what;
@@ -815,7 +410,7 @@ static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 	l->lc = pool_connect(l->pool);
 	l->qc = l->lc ? pool_connect(l->pool) : NULL;
 	if (!l->qc || listen_do_listen(l) || PQsetnonblocking(l->lc, 1) ||
-	    listen_load(l, mode)) {
+	    load_run(l, mode)) {
 		listen_teardown(l);
 		listen_schedule_connect(l);
 		return;
@@ -939,12 +534,12 @@ static int listen_dispatch(struct listen *l, struct decode_burst *b)
 		PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
 				    NULL, PGRES_COMMAND_OK));
 		if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
-		    listen_per_tenant(l, tenants, nt, LISTEN_RULE_COLS
+		    listen_per_tenant(l, tenants, nt, LOAD_RULE_COLS
 				      " WHERE rule_id = ANY($1::text[])",
 				      (const char *const *)arrays, res))
 			goto out;
 		if (na && listen_per_tenant(l, tenants + nt, na,
-					    LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
+					    LOAD_RULE_COLS " WHERE status = 'ACTIVE'",
 					    NULL, res + nt))
 			goto out;
 		PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
@@ -990,7 +585,7 @@ static int listen_dispatch(struct listen *l, struct decode_burst *b)
 			    !registry_symbol(l->reg, it->rule))
 				workers_remove(l->workers, it->old_symbol, it->rule);
 			if (e)
-				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us, false);
+				load_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us, false);
 			else
 				listen_remove_rule(l, it->rule, it->symbol);
 			break;
@@ -1004,7 +599,7 @@ static int listen_dispatch(struct listen *l, struct decode_burst *b)
 				PGresult *r = res[e->v.row.all];
 
 				for (int j = 0; j < PQntuples(r); j++)
-					listen_apply_row(l, r, j, b->recv_us, false);
+					load_apply_row(l, r, j, b->recv_us, false);
 			}
 			log_info("tenant %s active: its rules loaded", it->tenant);
 			break;
@@ -1117,7 +712,7 @@ static void listen_on_resync_go(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!l->ready)
 		return;
-	if (listen_load(l, LISTEN_RESYNC)) {
+	if (load_run(l, LOAD_RESYNC)) {
 		listen_lost(l, "resync failed");
 		return;
 	}
