@@ -1,7 +1,8 @@
 /*
  * listen.c — the LISTEN connection, start-up load, reconnect catch-up and
  * resync.  Loop thread.  The load itself is load.c's, the decoding of a
- * notification decode.c's; this file owns the state (listen_int.h).
+ * notification decode.c's, the fences fence.c's; this file owns the state
+ * (listen_int.h).
  *
  * DESIGN
  *
@@ -75,6 +76,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fence.h"
 #include "fnv.h"
 #include "ids.h"
 #include "load.h"
@@ -170,23 +172,6 @@ void listen_map_clear(struct listen_map *m)
 
 /* --- state --------------------------------------------------------------- */
 
-struct listen_req {
-	char tenant[TENANT_ID_SIZE];
-	char rule[RULE_ID_SIZE];
-};
-
-/*
- * Counters read by a refetch, one result per tenant, taken at the fence; or
- * a resync, which loads at its fence.
- */
-struct listen_fence {
-	struct listen_fence *next;
-	uint64_t id;
-	bool resync;
-	size_t n;
-	PGresult *res[];
-};
-
 static void listen_set_ready(struct listen *l, bool ready)
 {
 	if (l->ready == ready)
@@ -277,7 +262,7 @@ int listen_pipe_end(struct listen *l, int rc)
  * Send, on qc in pipeline mode, set_config + query for each tenant; results
  * land in res[i] (one per tenant; NULL on failure).  Returns 0 or -1.
  */
-static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
+int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 			     const char *sql, const char *const *arrays, PGresult **res)
 {
 	int rc = 0;
@@ -326,7 +311,7 @@ static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 	return listen_pipe_end(l, rc);
 }
 
-static void listen_clear_results(PGresult **res, size_t n)
+void listen_clear_results(PGresult **res, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		PQclear(res[i]);
@@ -345,13 +330,7 @@ static void listen_teardown(struct listen *l)
 	PQfinish(l->lc);
 	PQfinish(l->qc);
 	l->lc = l->qc = NULL;
-	while (l->fences) {	/* their fences will not come */
-		struct listen_fence *f = l->fences;
-
-		l->fences = f->next;
-		listen_clear_results(f->res, f->n);
-		free(f);
-	}
+	fence_drop_all(l);
 	listen_set_ready(l, false);
 }
 
@@ -431,34 +410,6 @@ static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 }
 
 /* --- bursts ------------------------------------------------------------- */
-
-/* A fence arrived: take the counters read before it (see Counters). */
-static void listen_fence_reached(struct listen *l, uint64_t id)
-{
-	struct listen_fence **pp = &l->fences, *f;
-
-	while (*pp && (*pp)->id != id)
-		pp = &(*pp)->next;
-	f = *pp;
-	if (!f)
-		return;		/* not ours, or read on a connection since lost */
-	*pp = f->next;
-	if (f->resync)
-		event_active(l->ev_resync_go, EV_READ, 0);
-	for (size_t i = 0; i < f->n; i++) {
-		for (int j = 0; f->res[i] && j < PQntuples(f->res[i]); j++) {
-			const char *id_s = PQgetvalue(f->res[i], j, 0);
-			const char *sym = registry_symbol(l->reg, id_s);
-
-			if (sym)
-				workers_catch_up(l->workers, sym, id_s,
-						 strtoll(PQgetvalue(f->res[i], j, 1), NULL, 10),
-						 strtoll(PQgetvalue(f->res[i], j, 2), NULL, 10));
-		}
-	}
-	listen_clear_results(f->res, f->n);
-	free(f);
-}
 
 /*
  * Fetch the rules the burst names (and all rules of tenants that became
@@ -610,7 +561,7 @@ static int listen_dispatch(struct listen *l, struct decode_burst *b)
 			}
 			break;
 		case DECODE_FENCE:
-			listen_fence_reached(l, it->fence);
+			fence_reached(l, it->fence);
 			break;
 		}
 	}
@@ -656,51 +607,17 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 
 /* --- timers and requests -------------------------------------------------- */
 
-static void listen_fence_wait(struct listen *l, struct listen_fence *f)
-{
-	struct listen_fence **tail;
-
-	for (tail = &l->fences; *tail; tail = &(*tail)->next)
-		;
-	*tail = f;
-}
-
 /* Resync, step one: the fence (see Load). */
 static void listen_on_resync(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	struct listen_fence *f;
-	char idbuf[24];
-	const char *fp[2] = { l->fence_chan, idbuf };
-	PGresult *r;
 
 	(void)fd;
 	(void)what;
 	if (!l->ready)
 		return;
-	for (f = l->fences; f; f = f->next)
-		if (f->resync)
-			return;		/* one is on its way */
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		log_error("out of memory: resync postponed");
-		return;
-	}
-	f->id = ++l->fence_seq;
-	f->resync = true;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
-	r = PQexecParams(l->qc, "SELECT pg_notify($1, $2)", 2, NULL, fp, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		if (PQstatus(l->qc) == CONNECTION_OK)
-			log_warn("resync postponed: %s", listen_errmsg(l->qc, r));
-		else
-			listen_lost(l, "resync fence failed");
-		PQclear(r);
-		free(f);
-		return;
-	}
-	PQclear(r);
-	listen_fence_wait(l, f);
+	if (fence_resync(l))
+		listen_lost(l, "resync fence failed");
 }
 
 /* Resync, step two: its fence arrived. */
@@ -737,86 +654,6 @@ static void listen_on_sample(evutil_socket_t fd, short what, void *arg)
 	PQclear(r);
 }
 
-static int listen_req_cmp(const void *a, const void *b)
-{
-	const struct listen_req *x = a, *y = b;
-	int c = strcmp(x->tenant, y->tenant);
-
-	return c ? c : strcmp(x->rule, y->rule);
-}
-
-/*
- * Read the counters of the rules whose claims failed, per tenant, in one
- * transaction ending with a fence (see Counters).  0, or -1 when qc failed.
- */
-static int listen_fence_send(struct listen *l, struct listen_req *rq, size_t n)
-{
-	char **tenants = calloc(n, sizeof(*tenants)), **arrays = calloc(n, sizeof(*arrays));
-	char idbuf[24];
-	const char *fp[2] = { l->fence_chan, idbuf };
-	struct listen_fence *f = NULL;
-	size_t nt = 0, len = 0;
-	int rc = -1;
-
-	if (!tenants || !arrays)
-		goto out;
-	/* sorted, each tenant's distinct rule ids become one text[] literal */
-	qsort(rq, n, sizeof(*rq), listen_req_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(rq[i].tenant, rq[i - 1].tenant) == 0) {
-			if (strcmp(rq[i].rule, rq[i - 1].rule) == 0)
-				continue;
-		} else {
-			size_t k = i;
-
-			while (k < n && strcmp(rq[k].tenant, rq[i].tenant) == 0)
-				k++;
-			arrays[nt] = malloc(2 + 65 * (k - i));
-			if (!arrays[nt])
-				goto out;
-			tenants[nt++] = rq[i].tenant;
-			len = 0;
-		}
-		len += (size_t)sprintf(arrays[nt - 1] + len, "%c%s}", len ? ',' : '{',
-				       rq[i].rule) - 1;
-	}
-	f = calloc(1, sizeof(*f) + nt * sizeof(f->res[0]));
-	if (!f)
-		goto out;
-	f->id = ++l->fence_seq;
-	f->n = nt;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
-	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
-			    PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
-	    listen_per_tenant(l, tenants, nt,
-			      "SELECT rule_id, trigger_count, coalesce((extract(epoch FROM"
-			      " last_triggered_at) * 1000000)::bigint, 0) FROM alert_rules"
-			      " WHERE rule_id = ANY($1::text[])",
-			      (const char *const *)arrays, f->res))
-		goto out;
-	PQclear(listen_exec(l, "SELECT pg_notify($1, $2)", 2, fp, PGRES_TUPLES_OK));
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
-	listen_fence_wait(l, f);
-	f = NULL;
-	rc = 0;
-out:
-	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
-	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		PQclear(PQexec(l->qc, "ROLLBACK"));
-	if (f) {
-		listen_clear_results(f->res, f->n);
-		free(f);
-	}
-	for (size_t i = 0; arrays && i < nt; i++)
-		free(arrays[i]);
-	free(arrays);
-	free(tenants);
-	return rc;
-}
-
 static void listen_req_push(struct listen *l, const char *tenant_id, const char *rule_id);
 
 static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
@@ -834,7 +671,7 @@ static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 	l->rq_n = l->rq_cap = 0;
 	pthread_mutex_unlock(&l->rq_lock);
 	/* not connected: the next failed claim asks again */
-	if (n && l->ready && listen_fence_send(l, rq, n)) {
+	if (n && l->ready && fence_counters(l, rq, n)) {
 		if (PQstatus(l->qc) != CONNECTION_OK) {
 			listen_lost(l, "rule counter look-up failed");
 		} else {

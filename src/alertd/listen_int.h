@@ -1,7 +1,7 @@
 /*
  * listen_int.h — the loop's LISTEN state (struct listen), shared by
- * listen.c, which owns it, and load.c, which loads into it.  Private to
- * those files; loop thread only, except rq (rq_lock).
+ * listen.c, which owns it, load.c, which loads into it, and fence.c.
+ * Private to those files; loop thread only, except rq (rq_lock).
  */
 #ifndef LEO_LISTEN_INT_H
 #define LEO_LISTEN_INT_H
@@ -18,8 +18,13 @@
 
 struct event;
 struct registry;
-struct listen_fence;
-struct listen_req;
+struct fence;
+
+/* A writer thread's request: read this rule's counters (listen_refetch). */
+struct listen_req {
+	char tenant[TENANT_ID_SIZE];
+	char rule[RULE_ID_SIZE];
+};
 
 /* --- string-keyed entries, found through the core's idmap ---------------- */
 
@@ -82,7 +87,7 @@ struct listen {
 
 	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
 	uint64_t fence_seq;
-	struct listen_fence *fences;	/* counters read, fence not yet seen */
+	struct fence *fences;		/* fence.c: sent, not yet seen */
 };
 
 /* The error of r, else of c, as one line (a thread-local buffer). */
@@ -98,6 +103,14 @@ int listen_pipe_end(struct listen *l, int rc);
 
 /* Drop a rule from its worker and the registry (symbol_hint: where it was
  * when the registry does not know it). */
+/*
+ * Send, on qc in pipeline mode, set_config + query for each tenant; results
+ * land in res[i] (one per tenant; NULL on failure).  Returns 0 or -1.
+ */
+int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
+		      const char *sql, const char *const *arrays, PGresult **res);
+void listen_clear_results(PGresult **res, size_t n);
+
 void listen_remove_rule(struct listen *l, const char *rule_id, const char *symbol_hint);
 
 #endif
