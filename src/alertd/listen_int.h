@@ -1,7 +1,7 @@
 /*
  * listen_int.h — the loop's LISTEN state (struct listen), shared by
- * listen.c, which owns it, load.c, which loads into it, and fence.c.
- * Private to those files; loop thread only, except rq (rq_lock).
+ * listen.c, which owns it, load.c, which loads into it, dispatch.c and
+ * fence.c.  Private to those files; loop thread only, except rq (rq_lock).
  */
 #ifndef LEO_LISTEN_INT_H
 #define LEO_LISTEN_INT_H
