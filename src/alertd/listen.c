@@ -1,6 +1,9 @@
 /*
  * listen.c — the LISTEN connection, start-up load, reconnect catch-up and
- * resync.  Loop thread.
+ * resync.  Loop thread.  The load itself is load.c's, the decoding of a
+ * notification decode.c's, the fences fence.c's, a burst's way to the
+ * workers dispatch.c's; this file owns the state
+ * (listen_int.h).
  *
  * DESIGN
  *
@@ -13,7 +16,7 @@
  * Load.  After LISTEN, one REPEATABLE READ READ ONLY transaction on qc reads
  * pg_current_snapshot(), market_snapshot, leo_active_tenants() and, per
  * tenant (under its app.current_tenant_id, through a cursor, applied batch
- * by batch as they arrive: see listen_load_rules), its ACTIVE rules.  A
+ * by batch as they arrive: see load_rules in load.c), its ACTIVE rules.  A
  * notification whose transaction is visible in that snapshot is already in
  * what was loaded and is skipped; everything committed later arrives on lc,
  * because LISTEN came first.
@@ -63,6 +66,7 @@
  * `rq` (guarded by rq_lock) holds re-fetch requests from writer threads.
  */
 #include "listen.h"
+#include "listen_int.h"
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -73,219 +77,102 @@
 #include <time.h>
 
 #include "clock.h"
+#include "dispatch.h"
+#include "fence.h"
 #include "fnv.h"
 #include "ids.h"
+#include "load.h"
 #include "log.h"
 #include "alertd_metrics.h"
 #include "payload.h"
 #include "registry.h"
 
-#define LISTEN_CONTROL "leo_control"
 #define LISTEN_QUEUE_SAMPLE_S 5
 
-/* --- a small string-keyed hash map ------------------------------------ */
+/* --- string-keyed entries, found through the core's idmap ---------------- */
 
-struct listen_ent {
-	struct listen_ent *next;
-	uint32_t hash;
-	char *key;
-	union {
-		struct {
-			dec_t price, chg;
-			bool has_chg;
-		} px;
-		struct {
-			PGresult *res;
-			int row;	/* tenant look-ups: index of its query */
-			int all;	/* tenant look-ups: index of its ACTIVE query, -1 */
-		} row;
-	} v;
-};
-
-struct listen_map {
-	size_t nb, n;
-	struct listen_ent **b;
-};
-
-static struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
+static uint32_t listen_map_hash(const void *owner, uint32_t i)
 {
-	uint32_t h = fnv_str(key);
+	const struct listen_map *m = owner;
 
-	if (!m->nb)
-		return NULL;
-	for (struct listen_ent *e = m->b[h % m->nb]; e; e = e->next)
-		if (e->hash == h && strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return m->ent[i].hash;
 }
 
-/* Find or add; *added tells which.  NULL when out of memory. */
-static struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
+static bool listen_map_eq(const void *owner, uint32_t i, const void *key)
+{
+	const struct listen_map *m = owner;
+
+	return strcmp(m->ent[i].key, key) == 0;
+}
+
+struct listen_ent *listen_map_get(const struct listen_map *m, const char *key)
+{
+	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key);
+
+	return idmap_found(&m->idx, p) ? &m->ent[idmap_at(&m->idx, p)] : NULL;
+}
+
+/* Find or add (its value zeroed); *added tells which.  NULL when out of memory. */
+struct listen_ent *listen_map_put(struct listen_map *m, const char *key,
 					 bool *added)
 {
-	struct listen_ent *e = listen_map_get(m, key);
+	uint32_t h = fnv_str(key), p = idmap_find(&m->idx, h, listen_map_eq, m, key);
+	struct listen_ent *e;
 
 	*added = false;
-	if (e)
-		return e;
-	if (m->n >= m->nb) {
-		size_t nb = m->nb ? m->nb * 2 : 64;
-		struct listen_ent **b = calloc(nb, sizeof(*b));
-
-		if (!b)
-			return NULL;
-		for (size_t i = 0; i < m->nb; i++) {
-			struct listen_ent *x = m->b[i], *nx;
-
-			for (; x; x = nx) {
-				nx = x->next;
-				x->next = b[x->hash % nb];
-				b[x->hash % nb] = x;
-			}
-		}
-		free(m->b);
-		m->b = b;
-		m->nb = nb;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e || !(e->key = strdup(key))) {
-		free(e);
+	if (idmap_found(&m->idx, p))
+		return &m->ent[idmap_at(&m->idx, p)];
+	if (idmap_reserve(&m->idx, m, listen_map_hash))
 		return NULL;
+	if (m->n == m->cap) {
+		uint32_t ncap = m->cap ? m->cap * 2 : 64;
+		struct listen_ent *ne = realloc(m->ent, ncap * sizeof(*ne));
+
+		if (!ne)
+			return NULL;
+		m->ent = ne;
+		m->cap = ncap;
 	}
-	e->hash = fnv_str(key);
-	e->next = m->b[e->hash % m->nb];
-	m->b[e->hash % m->nb] = e;
-	m->n++;
+	e = &m->ent[m->n];
+	memset(e, 0, sizeof(*e));
+	e->key = strdup(key);
+	if (!e->key)
+		return NULL;
+	e->hash = h;
+	/* the reserve may have moved every slot */
+	idmap_put(&m->idx, idmap_find(&m->idx, h, listen_map_eq, m, key), h, m->n++);
 	*added = true;
 	return e;
 }
 
-static void listen_map_del(struct listen_map *m, const char *key)
+void listen_map_del(struct listen_map *m, const char *key)
 {
-	uint32_t h = fnv_str(key);
+	uint32_t p = idmap_find(&m->idx, fnv_str(key), listen_map_eq, m, key), i;
 
-	if (!m->nb)
+	if (!idmap_found(&m->idx, p))
 		return;
-	for (struct listen_ent **p = &m->b[h % m->nb]; *p; p = &(*p)->next) {
-		if ((*p)->hash == h && strcmp((*p)->key, key) == 0) {
-			struct listen_ent *e = *p;
-
-			*p = e->next;
-			free(e->key);
-			free(e);
-			m->n--;
-			return;
-		}
+	i = idmap_at(&m->idx, p);
+	free(m->ent[i].key);
+	idmap_del(&m->idx, p, m, listen_map_hash);
+	if (i != --m->n) {
+		/* the last entry fills the hole; its slot still names n */
+		m->ent[i] = m->ent[m->n];
+		p = idmap_find(&m->idx, m->ent[i].hash, listen_map_eq, m, m->ent[i].key);
+		idmap_move(&m->idx, p, m->ent[i].hash, i);
 	}
 }
 
-/* Delete every entry for which drop(e, arg) is true. */
-static void listen_map_filter(struct listen_map *m,
-			      bool (*drop)(struct listen_ent *e, void *arg), void *arg)
+void listen_map_clear(struct listen_map *m)
 {
-	for (size_t i = 0; i < m->nb; i++) {
-		for (struct listen_ent **p = &m->b[i]; *p;) {
-			struct listen_ent *e = *p;
-
-			if (drop(e, arg)) {
-				*p = e->next;
-				free(e->key);
-				free(e);
-				m->n--;
-			} else {
-				p = &e->next;
-			}
-		}
-	}
-}
-
-static bool listen_drop_all(struct listen_ent *e, void *arg)
-{
-	(void)e;
-	(void)arg;
-	return true;
-}
-
-static void listen_map_clear(struct listen_map *m)
-{
-	listen_map_filter(m, listen_drop_all, NULL);
-	free(m->b);
-	m->b = NULL;
-	m->nb = m->n = 0;
+	for (uint32_t i = 0; i < m->n; i++)
+		free(m->ent[i].key);
+	free(m->ent);
+	idmap_free(&m->idx);
+	m->ent = NULL;
+	m->n = m->cap = 0;
 }
 
 /* --- state --------------------------------------------------------------- */
-
-enum listen_mode { LISTEN_RESTART, LISTEN_RECONNECT, LISTEN_RESYNC };
-
-struct listen_req {
-	char tenant[TENANT_ID_SIZE];
-	char rule[RULE_ID_SIZE];
-};
-
-struct listen {
-	struct event_base *base;
-	struct pool *pool;
-	struct workers *workers;
-	char *market_channel;
-	int resync_s;
-	listen_ready_fn ready_fn;
-	void *ready_arg;
-
-	PGconn *lc, *qc;
-	struct event *ev_read, *ev_connect, *ev_resync, *ev_resync_go, *ev_sample, *ev_refetch;
-	int attempt;
-	bool loaded_once, ready, stopped;
-
-	struct payload_snapshot snap;
-	bool have_snap;
-	uint8_t keys[2][PAYLOAD_KEY_LEN];	/* leo_notify_key now, and before */
-	size_t nkeys;
-	uint32_t gen;
-	struct registry *reg;
-	struct listen_map prices, tenants;
-
-	pthread_mutex_t rq_lock;
-	size_t rq_n, rq_cap;
-	struct listen_req *rq;
-
-	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
-	uint64_t fence_seq;
-	struct listen_fence *fences;	/* counters read, fence not yet seen */
-};
-
-/*
- * Counters read by a refetch, one result per tenant, taken at the fence; or
- * a resync, which loads at its fence.
- */
-struct listen_fence {
-	struct listen_fence *next;
-	uint64_t id;
-	bool resync;
-	size_t n;
-	PGresult *res[];
-};
-
-/* One thing a burst carries, in notification order. */
-enum listen_item_kind {
-	LISTEN_TICK, LISTEN_RULE, LISTEN_TENANT_ON, LISTEN_TENANT_OFF, LISTEN_FENCE
-};
-
-struct listen_item {
-	enum listen_item_kind kind;
-	struct payload_tick tick;	/* LISTEN_TICK */
-	uint64_t fence;			/* LISTEN_FENCE */
-	char tenant[TENANT_ID_SIZE];
-	char rule[RULE_ID_SIZE];
-	char symbol[PAYLOAD_SYMBOL_CAP];
-	char old_symbol[PAYLOAD_SYMBOL_CAP];
-};
-
-struct listen_burst {
-	size_t n, cap;
-	struct listen_item *items;
-	int64_t recv_us;
-};
 
 static void listen_set_ready(struct listen *l, bool ready)
 {
@@ -297,7 +184,7 @@ static void listen_set_ready(struct listen *l, bool ready)
 		l->ready_fn(l->ready_arg, ready);
 }
 
-static const char *listen_errmsg(PGconn *c, const PGresult *r)
+const char *listen_errmsg(PGconn *c, const PGresult *r)
 {
 	static __thread char buf[512];
 	const char *m = r ? PQresultErrorMessage(r) : "";
@@ -316,7 +203,7 @@ static const char *listen_errmsg(PGconn *c, const PGresult *r)
 }
 
 /* Blocking exec on qc that must succeed with st; NULL (logged) otherwise. */
-static PGresult *listen_exec(struct listen *l, const char *sql, int n,
+PGresult *listen_exec(struct listen *l, const char *sql, int n,
 			     const char *const *params, ExecStatusType st)
 {
 	PGresult *r = PQexecParams(l->qc, sql, n, NULL, params, NULL, NULL, 0);
@@ -331,22 +218,7 @@ static PGresult *listen_exec(struct listen *l, const char *sql, int n,
 
 /* --- rules rows -> workers ------------------------------------------------ */
 
-/*
- * The columns every rule read selects, in rules_def order; the load, which
- * reads ACTIVE rules only, has the constant for the status (enum output
- * costs a catalog look-up a row: a tenth of the server's time at a load).
- */
-#define LISTEN_RULE_COLS LISTEN_RULE_COLS_WITH("status::text")
-#define LISTEN_RULE_COLS_WITH(status)                                           \
-	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text, "       \
-	status ", trigger_mode = 'REARM', cooldown_seconds,"                     \
-	" rearm_hysteresis::text,"                                              \
-	" coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0),"      \
-	" trigger_count,"                                                       \
-	" coalesce((extract(epoch FROM last_triggered_at) * 1000000)::bigint, 0)" \
-	" FROM alert_rules"
-
-static void listen_remove_rule(struct listen *l, const char *rule_id,
+void listen_remove_rule(struct listen *l, const char *rule_id,
 			       const char *symbol_hint)
 {
 	const char *sym = registry_symbol(l->reg, rule_id);
@@ -359,122 +231,11 @@ static void listen_remove_rule(struct listen *l, const char *rule_id,
 	}
 }
 
-/*
- * Push row i of r to its worker: upsert when ACTIVE, else remove.  `load`:
- * r was read in the load's snapshot, the one that filters notifications,
- * so its counters count no change still to come and are taken when ahead
- * (see Counters).
- */
-static void listen_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us,
-			     bool load)
-{
-	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
-	const char *why = NULL;
-	char was[RULES_SYMBOL_CAP];
-	struct rules_def def = {
-		.rule_id = id,
-		.tenant_id = PQgetvalue(r, i, 1),
-		.symbol = symbol,
-		.condition = PQgetvalue(r, i, 3),
-		.condition_len = (size_t)PQgetlength(r, i, 3),
-		.rearm = PQgetvalue(r, i, 5)[0] == 't',
-		.cooldown_s = strtoll(PQgetvalue(r, i, 6), NULL, 10),
-		.expires_at_us = strtoll(PQgetvalue(r, i, 8), NULL, 10),
-		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
-		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
-	};
-
-	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
-	    !listen_map_get(&l->tenants, def.tenant_id)) {
-		listen_remove_rule(l, id, symbol);
-		return;
-	}
-	if (dec_parse(PQgetvalue(r, i, 7), (size_t)PQgetlength(r, i, 7), DEC_OPERAND,
-		      &def.rearm_hysteresis, &why)) {
-		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
-		log_warn("rule %s: rearm_hysteresis: %s", id, why ? why : "invalid");
-		listen_remove_rule(l, id, symbol);
-		return;
-	}
-	if (!registry_id_ok(id)) {
-		/* the schema's CHECK allows no other; the engine would refuse it */
-		metrics_add(METRIC_RULES_REJECTED_INVALID, 1);
-		log_warn("rule %s: not loaded: rule_id is not 64 lower-case hex digits", id);
-		return;
-	}
-	/* a rule new to the table takes the row's counters in the upsert */
-	load = load && def.trigger_count > 0 && registry_symbol(l->reg, id);
-	if (registry_put(l->reg, id, symbol, def.tenant_id, l->gen, was, sizeof(was))) {
-		log_error("rule %s: out of memory, not loaded", id);
-		return;
-	}
-	if (was[0]) {
-		/* the rule moved to another symbol: drop it where it was */
-		workers_remove(l->workers, was, id);
-	}
-	if (workers_upsert(l->workers, &def, recv_us))
-		log_error("rule %s: out of memory, not loaded", id);
-	else if (load)
-		workers_catch_up(l->workers, symbol, id, def.trigger_count,
-				 def.last_triggered_at_us);
-}
-
-static void listen_drop_stale(void *arg, const char *rule_id, const char *symbol)
-{
-	struct listen *l = arg;
-
-	workers_remove(l->workers, symbol, rule_id);
-}
-
-static void listen_tenant_off(struct listen *l, const char *tenant)
-{
-	listen_map_del(&l->tenants, tenant);
-	workers_remove_tenant(l->workers, tenant);
-	registry_drop_tenant(l->reg, tenant);
-}
-
-/* --- the load ------------------------------------------------------------ */
-
-/* Apply the market rows of a load: seed (start-up) or catch up (reconnect). */
-static int listen_apply_market(struct listen *l, PGresult *r, enum listen_mode mode)
-{
-	int64_t now = clock_wall_us();
-
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *sym = PQgetvalue(r, i, 0), *why = NULL;
-		struct listen_ent *e;
-		dec_t price, chg = 0;
-		bool has_chg = !PQgetisnull(r, i, 2), added;
-
-		if (PQgetisnull(r, i, 1) ||
-		    dec_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), DEC_PRICE,
-			      &price, &why) ||
-		    (has_chg && dec_parse(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
-					  DEC_PRICE, &chg, &why))) {
-			log_warn("market_snapshot %s: unusable price: %s", sym,
-				 why ? why : "null");
-			continue;
-		}
-		e = listen_map_put(&l->prices, sym, &added);
-		if (!e)
-			return -1;
-		if (mode == LISTEN_RESTART) {
-			workers_seed(l->workers, sym, price, has_chg, chg);
-		} else if (added || e->v.px.price != price || e->v.px.has_chg != has_chg ||
-			   e->v.px.chg != chg) {
-			metrics_add(METRIC_TICKS_RECEIVED, 1);
-			workers_tick(l->workers, sym, price, has_chg, chg, now);
-		}
-		e->v.px.price = price;
-		e->v.px.chg = chg;
-		e->v.px.has_chg = has_chg;
-	}
-	return 0;
-}
+/* --- qc pipelines (load.c streams its own) ------------------------------ */
 
 /* Drain qc's pipeline to its (one, sent) sync, whatever happened, and leave
  * pipeline mode.  Returns rc, or -1 when that failed. */
-static int listen_pipe_end(struct listen *l, int rc)
+int listen_pipe_end(struct listen *l, int rc)
 {
 	while (PQstatus(l->qc) == CONNECTION_OK) {
 		PGresult *r = PQgetResult(l->qc);
@@ -496,7 +257,7 @@ static int listen_pipe_end(struct listen *l, int rc)
  * Send, on qc in pipeline mode, set_config + query for each tenant; results
  * land in res[i] (one per tenant; NULL on failure).  Returns 0 or -1.
  */
-static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
+int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 			     const char *sql, const char *const *arrays, PGresult **res)
 {
 	int rc = 0;
@@ -545,248 +306,10 @@ static int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 	return listen_pipe_end(l, rc);
 }
 
-/*
- * The rules of a load, streamed.  Each tenant's ACTIVE rules are read
- * through a cursor, LISTEN_FETCH_ROWS at a time, and applied as they come,
- * so a load holds one batch of rows, never all of them (a million rows of
- * PGresult are ~400 MB, which glibc then keeps).  It is pipelined: two
- * FETCHes are in flight, and while a batch is applied the loop drains the
- * socket now and then (PQconsumeInput), so the server produces the next
- * batch meanwhile instead of waiting for the loop.
- *
- * A tenant's set_config is sent only after the last FETCH of the previous
- * tenant's cursor, and the server runs a pipeline in order, so every FETCH
- * runs under its own tenant's setting.
- */
-#define LISTEN_FETCH_ROWS 8192
-#define LISTEN_PIPE_MAX 8
-
-struct listen_pipe {
-	int what[LISTEN_PIPE_MAX];	/* in flight, in order: cursor of a FETCH, or -1 */
-	size_t head, n;
-};
-
-static int listen_pipe_send(struct listen *l, struct listen_pipe *p, int what,
-			    const char *sql, const char *param)
-{
-	const char *pv[1] = { param };
-
-	if (p->n == LISTEN_PIPE_MAX ||
-	    !PQsendQueryParams(l->qc, sql, param ? 1 : 0, NULL, pv, NULL, NULL, 0))
-		return -1;
-	p->what[(p->head + p->n++) % LISTEN_PIPE_MAX] = what;
-	return 0;
-}
-
-/* Have the server send what it has, and send ours. */
-static int listen_pipe_flush(struct listen *l)
-{
-	return PQsendFlushRequest(l->qc) && PQflush(l->qc) == 0 ? 0 : -1;
-}
-
-static int listen_pipe_fetch(struct listen *l, struct listen_pipe *p, int k)
-{
-	char sql[64];
-
-	snprintf(sql, sizeof(sql), "FETCH %d FROM leo_load_%d", LISTEN_FETCH_ROWS, k);
-	return listen_pipe_send(l, p, k, sql, NULL);
-}
-
-/* Tenant k's set_config, cursor and first two FETCHes, flushed. */
-static int listen_pipe_open(struct listen *l, struct listen_pipe *p, int k,
-			    const char *tenant)
-{
-	char sql[sizeof(LISTEN_RULE_COLS) + 96];
-
-	snprintf(sql, sizeof(sql), "DECLARE leo_load_%d NO SCROLL CURSOR FOR "
-		 LISTEN_RULE_COLS_WITH("'ACTIVE'") " WHERE status = 'ACTIVE'", k);
-	if (listen_pipe_send(l, p, -1, "SELECT set_config('app.current_tenant_id', $1, true)",
-			     tenant) ||
-	    listen_pipe_send(l, p, -1, sql, NULL) || listen_pipe_fetch(l, p, k) ||
-	    listen_pipe_fetch(l, p, k))
-		return -1;
-	return listen_pipe_flush(l);
-}
-
-/* Read and apply every tenant's ACTIVE rules; 0, or -1 (logged). */
-static int listen_load_rules(struct listen *l, char *const *tenants, size_t nt,
-			     int64_t now, size_t *nrules)
-{
-	struct listen_pipe p = { .n = 0 };
-	int cur = 0, rc = 0;
-
-	if (!nt)
-		return 0;
-	if (!PQenterPipelineMode(l->qc))
-		return -1;
-	if (listen_pipe_open(l, &p, 0, tenants[0]))
-		rc = -1;
-	while (rc == 0 && p.n) {
-		int what = p.what[p.head], n;
-		PGresult *r = PQgetResult(l->qc);
-		ExecStatusType st = PQresultStatus(r);
-
-		p.head = (p.head + 1) % LISTEN_PIPE_MAX;
-		p.n--;
-		if (st != PGRES_TUPLES_OK && (what >= 0 || st != PGRES_COMMAND_OK)) {
-			if (st != PGRES_PIPELINE_ABORTED)
-				log_warn("database: %s", listen_errmsg(l->qc, r));
-			PQclear(r);
-			rc = -1;
-			break;
-		}
-		PQclear(PQgetResult(l->qc));	/* the NULL that ends each result */
-		if (what < 0) {
-			PQclear(r);
-			continue;
-		}
-		n = PQntuples(r);
-		if (what == cur && n == LISTEN_FETCH_ROWS) {
-			/* a full batch: there may be more */
-			if (listen_pipe_fetch(l, &p, cur) || listen_pipe_flush(l))
-				rc = -1;
-		} else if (what == cur && (size_t)++cur < nt) {
-			/* a short one: this tenant is done, on to the next */
-			if (listen_pipe_open(l, &p, cur, tenants[cur]))
-				rc = -1;
-		}
-		for (int j = 0; j < n; j++) {
-			listen_apply_row(l, r, j, now, true);
-			if ((j & 1023) == 1023)
-				(void)PQconsumeInput(l->qc);
-		}
-		*nrules += (size_t)n;
-		PQclear(r);
-	}
-	if (!PQpipelineSync(l->qc))
-		rc = -1;
-	return listen_pipe_end(l, rc);
-}
-
-static void listen_clear_results(PGresult **res, size_t n)
+void listen_clear_results(PGresult **res, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		PQclear(res[i]);
-}
-
-/*
- * Read the key that signs notifications; after a rotation keep the one
- * before, for what is still queued under it.  In the load's transaction.
- */
-static int listen_load_key(struct listen *l)
-{
-	uint8_t key[PAYLOAD_KEY_LEN];
-	PGresult *r = listen_exec(l, "SELECT key FROM leo_notify_key", 0, NULL, PGRES_TUPLES_OK);
-	int rc = -1;
-
-	if (!r)
-		return -1;
-	if (PQntuples(r) != 1 || payload_key_parse(PQgetvalue(r, 0, 0), key)) {
-		log_error("leo_notify_key holds no key of %d bytes: apply the schema",
-			  PAYLOAD_KEY_LEN);
-		goto out;
-	}
-	if (l->nkeys == 0 || memcmp(key, l->keys[0], sizeof(key)) != 0) {
-		if (l->nkeys)
-			log_info("notification key changed: the previous one is still accepted");
-		memcpy(l->keys[1], l->keys[0], sizeof(key));
-		memcpy(l->keys[0], key, sizeof(key));
-		l->nkeys = l->nkeys ? 2 : 1;
-	}
-	rc = 0;
-out:
-	PQclear(r);
-	return rc;
-}
-
-/* The load of the DESIGN comment.  0, or -1 when the database failed. */
-static int listen_load(struct listen *l, enum listen_mode mode)
-{
-	PGresult *snap = NULL, *market = NULL, *ten = NULL;
-	char **ids = NULL;
-	size_t nt = 0, nrules = 0;
-	int rc = -1;
-	int64_t now = clock_wall_us();
-
-	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
-			    PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS)
-		goto out;
-	snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
-			   PGRES_TUPLES_OK);
-	market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
-			     " FROM market_snapshot WHERE price IS NOT NULL",
-			     0, NULL, PGRES_TUPLES_OK);
-	if (!snap || !market || PQntuples(snap) != 1 || listen_load_key(l))
-		goto out;
-	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
-			  PGRES_TUPLES_OK);
-	if (!ten)
-		goto out;
-	nt = (size_t)PQntuples(ten);
-	ids = calloc(nt + 1, sizeof(*ids));
-	if (!ids)
-		goto out;
-	for (size_t i = 0; i < nt; i++)
-		ids[i] = PQgetvalue(ten, (int)i, 0);
-
-	/*
-	 * Apply, in the order the DESIGN comment gives, while the transaction
-	 * streams the rules.  Should it fail half-way, the reconnect that
-	 * follows loads everything again.
-	 */
-	{
-		struct payload_snapshot s;
-
-		if (payload_snapshot_parse(PQgetvalue(snap, 0, 0), &s)) {
-			log_error("pg_current_snapshot(): cannot parse %s",
-				  PQgetvalue(snap, 0, 0));
-			goto out;
-		}
-		payload_snapshot_free(&l->snap);
-		l->snap = s;
-		l->have_snap = true;
-		if (listen_apply_market(l, market, mode))
-			goto out;
-	}
-	/* tenants: the set is exactly what the database says now */
-	{
-		struct listen_map old = l->tenants;
-
-		memset(&l->tenants, 0, sizeof(l->tenants));
-		for (size_t i = 0; i < nt; i++) {
-			bool added;
-
-			if (!listen_map_put(&l->tenants, ids[i], &added))
-				goto out;
-			listen_map_del(&old, ids[i]);
-		}
-		for (size_t i = 0; i < old.nb; i++)
-			for (struct listen_ent *e = old.b[i]; e; e = e->next)
-				workers_remove_tenant(l->workers, e->key);
-		listen_map_clear(&old);
-	}
-	l->gen++;
-	if (listen_load_rules(l, ids, nt, now, &nrules))
-		goto out;
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
-	registry_drop_stale(l->reg, l->gen, listen_drop_stale, l);
-	log_info("%s: %zu tenants, %zu active rules%s",
-		 mode == LISTEN_RESTART ? "loaded" :
-		 mode == LISTEN_RECONNECT ? "reloaded after reconnect" : "resynced",
-		 nt, nrules, mode == LISTEN_RESTART ? ", snapshots seeded" : ", prices caught up");
-	rc = 0;
-out:
-	free(ids);
-	PQclear(ten);
-	PQclear(market);
-	PQclear(snap);
-	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
-	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		PQclear(PQexec(l->qc, "ROLLBACK"));
-	return rc;
 }
 
 /* --- connection life cycle ---------------------------------------------- */
@@ -802,13 +325,7 @@ static void listen_teardown(struct listen *l)
 	PQfinish(l->lc);
 	PQfinish(l->qc);
 	l->lc = l->qc = NULL;
-	while (l->fences) {	/* their fences will not come */
-		struct listen_fence *f = l->fences;
-
-		l->fences = f->next;
-		listen_clear_results(f->res, f->n);
-		free(f);
-	}
+	fence_drop_all(l);
 	listen_set_ready(l, false);
 }
 
@@ -841,7 +358,7 @@ static int listen_do_listen(struct listen *l)
 
 	if (!ident)
 		return -1;
-	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " LISTEN_CONTROL "; LISTEN %s", ident,
+	snprintf(sql, sizeof(sql), "LISTEN %s; LISTEN " DECODE_CONTROL "; LISTEN %s", ident,
 		 l->fence_chan);
 	PQfreemem(ident);
 	r = PQexec(l->lc, sql);
@@ -856,7 +373,7 @@ static int listen_do_listen(struct listen *l)
 static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	enum listen_mode mode = l->loaded_once ? LISTEN_RECONNECT : LISTEN_RESTART;
+	enum load_mode mode = l->loaded_once ? LOAD_RECONNECT : LOAD_RESTART;
 
 	(void)fd;
 	(void)what;
@@ -867,7 +384,7 @@ static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 	l->lc = pool_connect(l->pool);
 	l->qc = l->lc ? pool_connect(l->pool) : NULL;
 	if (!l->qc || listen_do_listen(l) || PQsetnonblocking(l->lc, 1) ||
-	    listen_load(l, mode)) {
+	    load_run(l, mode)) {
 		listen_teardown(l);
 		listen_schedule_connect(l);
 		return;
@@ -889,336 +406,10 @@ static void listen_on_connect(evutil_socket_t fd, short what, void *arg)
 
 /* --- bursts ------------------------------------------------------------- */
 
-static struct listen_item *listen_burst_add(struct listen_burst *b,
-					    enum listen_item_kind kind)
-{
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct listen_item *ni = realloc(b->items, ncap * sizeof(*ni));
-
-		if (!ni)
-			return NULL;
-		b->items = ni;
-		b->cap = ncap;
-	}
-	memset(&b->items[b->n], 0, sizeof(b->items[b->n]));
-	b->items[b->n].kind = kind;
-	return &b->items[b->n++];
-}
-
-static void listen_bad_notify(const char *channel, const char *payload, const char *why)
-{
-	char shown[81];
-	size_t n = 0;
-
-	/* the payload is untrusted: a bounded, one-line excerpt */
-	for (; payload[n] && n < sizeof(shown) - 1; n++)
-		shown[n] = (unsigned char)payload[n] < 0x20 || payload[n] == 0x7f ? '?'
-									   : payload[n];
-	shown[n] = '\0';
-	metrics_add(METRIC_NOTIFY_ERRORS, 1);
-	log_warn("notification on %s ignored: %s (payload %s%s)", channel, why, shown,
-		 payload[n] ? "..." : "");
-}
-
-/* Decode one notification into the burst. */
-static void listen_decode(struct listen *l, const PGnotify *n, struct listen_burst *b)
-{
-	char err[256];
-	const char *body;
-	size_t blen;
-	bool market = strcmp(n->relname, l->market_channel) == 0;
-
-	if (strcmp(n->relname, l->fence_chan) == 0) {
-		/* unsigned: it carries a position, no data */
-		char *end;
-		struct listen_item *it;
-		uint64_t id = strtoull(n->extra, &end, 10);
-
-		if (end == n->extra || *end) {
-			listen_bad_notify(n->relname, n->extra, "not a fence number");
-			return;
-		}
-		it = listen_burst_add(b, LISTEN_FENCE);
-		if (it)
-			it->fence = id;
-		else
-			log_error("out of memory: a fence dropped");
-		return;
-	}
-	if (!market && strcmp(n->relname, LISTEN_CONTROL) != 0) {
-		listen_bad_notify(n->relname, n->extra, "unexpected channel");
-		return;
-	}
-	if (payload_verify((const uint8_t (*)[PAYLOAD_KEY_LEN])l->keys, l->nkeys, n->extra,
-			   strlen(n->extra), &body, &blen, err, sizeof(err))) {
-		listen_bad_notify(n->relname, n->extra, err);
-		return;
-	}
-	if (market) {
-		struct payload_market m;
-
-		if (payload_market_decode(body, blen, &m, err, sizeof(err))) {
-			listen_bad_notify(n->relname, n->extra, err);
-			return;
-		}
-		if (l->have_snap && payload_snapshot_visible(&l->snap, m.xid)) {
-			payload_market_free(&m);
-			return;
-		}
-		for (size_t i = 0; i < m.nticks; i++) {
-			struct listen_item *it = listen_burst_add(b, LISTEN_TICK);
-
-			if (!it) {
-				log_error("out of memory: %zu price changes not evaluated",
-					  m.nticks - i);
-				break;
-			}
-			it->tick = m.ticks[i];
-		}
-		metrics_add(METRIC_TICKS_RECEIVED, m.nticks);
-		payload_market_free(&m);
-	} else {
-		struct payload_control c;
-		struct listen_item *it = NULL;
-
-		if (payload_control_decode(body, blen, &c, err, sizeof(err))) {
-			listen_bad_notify(n->relname, n->extra, err);
-			return;
-		}
-		if (l->have_snap && payload_snapshot_visible(&l->snap, c.xid))
-			return;
-		switch (c.kind) {
-		case PAYLOAD_RULE:
-			it = listen_burst_add(b, LISTEN_RULE);
-			if (it) {
-				memcpy(it->rule, c.rule, sizeof(it->rule));
-				memcpy(it->symbol, c.symbol, sizeof(it->symbol));
-				memcpy(it->old_symbol, c.old_symbol, sizeof(it->old_symbol));
-			}
-			break;
-		case PAYLOAD_TENANT:
-			it = listen_burst_add(b, c.op != 'D' && strcmp(c.status, "active") == 0
-							 ? LISTEN_TENANT_ON : LISTEN_TENANT_OFF);
-			break;
-		case PAYLOAD_CONSENT:
-			/* consent is checked at write time, in SQL: nothing to cache */
-			metrics_add(METRIC_CONSENT_CHANGES, 1);
-			return;
-		}
-		if (!it) {
-			log_error("out of memory: control notification dropped");
-			return;
-		}
-		memcpy(it->tenant, c.tenant, sizeof(it->tenant));
-	}
-}
-
-/* A fence arrived: take the counters read before it (see Counters). */
-static void listen_fence_reached(struct listen *l, uint64_t id)
-{
-	struct listen_fence **pp = &l->fences, *f;
-
-	while (*pp && (*pp)->id != id)
-		pp = &(*pp)->next;
-	f = *pp;
-	if (!f)
-		return;		/* not ours, or read on a connection since lost */
-	*pp = f->next;
-	if (f->resync)
-		event_active(l->ev_resync_go, EV_READ, 0);
-	for (size_t i = 0; i < f->n; i++) {
-		for (int j = 0; f->res[i] && j < PQntuples(f->res[i]); j++) {
-			const char *id_s = PQgetvalue(f->res[i], j, 0);
-			const char *sym = registry_symbol(l->reg, id_s);
-
-			if (sym)
-				workers_catch_up(l->workers, sym, id_s,
-						 strtoll(PQgetvalue(f->res[i], j, 1), NULL, 10),
-						 strtoll(PQgetvalue(f->res[i], j, 2), NULL, 10));
-		}
-	}
-	listen_clear_results(f->res, f->n);
-	free(f);
-}
-
-/*
- * Fetch the rules the burst names (and all rules of tenants that became
- * active), then push the burst to the workers in order.  0, or -1 when qc
- * failed (the caller reconnects; the reload then covers the burst).
- */
-static int listen_dispatch(struct listen *l, struct listen_burst *b)
-{
-	char **tenants = NULL, **arrays = NULL;
-	PGresult **res = NULL;
-	struct listen_map rows = { 0 }, tix = { 0 };
-	size_t nt = 0, nq = 0;
-	int rc = -1;
-
-	/* distinct tenants with rule look-ups or activations */
-	for (size_t i = 0; i < b->n; i++) {
-		struct listen_item *it = &b->items[i];
-		struct listen_ent *e;
-		bool added;
-
-		if (it->kind != LISTEN_RULE && it->kind != LISTEN_TENANT_ON)
-			continue;
-		e = listen_map_put(&tix, it->tenant, &added);
-		if (!e)
-			goto out;
-		if (added) {
-			e->v.row.all = -1;
-			nt++;
-		}
-		if (it->kind == LISTEN_TENANT_ON && e->v.row.all < 0)
-			e->v.row.all = 0;	/* numbered below */
-	}
-	if (nt) {
-		size_t k = 0, na = 0;
-
-		/* queries 0..nt-1: each tenant's named rules; then one query of
-		 * all ACTIVE rules per tenant that became active */
-		tenants = calloc(2 * nt, sizeof(*tenants));
-		arrays = calloc(nt, sizeof(*arrays));
-		res = calloc(2 * nt, sizeof(*res));
-		if (!tenants || !arrays || !res)
-			goto out;
-		for (size_t i = 0; i < tix.nb; i++) {
-			for (struct listen_ent *e = tix.b[i]; e; e = e->next) {
-				size_t len = 1, cap = 3;
-				char *a;
-
-				for (size_t j = 0; j < b->n; j++)
-					if (b->items[j].kind == LISTEN_RULE &&
-					    strcmp(b->items[j].tenant, e->key) == 0)
-						cap += 66;
-				a = malloc(cap);
-				if (!a)
-					goto out;
-				a[0] = '{';
-				for (size_t j = 0; j < b->n; j++) {
-					if (b->items[j].kind != LISTEN_RULE ||
-					    strcmp(b->items[j].tenant, e->key) != 0)
-						continue;
-					len += (size_t)sprintf(a + len, "%s%s", len > 1 ? "," : "",
-							       b->items[j].rule);
-				}
-				strcpy(a + len, "}");
-				tenants[k] = e->key;
-				arrays[k] = a;
-				e->v.row.row = (int)k++;
-				if (e->v.row.all >= 0) {
-					tenants[nt + na] = e->key;
-					e->v.row.all = (int)(nt + na++);
-				}
-			}
-		}
-		nq = nt + na;
-		PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-				    NULL, PGRES_COMMAND_OK));
-		if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
-		    listen_per_tenant(l, tenants, nt, LISTEN_RULE_COLS
-				      " WHERE rule_id = ANY($1::text[])",
-				      (const char *const *)arrays, res))
-			goto out;
-		if (na && listen_per_tenant(l, tenants + nt, na,
-					    LISTEN_RULE_COLS " WHERE status = 'ACTIVE'",
-					    NULL, res + nt))
-			goto out;
-		PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-		if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-			goto out;
-		for (size_t i = 0; i < nt; i++) {
-			for (int j = 0; j < PQntuples(res[i]); j++) {
-				bool added;
-				struct listen_ent *e = listen_map_put(&rows, PQgetvalue(res[i], j, 0),
-								      &added);
-
-				if (!e)
-					goto out;
-				e->v.row.res = res[i];
-				e->v.row.row = j;
-			}
-		}
-	}
-
-	for (size_t i = 0; i < b->n; i++) {
-		struct listen_item *it = &b->items[i];
-		struct listen_ent *e;
-		bool added;
-
-		switch (it->kind) {
-		case LISTEN_TICK: {
-			struct payload_tick *t = &it->tick;
-
-			e = listen_map_put(&l->prices, t->symbol, &added);
-			if (e) {
-				e->v.px.price = t->price;
-				e->v.px.chg = t->chg;
-				e->v.px.has_chg = t->has_chg;
-			}
-			workers_tick(l->workers, t->symbol, t->price, t->has_chg, t->chg,
-				     b->recv_us);
-			metrics_touch(METRIC_LAST_TICK);
-			break;
-		}
-		case LISTEN_RULE:
-			e = listen_map_get(&rows, it->rule);
-			if (it->old_symbol[0] && strcmp(it->old_symbol, it->symbol) != 0 &&
-			    !registry_symbol(l->reg, it->rule))
-				workers_remove(l->workers, it->old_symbol, it->rule);
-			if (e)
-				listen_apply_row(l, e->v.row.res, e->v.row.row, b->recv_us, false);
-			else
-				listen_remove_rule(l, it->rule, it->symbol);
-			break;
-		case LISTEN_TENANT_ON:
-			if (listen_map_get(&l->tenants, it->tenant))
-				break;
-			if (!listen_map_put(&l->tenants, it->tenant, &added))
-				goto out;
-			e = listen_map_get(&tix, it->tenant);
-			if (e && e->v.row.all >= 0) {
-				PGresult *r = res[e->v.row.all];
-
-				for (int j = 0; j < PQntuples(r); j++)
-					listen_apply_row(l, r, j, b->recv_us, false);
-			}
-			log_info("tenant %s active: its rules loaded", it->tenant);
-			break;
-		case LISTEN_TENANT_OFF:
-			if (listen_map_get(&l->tenants, it->tenant)) {
-				listen_tenant_off(l, it->tenant);
-				log_info("tenant %s not active: its rules dropped", it->tenant);
-			}
-			break;
-		case LISTEN_FENCE:
-			listen_fence_reached(l, it->fence);
-			break;
-		}
-	}
-	rc = 0;
-out:
-	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
-	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		PQclear(PQexec(l->qc, "ROLLBACK"));
-	if (res)
-		listen_clear_results(res, nq);
-	if (arrays)
-		for (size_t i = 0; i < nt; i++)
-			free(arrays[i]);
-	free(arrays);
-	free(tenants);
-	free(res);
-	listen_map_clear(&rows);
-	listen_map_clear(&tix);
-	return rc;
-}
-
 static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	struct listen_burst b = { 0 };
+	struct decode_burst b = { 0 };
 	PGnotify *n;
 
 	(void)fd;
@@ -1229,61 +420,27 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	b.recv_us = clock_wall_us();
 	while ((n = PQnotifies(l->lc)) != NULL) {
-		listen_decode(l, n, &b);
+		(void)decode_notify(&l->dec, n->relname, n->extra, &b);
 		PQfreemem(n);
 	}
-	if (b.n && listen_dispatch(l, &b))
+	if (b.n && dispatch_burst(l, &b))
 		listen_lost(l, "rule look-up failed");
 	free(b.items);
 }
 
 /* --- timers and requests -------------------------------------------------- */
 
-static void listen_fence_wait(struct listen *l, struct listen_fence *f)
-{
-	struct listen_fence **tail;
-
-	for (tail = &l->fences; *tail; tail = &(*tail)->next)
-		;
-	*tail = f;
-}
-
 /* Resync, step one: the fence (see Load). */
 static void listen_on_resync(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
-	struct listen_fence *f;
-	char idbuf[24];
-	const char *fp[2] = { l->fence_chan, idbuf };
-	PGresult *r;
 
 	(void)fd;
 	(void)what;
 	if (!l->ready)
 		return;
-	for (f = l->fences; f; f = f->next)
-		if (f->resync)
-			return;		/* one is on its way */
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		log_error("out of memory: resync postponed");
-		return;
-	}
-	f->id = ++l->fence_seq;
-	f->resync = true;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
-	r = PQexecParams(l->qc, "SELECT pg_notify($1, $2)", 2, NULL, fp, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		if (PQstatus(l->qc) == CONNECTION_OK)
-			log_warn("resync postponed: %s", listen_errmsg(l->qc, r));
-		else
-			listen_lost(l, "resync fence failed");
-		PQclear(r);
-		free(f);
-		return;
-	}
-	PQclear(r);
-	listen_fence_wait(l, f);
+	if (fence_resync(l))
+		listen_lost(l, "resync fence failed");
 }
 
 /* Resync, step two: its fence arrived. */
@@ -1295,7 +452,7 @@ static void listen_on_resync_go(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!l->ready)
 		return;
-	if (listen_load(l, LISTEN_RESYNC)) {
+	if (load_run(l, LOAD_RESYNC)) {
 		listen_lost(l, "resync failed");
 		return;
 	}
@@ -1320,86 +477,6 @@ static void listen_on_sample(evutil_socket_t fd, short what, void *arg)
 	PQclear(r);
 }
 
-static int listen_req_cmp(const void *a, const void *b)
-{
-	const struct listen_req *x = a, *y = b;
-	int c = strcmp(x->tenant, y->tenant);
-
-	return c ? c : strcmp(x->rule, y->rule);
-}
-
-/*
- * Read the counters of the rules whose claims failed, per tenant, in one
- * transaction ending with a fence (see Counters).  0, or -1 when qc failed.
- */
-static int listen_fence_send(struct listen *l, struct listen_req *rq, size_t n)
-{
-	char **tenants = calloc(n, sizeof(*tenants)), **arrays = calloc(n, sizeof(*arrays));
-	char idbuf[24];
-	const char *fp[2] = { l->fence_chan, idbuf };
-	struct listen_fence *f = NULL;
-	size_t nt = 0, len = 0;
-	int rc = -1;
-
-	if (!tenants || !arrays)
-		goto out;
-	/* sorted, each tenant's distinct rule ids become one text[] literal */
-	qsort(rq, n, sizeof(*rq), listen_req_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(rq[i].tenant, rq[i - 1].tenant) == 0) {
-			if (strcmp(rq[i].rule, rq[i - 1].rule) == 0)
-				continue;
-		} else {
-			size_t k = i;
-
-			while (k < n && strcmp(rq[k].tenant, rq[i].tenant) == 0)
-				k++;
-			arrays[nt] = malloc(2 + 65 * (k - i));
-			if (!arrays[nt])
-				goto out;
-			tenants[nt++] = rq[i].tenant;
-			len = 0;
-		}
-		len += (size_t)sprintf(arrays[nt - 1] + len, "%c%s}", len ? ',' : '{',
-				       rq[i].rule) - 1;
-	}
-	f = calloc(1, sizeof(*f) + nt * sizeof(f->res[0]));
-	if (!f)
-		goto out;
-	f->id = ++l->fence_seq;
-	f->n = nt;
-	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)f->id);
-	PQclear(listen_exec(l, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
-			    PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_INTRANS ||
-	    listen_per_tenant(l, tenants, nt,
-			      "SELECT rule_id, trigger_count, coalesce((extract(epoch FROM"
-			      " last_triggered_at) * 1000000)::bigint, 0) FROM alert_rules"
-			      " WHERE rule_id = ANY($1::text[])",
-			      (const char *const *)arrays, f->res))
-		goto out;
-	PQclear(listen_exec(l, "SELECT pg_notify($1, $2)", 2, fp, PGRES_TUPLES_OK));
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
-	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		goto out;
-	listen_fence_wait(l, f);
-	f = NULL;
-	rc = 0;
-out:
-	if (rc && PQstatus(l->qc) == CONNECTION_OK &&
-	    PQtransactionStatus(l->qc) != PQTRANS_IDLE)
-		PQclear(PQexec(l->qc, "ROLLBACK"));
-	if (f) {
-		listen_clear_results(f->res, f->n);
-		free(f);
-	}
-	for (size_t i = 0; arrays && i < nt; i++)
-		free(arrays[i]);
-	free(arrays);
-	free(tenants);
-	return rc;
-}
-
 static void listen_req_push(struct listen *l, const char *tenant_id, const char *rule_id);
 
 static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
@@ -1417,7 +494,7 @@ static void listen_on_refetch(evutil_socket_t fd, short what, void *arg)
 	l->rq_n = l->rq_cap = 0;
 	pthread_mutex_unlock(&l->rq_lock);
 	/* not connected: the next failed claim asks again */
-	if (n && l->ready && listen_fence_send(l, rq, n)) {
+	if (n && l->ready && fence_counters(l, rq, n)) {
 		if (PQstatus(l->qc) != CONNECTION_OK) {
 			listen_lost(l, "rule counter look-up failed");
 		} else {
@@ -1488,6 +565,8 @@ struct listen *listen_new(struct event_base *base, struct pool *pool,
 	l->ready_fn = ready;
 	l->ready_arg = ready_arg;
 	l->market_channel = strdup(market_channel);
+	l->dec.market_channel = l->market_channel;
+	l->dec.fence_chan = l->fence_chan;
 	l->ev_connect = evtimer_new(base, listen_on_connect, l);
 	l->ev_resync = event_new(base, -1, EV_PERSIST, listen_on_resync, l);
 	l->ev_resync_go = event_new(base, -1, 0, listen_on_resync_go, l);
@@ -1554,7 +633,7 @@ void listen_free(struct listen *l)
 		event_free(l->ev_sample);
 	if (l->ev_refetch)
 		event_free(l->ev_refetch);
-	payload_snapshot_free(&l->snap);
+	decode_free(&l->dec);
 	listen_map_clear(&l->prices);
 	registry_free(l->reg);
 	listen_map_clear(&l->tenants);

@@ -4,8 +4,9 @@
  * THREADS
  *
  *   loop      this thread: libevent base with the signals (as events), the
- *             LISTEN connection and its look-ups (listen.c), the resync and
- *             sampling timers.
+ *             LISTEN connection and its look-ups (listen.c; the load in
+ *             load.c, decoding in decode.c, fences in fence.c), the resync
+ *             and sampling timers.
  *   stats     a libevent base of its own: the HTTP stats endpoint (httpd.c)
  *             and the systemd watchdog, so that both go on while the loop
  *             waits on a full worker queue or a slow look-up.
