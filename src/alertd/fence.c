@@ -123,6 +123,7 @@ int fence_counters(struct listen *l, struct listen_req *rq, size_t n)
 	char idbuf[24];
 	const char *fp[2] = { l->fence_chan, idbuf };
 	struct fence *f = NULL;
+	PGresult *r;
 	size_t nt = 0, len = 0;
 	int rc = -1;
 
@@ -163,8 +164,19 @@ int fence_counters(struct listen *l, struct listen_req *rq, size_t n)
 			      " WHERE rule_id = ANY($1::text[])",
 			      (const char *const *)arrays, f->res))
 		goto out;
-	PQclear(listen_exec(l, "SELECT pg_notify($1, $2)", 2, fp, PGRES_TUPLES_OK));
-	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
+	/*
+	 * A full notification queue refuses the fence at COMMIT, which then
+	 * leaves the connection idle as a commit would: only two results that
+	 * say so mean the fence is on its way.
+	 */
+	r = listen_exec(l, "SELECT pg_notify($1, $2)", 2, fp, PGRES_TUPLES_OK);
+	if (!r)
+		goto out;
+	PQclear(r);
+	r = listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
+	if (!r)
+		goto out;
+	PQclear(r);
 	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
 		goto out;
 	fence_wait(l, f);
