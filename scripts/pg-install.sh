@@ -33,6 +33,7 @@ pgtap=$(ls -d /usr/share/postgresql/*/extension/pgtap.control 2>/dev/null | tail
 [ -n "$pgtap" ] || { echo "pg-install.sh: pgTAP missing (postgresql-15-pgtap)" >&2; exit 1; }
 
 mkdir -p "$cache"
+rm -rf "$dest"		# without .complete: an older or interrupted install's leftover
 [ "$(id -u)" -eq 0 ] && chmod 755 "$cache"
 tmp=$(mktemp -d "$cache/.install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
