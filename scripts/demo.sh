@@ -8,11 +8,26 @@
 # rules of every operator family, starts the daemon, replays the prices as
 # one market_snapshot UPDATE per trading day, prints a report, and stops
 # everything it started, whatever happens.
+#
+#   scripts/demo.sh               on PostgreSQL 15 (Debian's)
+#   scripts/demo.sh --pg 18       on 18 (the npm build, scripts/pg-install.sh);
+#                                 LEO_PG_VERSION=18 says the same
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$leo_top"
 
+version=${LEO_PG_VERSION:-15}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--pg) version=${2:?--pg needs a version}; shift 2 ;;
+	--pg=*) version=${1#--pg=}; shift ;;
+	*) echo "usage: demo.sh [--pg VERSION]" >&2; exit 64 ;;
+	esac
+done
+
 leo_install_packages build test
+export LEO_PG_BINDIR
+LEO_PG_BINDIR=$(leo_pg_bindir "$version")
 echo "== build"
 leo_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
@@ -30,9 +45,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM	# so that cleanup runs on ^C too
 [ "$(id -u)" -eq 0 ] && chmod 755 "$work"
 
-echo "== PostgreSQL (throwaway, $work/pg)"
+echo "== PostgreSQL $version (throwaway, $work/pg)"
 eval "$("$leo_top/scripts/pgtmp.sh" start "$work/pg")"
 export PGHOST PGPORT PGUSER
+psql -X -At -d postgres -c "SELECT version()"
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d leo_demo "$@"; }
 psql -X -q -d postgres -c "CREATE DATABASE leo_demo"
 "$leo_top/scripts/schema-apply.sh" leo_demo 2>&1 | grep -v NOTICE || true

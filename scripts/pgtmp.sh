@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on a unix socket in DIR; never touches a
 # system cluster.  As root the server runs as the postgres OS user (initdb
-# refuses root).
+# refuses root).  The server is PostgreSQL 15 from Debian, or the one whose
+# bin directory LEO_PG_BINDIR names (scripts/test.sh sets and exports it for
+# each version it tests, so the tests that restart the server get the same).
 #
 #   scripts/pgtmp.sh start DIR    initdb if needed, start, print env to source
 #   scripts/pgtmp.sh stop DIR     stop (fast); quiet when it is not running
@@ -11,7 +13,7 @@ set -euo pipefail
 
 cmd=${1:?usage: pgtmp.sh start|stop|restart DIR}
 dir=${2:?usage: pgtmp.sh start|stop|restart DIR}
-bindir=$(leo_pg_bindir)
+bindir=${LEO_PG_BINDIR:-$(leo_pg_bindir)}
 
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
