@@ -102,12 +102,6 @@ static void test_process_and_tick(void **state)
 	t = value(s, "leo_seconds_since_last_tick");
 	assert_true(t >= 0 && t < 600);
 	assert_true(fabs(value(s, "process_start_time_seconds") + t - (double)time(NULL)) < 5);
-	assert_true(value(s, "process_open_fds") >= 3);
-	assert_true(value(s, "process_max_fds") >= value(s, "process_open_fds"));
-	assert_true(value(s, "process_resident_memory_bytes") > 0);
-	assert_true(value(s, "process_virtual_memory_bytes") >=
-		    value(s, "process_resident_memory_bytes"));
-	assert_true(value(s, "process_cpu_seconds_total") >= 0);
 	free(s);
 
 	usleep(20000);
