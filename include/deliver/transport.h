@@ -25,7 +25,9 @@ struct tr_msg {
 	const char *rule_id;		/* NULL when none */
 	const char *profile_id;
 	const char *created_at;		/* delivery_log.created_at, ISO 8601 */
+	const char *payload;		/* http, body: template: the rendered request body; else NULL */
 };
+
 
 enum tr_class {
 	TR_OK,		/* accepted: 2xx */
@@ -44,5 +46,9 @@ struct tr_result {
 	char response[TR_RESPONSE_MAX + 1];	/* NUL-terminated, truncated */
 	size_t response_len;
 };
+
+/* Called once per message on the loop thread with its result; res is valid
+ * only during the call. */
+typedef void tr_done_fn(const struct tr_result *res, void *arg);
 
 #endif
