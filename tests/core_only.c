@@ -58,7 +58,7 @@ static const struct cfg_part core_only_parts[] = {
 	{ &core_only_section, offsetof(struct core_only_cfg, own) },
 };
 static const struct cfg_schema core_only_schema = { "core-only", sizeof(struct core_only_cfg),
-						    core_only_parts, 4 };
+						    core_only_parts, 4, NULL };
 
 static const struct metrics_desc core_only_counters[] = {
 	{ "leo_core_only_greetings_total", "", "Greetings said." },

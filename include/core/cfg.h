@@ -21,11 +21,17 @@
 #include <stdio.h>
 
 #define CFG_STR_MAX 4096	/* bytes, with the NUL; bounds every string key */
-#define CFG_MAX_KEYS 64		/* keys in a schema, at most */
+#define CFG_MAX_KEYS 192	/* keys in a schema, at most */
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_ENUM };
+/*
+ * CFG_MAP: a YAML mapping of names to string values ("headers: {A: b}"), held
+ * as packed "name\0value\0...\0" text (walk it with cfg_map_next); its
+ * default is always empty, its check() applies to each name, its max to the
+ * packed size.
+ */
+enum cfg_type { CFG_STR, CFG_INT, CFG_ENUM, CFG_MAP };
 
-/* One key of a section; its value is a char * (CFG_STR) or an int. */
+/* One key of a section; its value is a char * (CFG_STR, CFG_MAP) or an int. */
 struct cfg_key {
 	const char *key;		/* within its section: "pool_size" */
 	enum cfg_type type;
@@ -40,7 +46,9 @@ struct cfg_key {
 	const char *help;
 };
 
-/* A section: "database:" and its keys, stored in a struct of its own. */
+/* A section: "database:" and its keys, stored in a struct of its own.  A
+ * dotted name ("deliver.channels.email") is a section nested in others; one
+ * key table may serve several sections. */
 struct cfg_section {
 	const char *name;
 	const struct cfg_key *keys;
@@ -59,6 +67,9 @@ struct cfg_schema {
 	size_t size;			/* sizeof the program's struct */
 	const struct cfg_part *parts;
 	size_t nparts;
+	/* The program's own defaults of shared keys: { "stats.listen",
+	 * "127.0.0.1:9465" }, ended by { NULL }; NULL: none. */
+	const struct cfg_override { const char *key, *def; } *overrides;
 };
 
 /*
@@ -71,6 +82,12 @@ struct cfg_schema {
 void *cfg_load(const struct cfg_schema *schema, const char *path, int path_is_default,
 	       FILE *errs) __attribute__((warn_unused_result));
 void cfg_free(void *c);
+
+/*
+ * Walk a CFG_MAP value: at *p (start with the key's char *) the next pair
+ * goes to *name and *value and *p moves past it; false at the end.
+ */
+bool cfg_map_next(const char **p, const char **name, const char **value);
 
 /*
  * For SIGHUP: warn on errs (NULL: log_warn) about keys that changed but

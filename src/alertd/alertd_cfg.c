@@ -78,7 +78,7 @@ static const struct cfg_part alertd_cfg_parts[] = {
 #undef PART
 
 const struct cfg_schema alertd_cfg_schema = { "leo-alertd", sizeof(struct alertd_cfg),
-					      alertd_cfg_parts, N(alertd_cfg_parts) };
+					      alertd_cfg_parts, N(alertd_cfg_parts), NULL };
 #undef N
 
 struct alertd_cfg *alertd_cfg_load(const char *path, int path_is_default, FILE *errs)

@@ -26,7 +26,6 @@
  */
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,47 +41,28 @@
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "prog.h"
 #include "sdnotify.h"
 #include "workers.h"
 #include "writer.h"
 
 struct main_daemon {
-	const char *config_path;
-	bool path_is_default;
-	bool log_level_forced;
-	enum log_level log_level;
+	struct prog_args args;
 
 	struct alertd_cfg *cfg;
 	struct event_base *base;	/* the loop thread's */
-	struct event_base *sbase;	/* the stats thread's */
-	pthread_t stats;
-	bool stats_on;
+	struct prog_stats stats;	/* the stats thread and its base */
 	struct pool *pool;
 	struct writer *writer;
 	struct workers *workers;
 	struct listen *listen;
 	struct httpd *httpd;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog, *ev_stats_stop;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
 	atomic_bool stopping;		/* the loop has ended: flushing */
 	atomic_bool ready;		/* listen's last word: rules loaded, database up */
 	uint64_t wd_processed, wd_beats;	/* stats thread */
 };
-
-static void main_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: leo-alertd [--config FILE] [--check-config] [--foreground]\n"
-		"                  [--log-level debug|info|warn|error] [--version] [--help]\n"
-		"\n"
-		"  --config FILE     configuration (default " ALERTD_CFG_DEFAULT_PATH ")\n"
-		"  --check-config    validate the configuration and exit (0, or 78)\n"
-		"  --foreground      accepted for compatibility: leo-alertd never\n"
-		"                    daemonizes (systemd Type=notify, containers)\n"
-		"  --log-level L     override log.level\n"
-		"  --version         print the version and exit\n"
-		"  --help            print this help and exit\n");
-}
 
 /* systemd is told, not asked: a lost datagram is worth a debug line only. */
 static void main_notified(int rc, const char *what)
@@ -159,19 +139,19 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	log_info("SIGHUP: reloading %s", d->config_path);
+	log_info("SIGHUP: reloading %s", d->args.config_path);
 	main_notified(sdnotify_reloading(), "RELOADING");
-	next = alertd_cfg_load(d->config_path, d->path_is_default, NULL); /* to the log */
+	next = alertd_cfg_load(d->args.config_path, d->args.path_is_default, NULL); /* to the log */
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
-			  d->config_path);
+			  d->args.config_path);
 		main_notified(sdnotify_ready(), "READY");
 		return;
 	}
 	alertd_cfg_keep_static(d->cfg, next, NULL);
 	alertd_cfg_free(d->cfg);
 	d->cfg = next;
-	log_setup(d->log_level_forced ? d->log_level : next->log.level, next->log.format);
+	log_setup(d->args.log_level_forced ? d->args.log_level : next->log.level, next->log.format);
 	lim = main_limits(next);
 	workers_set_limits(d->workers, &lim);
 	writer_set_limits(d->writer, next->writer.batch_max_rows,
@@ -221,24 +201,6 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 	d->wd_beats = beats;
 }
 
-/* Stats thread: stop.  An event, not event_base_loopbreak() from outside,
- * which is lost when it comes before the thread entered its loop. */
-static void main_on_stats_stop(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
-static void *main_stats(void *arg)
-{
-	struct main_daemon *d = arg;
-
-	log_thread_name("stats");
-	event_base_loop(d->sbase, EVLOOP_NO_EXIT_ON_EMPTY);
-	return NULL;
-}
-
 /* The watchdog's timers: ev_beat on the loop at twice the check's rate. */
 static int main_watchdog_start(struct main_daemon *d, uint64_t wd_usec)
 {
@@ -248,67 +210,9 @@ static int main_watchdog_start(struct main_daemon *d, uint64_t wd_usec)
 				(suseconds_t)((wd_usec / 4) % 1000000) };
 
 	d->ev_beat = event_new(d->base, -1, EV_PERSIST, main_on_beat, d);
-	d->ev_watchdog = event_new(d->sbase, -1, EV_PERSIST, main_on_watchdog, d);
+	d->ev_watchdog = event_new(d->stats.base, -1, EV_PERSIST, main_on_watchdog, d);
 	return !d->ev_beat || !d->ev_watchdog || event_add(d->ev_beat, &beat) ||
 	       event_add(d->ev_watchdog, &check) ? -1 : 0;
-}
-
-static int main_args(struct main_daemon *d, int argc, char **argv, bool *check,
-		     int *exit_now)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'C' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int o;
-
-	d->config_path = ALERTD_CFG_DEFAULT_PATH;
-	d->path_is_default = true;
-	*exit_now = -1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c':
-			d->config_path = optarg;
-			d->path_is_default = false;
-			break;
-		case 'C':
-			*check = true;
-			break;
-		case 'f':
-			break;	/* never daemonizes; accepted for compatibility */
-		case 'l':
-			if (log_level_parse(optarg, &d->log_level)) {
-				fprintf(stderr, "leo-alertd: --log-level: unknown level '%s'\n",
-					optarg);
-				main_usage(stderr);
-				return EX_USAGE;
-			}
-			d->log_level_forced = true;
-			break;
-		case 'V':
-			printf("leo-alertd %s\n", LEO_VERSION);
-			*exit_now = 0;
-			return 0;
-		case 'h':
-			main_usage(stdout);
-			*exit_now = 0;
-			return 0;
-		default:
-			main_usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "leo-alertd: unexpected argument '%s'\n", argv[optind]);
-		main_usage(stderr);
-		return EX_USAGE;
-	}
-	return 0;
 }
 
 static struct event *main_signal(struct main_daemon *d, int sig, event_callback_fn fn)
@@ -330,28 +234,28 @@ static void main_free_event(struct event *ev)
 
 int main(int argc, char **argv)
 {
-	struct main_daemon d = { 0 };
+	struct main_daemon d = { .args = { .name = "leo-alertd",
+					   .default_config = ALERTD_CFG_DEFAULT_PATH } };
 	struct rules_limits lim;
-	bool check = false;
-	int rc, exit_now;
+	int rc;
 	uint64_t wd_usec;
 
-	rc = main_args(&d, argc, argv, &check, &exit_now);
-	if (rc || exit_now >= 0)
-		return rc ? rc : exit_now;
+	rc = prog_args(&d.args, argc, argv);
+	if (rc >= 0)
+		return rc;
 
 	/* config */
-	d.cfg = alertd_cfg_load(d.config_path, d.path_is_default, stderr);
+	d.cfg = alertd_cfg_load(d.args.config_path, d.args.path_is_default, stderr);
 	if (!d.cfg)
 		return EX_CONFIG;
-	if (check) {
-		printf("%s: ok\n", d.config_path);
+	if (d.args.check_config) {
+		printf("%s: ok\n", d.args.config_path);
 		alertd_cfg_free(d.cfg);
 		return 0;
 	}
 
 	/* log */
-	log_setup(d.log_level_forced ? d.log_level : d.cfg->log.level, d.cfg->log.format);
+	log_setup(d.args.log_level_forced ? d.args.log_level : d.cfg->log.level, d.cfg->log.format);
 	log_thread_name("loop");
 	log_info("leo-alertd %s starting", LEO_VERSION);
 	rc = EX_OSERR;
@@ -363,7 +267,7 @@ int main(int argc, char **argv)
 	/* event base and signals (libevent may be called from other threads) */
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() || !(d.base = event_base_new()) ||
-	    !(d.sbase = event_base_new())) {
+	    prog_stats_init(&d.stats)) {
 		log_error("cannot create the event loop");
 		goto out;
 	}
@@ -396,7 +300,7 @@ int main(int argc, char **argv)
 		log_error("cannot start the worker and writer threads");
 		goto out;
 	}
-	d.httpd = httpd_start(d.sbase, &d.cfg->stats, main_is_ready, &d);
+	d.httpd = httpd_start(d.stats.base, &d.cfg->stats, main_is_ready, &d);
 	if (!d.httpd) {
 		rc = EX_UNAVAILABLE;
 		goto out;
@@ -410,12 +314,8 @@ int main(int argc, char **argv)
 		log_error("cannot start the watchdog timer");
 		goto out;
 	}
-	d.ev_stats_stop = event_new(d.sbase, -1, 0, main_on_stats_stop, d.sbase);
-	if (!d.ev_stats_stop || pthread_create(&d.stats, NULL, main_stats, &d)) {
-		log_error("cannot start the stats thread");
+	if (prog_stats_start(&d.stats))
 		goto out;
-	}
-	d.stats_on = true;
 	main_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
 
 	if (event_base_dispatch(d.base) < 0) {
@@ -429,22 +329,17 @@ out:
 	listen_stop(d.listen);
 	workers_stop(d.workers);
 	writer_stop(d.writer);
-	if (d.stats_on) {	/* it served /healthz while the writers flushed */
-		event_active(d.ev_stats_stop, 0, 0);
-		pthread_join(d.stats, NULL);
-	}
+	prog_stats_stop(&d.stats);	/* it served /healthz while the writers flushed */
 	workers_free(d.workers);
 	httpd_stop(d.httpd);
 	listen_free(d.listen);
 	pool_free(d.pool);
 	main_free_event(d.ev_watchdog);
 	main_free_event(d.ev_beat);
-	main_free_event(d.ev_stats_stop);
 	main_free_event(d.ev_hup);
 	main_free_event(d.ev_int);
 	main_free_event(d.ev_term);
-	if (d.sbase)
-		event_base_free(d.sbase);
+	prog_stats_free(&d.stats);
 	if (d.base)
 		event_base_free(d.base);
 	libevent_global_shutdown();

@@ -59,6 +59,7 @@ struct cfg_tab {
 		const struct cfg_key *k;
 		char key[CFG_KEY_MAX];
 		size_t off;
+		const char *def;	/* k->def, or the schema's override */
 	} ref[CFG_MAX_KEYS];
 };
 
@@ -88,6 +89,10 @@ static int cfg_tab(const struct cfg_schema *schema, struct cfg_tab *t)
 				return -1;
 			r->k = &sec->keys[j];
 			r->off = schema->parts[p].off + sec->keys[j].off;
+			r->def = r->k->def;
+			for (const struct cfg_override *o = schema->overrides; o && o->key; o++)
+				if (strcmp(o->key, r->key) == 0)
+					r->def = o->def;
 			t->n++;
 		}
 	}
@@ -196,6 +201,14 @@ static int cfg_set(char *c, struct cfg_ctx *x, size_t i, const char *v, size_t l
 		*(int *)(void *)p = (int)n;
 		return 0;
 	}
+	case CFG_MAP:
+		/* only the default comes here: a map's value is a YAML mapping */
+		if (len) {
+			cfg_problem(x, line, key, "expected a mapping, found a scalar");
+			return -1;
+		}
+		memset(cfg_str(x->tab.schema, c, i), 0, 2);
+		return 0;
 	case CFG_ENUM:
 		for (int e = 0; k->names[e]; e++) {
 			if (strcmp(v, k->names[e]) == 0) {
@@ -217,6 +230,88 @@ static int cfg_set(char *c, struct cfg_ctx *x, size_t i, const char *v, size_t l
 		return -1;
 	}
 	return -1;
+}
+
+/* Bytes of a packed map, with its final NUL. */
+static size_t cfg_map_len(const char *m)
+{
+	const char *p = m;
+
+	while (*p)
+		p += strlen(p) + 1, p += strlen(p) + 1;
+	return (size_t)(p - m) + 1;
+}
+
+bool cfg_map_next(const char **p, const char **name, const char **value)
+{
+	if (!**p)
+		return false;
+	*name = *p;
+	*value = *name + strlen(*name) + 1;
+	*p = *value + strlen(*value) + 1;
+	return true;
+}
+
+static const char *cfg_node_kind(const yaml_node_t *n);
+static bool cfg_is_null(const yaml_node_t *n);
+
+/* Set CFG_MAP key i of config c from mapping node m; 0, or -1 after reporting. */
+static int cfg_set_map(char *c, struct cfg_ctx *x, size_t i, yaml_document_t *doc,
+		       yaml_node_t *m)
+{
+	const struct cfg_key *k = x->tab.ref[i].k;
+	const char *key = x->tab.ref[i].key;
+	char *buf = cfg_str(x->tab.schema, c, i);
+	size_t n = 0, cap = (size_t)k->max < CFG_STR_MAX ? (size_t)k->max : CFG_STR_MAX;
+	int bad = 0;
+
+	for (yaml_node_pair_t *pair = m->data.mapping.pairs.start;
+	     pair < m->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, pair->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, pair->value);
+		int line = (int)kn->start_mark.line + 1;
+		const char *name, *v;
+		size_t nl, vl;
+
+		if (kn->type != YAML_SCALAR_NODE || vn->type != YAML_SCALAR_NODE) {
+			cfg_problem(x, line, key, "each entry must be name: value, found %s",
+				    cfg_node_kind(kn->type != YAML_SCALAR_NODE ? kn : vn));
+			bad = -1;
+			continue;
+		}
+		name = (const char *)kn->data.scalar.value;
+		v = cfg_is_null(vn) ? "" : (const char *)vn->data.scalar.value;
+		nl = strlen(name);
+		vl = strlen(v);
+		if (nl != kn->data.scalar.length || (!cfg_is_null(vn) && vl != vn->data.scalar.length)) {
+			cfg_problem(x, line, key, "contains a NUL byte");
+			bad = -1;
+			continue;
+		}
+		if (!nl || (k->check && k->check(name) != 0)) {
+			cfg_problem(x, line, key, "entry name not %s",
+				    k->check_why ? k->check_why : "empty");
+			bad = -1;
+			continue;
+		}
+		for (const char *p = buf, *pn, *pv; p < buf + n && cfg_map_next(&p, &pn, &pv);) {
+			if (strcmp(pn, name) == 0) {
+				cfg_problem(x, line, key, "duplicate entry name");
+				bad = -1;
+				goto next;
+			}
+		}
+		if (n + nl + vl + 3 > cap) {
+			cfg_problem(x, line, key, "longer than %zu bytes in all", cap);
+			return -1;
+		}
+		memcpy(buf + n, name, nl + 1);
+		memcpy(buf + n + nl + 1, v, vl + 1);
+		n += nl + vl + 2;
+		buf[n] = '\0';
+next:;
+	}
+	return bad;
 }
 
 static const char *cfg_node_kind(const yaml_node_t *n)
@@ -300,7 +395,18 @@ static void cfg_walk(yaml_document_t *doc, yaml_node_t *m, const char *prefix, c
 			if (strcmp(key, full) == 0) {
 				int vline = (int)vn->start_mark.line + 1;
 
-				if (vn->type != YAML_SCALAR_NODE) {
+				if (k->type == CFG_MAP && vn->type == YAML_MAPPING_NODE) {
+					memset(cfg_str(x->tab.schema, c, i), 0, 2);
+					if (cfg_set_map(c, x, i, doc, vn) == 0)
+						x->line[i] = vline;
+				} else if (k->type == CFG_MAP &&
+					   !(vn->type == YAML_SCALAR_NODE && cfg_is_null(vn))) {
+					cfg_problem(x, vline, full, "expected a mapping, found %s",
+						    cfg_node_kind(vn));
+				} else if (k->type == CFG_MAP) {
+					memset(cfg_str(x->tab.schema, c, i), 0, 2);
+					x->line[i] = vline;
+				} else if (vn->type != YAML_SCALAR_NODE) {
 					cfg_problem(x, vline, full, "expected a scalar, found %s",
 						    cfg_node_kind(vn));
 				} else if (cfg_is_null(vn) && k->type != CFG_STR) {
@@ -367,9 +473,9 @@ static char *cfg_defaults(struct cfg_ctx *x)
 	for (size_t i = 0; i < x->tab.n; i++) {
 		const struct cfg_key *k = x->tab.ref[i].k;
 
-		if (k->type == CFG_STR)
+		if (k->type == CFG_STR || k->type == CFG_MAP)
 			*(char **)(void *)(c + x->tab.ref[i].off) = cfg_str(schema, c, i);
-		if (cfg_set(c, x, i, k->def, strlen(k->def), false, 0) != 0) {
+		if (cfg_set(c, x, i, x->tab.ref[i].def, strlen(x->tab.ref[i].def), false, 0) != 0) {
 			free(c);
 			return NULL;
 		}
@@ -493,6 +599,12 @@ static bool cfg_same(const struct cfg_tab *t, const void *a, const void *b, size
 
 	if (k->type == CFG_STR)
 		return strcmp(*(char *const *)(const void *)pa, *(char *const *)(const void *)pb) == 0;
+	if (k->type == CFG_MAP) {
+		const char *ma = *(char *const *)(const void *)pa, *mb = *(char *const *)(const void *)pb;
+		size_t la = cfg_map_len(ma);
+
+		return la == cfg_map_len(mb) && memcmp(ma, mb, la) == 0;
+	}
 	return *(const int *)(const void *)pa == *(const int *)(const void *)pb;
 }
 
@@ -517,6 +629,9 @@ void cfg_keep_static(const struct cfg_schema *schema, const void *old, void *nex
 		if (k->type == CFG_STR)
 			snprintf(cfg_str(schema, next, i), CFG_STR_MAX, "%s",
 				 *(char *const *)(const void *)po);
+		else if (k->type == CFG_MAP)
+			memcpy(cfg_str(schema, next, i), *(char *const *)(const void *)po,
+			       cfg_map_len(*(char *const *)(const void *)po));
 		else
 			*(int *)(void *)((char *)next + t.ref[i].off) = *(const int *)(const void *)po;
 	}
@@ -552,20 +667,57 @@ static void cfg_write_range(FILE *out, const struct cfg_key *k, const char *sep)
 		else
 			fprintf(out, "%s", k->min ? "text" : "text, may be empty");
 		break;
+	case CFG_MAP:
+		fprintf(out, "a mapping of name: text%s%s", k->check ? ", names " : "",
+			k->check ? k->check_why : "");
+		break;
 	}
 }
 
-/* One key of cfg_write_defaults: help, values, then the key and its default. */
-static void cfg_write_default(FILE *out, const struct cfg_key *k)
+/* One key of cfg_write_defaults, indented by ind spaces: help, values, then
+ * the key and its default. */
+static void cfg_write_default(FILE *out, const struct cfg_key *k, const char *def, int ind)
 {
-	fprintf(out, "  # %s.\n  # ", k->help);
+	fprintf(out, "%*s# %s.\n%*s# ", ind, "", k->help, ind, "");
 	cfg_write_range(out, k, " | ");
-	fprintf(out, "; %s\n  %s: ", k->reload ? "reload" : "restart", k->key);
+	fprintf(out, "; %s\n%*s%s: ", k->reload ? "reload" : "restart", ind, "", k->key);
 	if (k->type == CFG_STR)
-		cfg_write_quoted(out, k->def);
+		cfg_write_quoted(out, def);
+	else if (k->type == CFG_MAP)
+		fputs("{}", out);
 	else
-		fputs(k->def, out);
+		fputs(def, out);
 	fputc('\n', out);
+}
+
+/*
+ * The heads of section name after section prev (NULL: none): the dotted
+ * components they do not share, each nested under the last.  Returns the
+ * depth of name.  Sections that share a prefix are contiguous in a schema.
+ */
+static int cfg_write_head(FILE *out, const char *prev, const char *name)
+{
+	int depth = 0, shared = 0;
+	const char *p = name, *q = prev;
+
+	/* components of name also leading prev */
+	while (q) {
+		size_t n = strcspn(p, "."), m = strcspn(q, ".");
+
+		if (n != m || strncmp(p, q, n) != 0 || !p[n])
+			break;
+		shared++;
+		p += n + 1;
+		q = q[m] ? q + m + 1 : NULL;
+	}
+	for (p = name; *p; depth++) {
+		size_t n = strcspn(p, ".");
+
+		if (depth >= shared)
+			fprintf(out, "\n%*s%.*s:\n", 2 * depth, "", (int)n, p);
+		p += n + (p[n] == '.');
+	}
+	return depth;
 }
 
 void cfg_write_defaults(const struct cfg_schema *schema, FILE *out)
@@ -576,14 +728,20 @@ void cfg_write_defaults(const struct cfg_schema *schema, FILE *out)
 		     "# keys are errors.  \"reload\" keys change on SIGHUP, the others need a\n"
 		     "# restart.  Check a file with: %s --check-config --config FILE\n",
 		schema->program, schema->program);
+	struct cfg_tab t;
+	size_t i = 0;
+
+	if (cfg_tab(schema, &t) < 0)
+		return;
 	for (size_t p = 0; p < schema->nparts; p++) {
 		const struct cfg_section *sec = schema->parts[p].section;
+		int depth = cfg_write_head(out, p ? schema->parts[p - 1].section->name : NULL,
+					   sec->name);
 
-		fprintf(out, "\n%s:\n", sec->name);
-		for (size_t j = 0; j < sec->nkeys; j++) {
+		for (size_t j = 0; j < sec->nkeys; j++, i++) {
 			if (j)
 				fputc('\n', out);
-			cfg_write_default(out, &sec->keys[j]);
+			cfg_write_default(out, &sec->keys[j], t.ref[i].def, 2 * depth);
 		}
 	}
 }
@@ -601,9 +759,11 @@ void cfg_write_markdown(const struct cfg_schema *schema, FILE *out)
 
 		fprintf(out, "| `%s` | ", t.ref[i].key);
 		if (k->type == CFG_STR)
-			fprintf(out, "`\"%s\"`", k->def);
+			fprintf(out, "`\"%s\"`", t.ref[i].def);
+		else if (k->type == CFG_MAP)
+			fputs("`{}`", out);
 		else
-			fprintf(out, "`%s`", k->def);
+			fprintf(out, "`%s`", t.ref[i].def);
 		fputs(" | ", out);
 		cfg_write_range(out, k, ", ");
 		fprintf(out, " | %s | %s |\n", k->reload ? "reloaded" : "restart needed", k->help);
