@@ -40,8 +40,8 @@ static const double bounds_rows[] = { 1, 10, 100 };
 static const double bounds_secs[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 5 };
 enum { H_ROWS, H_SECS, H_N };
 static const struct metrics_hdesc hists[] = {
-	{ "t_rows", "Rows per batch.", bounds_rows, 3 },
-	{ "t_seconds", "Seconds per job.", bounds_secs, 6 },
+	{ "t_rows", "", "Rows per batch.", bounds_rows, 3 },
+	{ "t_seconds", "", "Seconds per job.", bounds_secs, 6 },
 };
 
 enum { A_LAST, A_N };
@@ -70,7 +70,7 @@ static void test_register(void **state)
 	static const struct metrics_desc more[] = { { "t_more_total", "", "More." } };
 	static double many[METRICS_MAX_BUCKETS + 1];
 	static const struct metrics_hdesc wide[] = {
-		{ "t_wide", "Too many buckets.", many, METRICS_MAX_BUCKETS + 1 },
+		{ "t_wide", "", "Too many buckets.", many, METRICS_MAX_BUCKETS + 1 },
 	};
 	static struct metrics_desc filler[METRICS_MAX_AGES];
 	int id;

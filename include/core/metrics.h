@@ -20,9 +20,9 @@
 
 struct evbuffer;
 
-#define METRICS_MAX_COUNTERS 64
-#define METRICS_MAX_GAUGES 64
-#define METRICS_MAX_HISTOGRAMS 8
+#define METRICS_MAX_COUNTERS 128
+#define METRICS_MAX_GAUGES 128
+#define METRICS_MAX_HISTOGRAMS 16
 #define METRICS_MAX_BUCKETS 16	/* finite bounds per histogram, at most */
 #define METRICS_MAX_AGES 8
 
@@ -35,9 +35,11 @@ struct metrics_desc {
 	const char *name, *labels, *help;
 };
 
-/* A histogram: its finite bucket upper bounds, ascending (+Inf is implied). */
+/* A histogram: its finite bucket upper bounds, ascending (+Inf is implied);
+ * a labelled series is one entry with its label text (`channel="x"`, ""
+ * for none), adjacent to the other entries of its family as above. */
 struct metrics_hdesc {
-	const char *name, *help;
+	const char *name, *labels, *help;
 	const double *bounds;
 	size_t nbounds;
 };

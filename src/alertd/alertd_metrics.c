@@ -31,7 +31,7 @@ ALERTD_METRICS_HISTOGRAMS(ALERTD_METRICS_BOUNDS)
 
 static const struct metrics_hdesc alertd_metrics_histograms[] = {
 #define ALERTD_METRICS_HDESC(id, name, help, ...)                                     \
-	{ name, help, alertd_metrics_bounds_##id,                                      \
+	{ name, "", help, alertd_metrics_bounds_##id,                                      \
 	  sizeof(alertd_metrics_bounds_##id) / sizeof(alertd_metrics_bounds_##id[0]) },
 	ALERTD_METRICS_HISTOGRAMS(ALERTD_METRICS_HDESC)
 #undef ALERTD_METRICS_HDESC

@@ -341,7 +341,10 @@ static int metrics_render_histograms(struct evbuffer *out)
 		uint64_t cum = 0;
 		double sum = 0;
 
-		if (evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", d->name,
+		const char *l = d->labels, *comma = *l ? "," : "";
+
+		if ((h == 0 || strcmp(metrics_hists.hdesc[h - 1]->name, d->name) != 0) &&
+		    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", d->name,
 					d->help, d->name) < 0)
 			return -1;
 		for (size_t b = 0; b <= d->nbounds; b++) {
@@ -350,7 +353,8 @@ static int metrics_render_histograms(struct evbuffer *out)
 			for (unsigned s = 0; s < nslots; s++)
 				cum += atomic_load_explicit(&metrics_slots[s].hist[h].bucket[idx],
 							    memory_order_relaxed);
-			if (evbuffer_add_printf(out, "%s_bucket{le=\"%s\"} %llu\n", d->name,
+			if (evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%s\"} %llu\n", d->name, l,
+						comma,
 						b < d->nbounds ?
 							metrics_fmt(d->bounds[b], buf, sizeof(buf)) :
 							"+Inf",
@@ -360,8 +364,10 @@ static int metrics_render_histograms(struct evbuffer *out)
 		for (unsigned s = 0; s < nslots; s++)
 			sum += metrics_double(atomic_load_explicit(
 				&metrics_slots[s].hist[h].sum_bits, memory_order_relaxed));
-		if (evbuffer_add_printf(out, "%s_sum %s\n%s_count %llu\n", d->name,
+		if (evbuffer_add_printf(out, "%s_sum%s%s%s %s\n%s_count%s%s%s %llu\n", d->name,
+					*l ? "{" : "", l, *l ? "}" : "",
 					metrics_fmt(sum, buf, sizeof(buf)), d->name,
+					*l ? "{" : "", l, *l ? "}" : "",
 					(unsigned long long)cum) < 0)
 			return -1;
 	}
