@@ -10,6 +10,7 @@
 #define LEO_HTTPD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct event_base;
 struct cfg_stats;
@@ -29,6 +30,24 @@ typedef bool httpd_ready_fn(void *arg);
  */
 struct httpd *httpd_start(struct event_base *base, const struct cfg_stats *c,
 			  httpd_ready_fn *ready, void *ready_arg) __attribute__((warn_unused_result));
+
+/* A POST request, for its handler: a header's value (NULL when absent) and
+ * the body (NUL-terminated beyond len; at most 64 KiB). */
+struct httpd_req;
+const char *httpd_req_header(const struct httpd_req *r, const char *name);
+const char *httpd_req_body(const struct httpd_req *r, size_t *len);
+
+/*
+ * A POST handler: answers r with the HTTP status it returns and the JSON
+ * text it writes into reply (cap bytes).  Runs on base's thread; it may
+ * block briefly (one database statement), holding that thread.
+ */
+typedef int httpd_post_fn(void *arg, const struct httpd_req *r, char *reply, size_t cap);
+
+/* Serve POST path (a static string) with fn; other methods get 405.  Before
+ * base's thread runs; 0, or -1 when the routes are full. */
+int httpd_route_post(struct httpd *h, const char *path, httpd_post_fn *fn, void *arg)
+	__attribute__((warn_unused_result));
 
 /* The bound TCP port, 0 when disabled. */
 int httpd_port(const struct httpd *h);

@@ -1,5 +1,6 @@
 /*
- * httpd.c — the stats endpoint: /metrics, /healthz, /readyz over evhttp.
+ * httpd.c — the stats endpoint: /metrics, /healthz, /readyz over evhttp,
+ * and the POST routes a program adds (leo-deliver's /v1/receipts).
  *
  * One thread only: every callback here runs on the event_base given to
  * httpd_start() (the daemon's stats thread), and struct httpd is touched by
@@ -32,7 +33,9 @@
  *
  * Nothing a handler does blocks: /metrics renders from atomics and /proc,
  * /healthz answers while the process runs, /readyz asks the program's ready
- * callback (which must not block either).
+ * callback (which must not block either).  NB: a program's POST handler
+ * may (a receipt is one short database statement); it holds this thread
+ * for that long, so such a program runs nothing else time-critical here.
  *
  * With stats.tls_cert and stats.tls_key the underlying bufferevent is an
  * OpenSSL one (TLS 1.2 or later).
@@ -66,7 +69,8 @@
 #include "metrics.h"
 
 #define HTTPD_MAX_HEADERS 8192
-#define HTTPD_MAX_BODY 1024
+#define HTTPD_MAX_BODY 65536
+#define HTTPD_MAX_ROUTES 4
 #define HTTPD_BACKLOG 128
 #define HTTPD_LIFETIMES 6	/* a connection lives at most 6 x stats.timeout_s */
 
@@ -94,6 +98,19 @@ struct httpd {
 	bool paused;			/* listener disabled at the cap */
 	bool stopped;			/* httpd_stop is freeing everything */
 	time_t last_pause_log;		/* a busy endpoint logs once a minute */
+	struct httpd_route {
+		const char *path;	/* the caller's, static */
+		httpd_post_fn *fn;
+		void *arg;
+	} route[HTTPD_MAX_ROUTES];
+	int nroutes;
+};
+
+/* A POST request as its handler sees it. */
+struct httpd_req {
+	struct evhttp_request *req;
+	const char *body;
+	size_t len;
 };
 
 static void httpd_conn_gone(struct httpd *h)
@@ -289,6 +306,54 @@ static void httpd_metrics(struct evhttp_request *req)
 	evbuffer_free(body);
 }
 
+const char *httpd_req_header(const struct httpd_req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+const char *httpd_req_body(const struct httpd_req *r, size_t *len)
+{
+	*len = r->len;
+	return r->body;
+}
+
+/* A program's POST route: the whole body in one piece, the handler's answer as JSON. */
+static void httpd_post(struct evhttp_request *req, const struct httpd_route *rt)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req), *out;
+	size_t len = evbuffer_get_length(in);
+	char reply[1024];
+	struct httpd_req r = { req, NULL, len };
+	unsigned char *body;
+	int code;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		httpd_text(req, 405, "Method Not Allowed", "method not allowed\n");
+		return;
+	}
+	body = evbuffer_pullup(in, -1);
+	r.body = body ? (const char *)body : "";
+	reply[0] = '\0';
+	code = rt->fn(rt->arg, &r, reply, sizeof(reply));
+	out = evbuffer_new();
+	if (!out || evbuffer_add(out, reply, strlen(reply)) < 0) {
+		evbuffer_free(out);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	httpd_reply(req, code, NULL, "application/json", out);
+	evbuffer_free(out);
+}
+
+int httpd_route_post(struct httpd *h, const char *path, httpd_post_fn *fn, void *arg)
+{
+	if (h->nroutes == HTTPD_MAX_ROUTES)
+		return -1;
+	h->route[h->nroutes++] = (struct httpd_route){ path, fn, arg };
+	return 0;
+}
+
 /* Every request: route by path, then by method. */
 static void httpd_request(struct evhttp_request *req, void *arg)
 {
@@ -297,6 +362,12 @@ static void httpd_request(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	struct httpd *h = arg;
 
+	for (int i = 0; path && i < h->nroutes; i++) {
+		if (strcmp(path, h->route[i].path) == 0) {
+			httpd_post(req, &h->route[i]);
+			return;
+		}
+	}
 	if (!path || (strcmp(path, "/metrics") != 0 && strcmp(path, "/healthz") != 0 &&
 		      strcmp(path, "/readyz") != 0)) {
 		httpd_text(req, HTTP_NOTFOUND, "Not Found", "not found\n");
