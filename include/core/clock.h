@@ -3,7 +3,7 @@
  *
  * Wall clock (µs since the epoch) for what the database and SPEC measure in
  * wall-clock time: firing times, cooldowns, windows, latencies.  Monotonic
- * (ms) for deadlines inside the process, which must not jump.
+ * (ms, µs) for deadlines inside the process, which must not jump.
  */
 #ifndef LEO_CLOCK_H
 #define LEO_CLOCK_H
@@ -25,6 +25,14 @@ static inline int64_t clock_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 #endif

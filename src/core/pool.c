@@ -21,6 +21,7 @@
 
 #include "cfg_section.h"
 #include "log.h"
+#include "secret.h"
 
 struct pool {
 	char *conninfo;
@@ -32,30 +33,6 @@ struct pool {
 	int nidle;
 	PGconn **idle;
 };
-
-/* Read the first line of a password file; NULL (logged) on failure. */
-static char *pool_read_password(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (!f) {
-		log_error("database.password_file %s: cannot open: %m", path);
-		return NULL;
-	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0) {
-		free(line);
-		log_error("database.password_file %s: empty", path);
-		return NULL;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
-}
 
 struct pool *pool_new(const struct cfg_database *db, const char *application_name)
 {
@@ -73,7 +50,7 @@ struct pool *pool_new(const struct cfg_database *db, const char *application_nam
 	if (!p->conninfo || !p->application_name || !p->idle)
 		goto fail;
 	if (db->password_file && db->password_file[0]) {
-		p->password = pool_read_password(db->password_file);
+		p->password = secret_read("database.password_file", db->password_file);
 		if (!p->password)
 			goto fail;
 	}
