@@ -14,7 +14,8 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['tenant', 'cdp_profiles', 'campaign', 'marketing_event',
 				 'message_templates', 'instruments', 'market_snapshot',
 				 'news_feed', 'delivery_log',
-				 'consent_management', 'embedding_job', 'leo_notify_key'] LOOP
+				 'consent_management', 'embedding_job', 'leo_notify_key',
+				 'delivery_work'] LOOP
 		EXECUTE format('CREATE OR REPLACE TRIGGER %I BEFORE UPDATE ON public.%I '
 			       'FOR EACH ROW EXECUTE FUNCTION update_timestamp()',
 			       t || '_update_timestamp', t);

@@ -38,7 +38,9 @@ BEGIN
 			('delivery_log', '{select,insert,update}', NULL),
 			('behavioral_events', '{select,insert,delete}', NULL),
 			('consent_management', '{select,insert,update,delete}', NULL),
-			('embedding_job', '{select,insert,update,delete}', NULL)
+			('embedding_job', '{select,insert,update,delete}', NULL),
+			('delivery_work', '{select,insert,update}', NULL),
+			('delivery_attempt', '{select,insert}', NULL)
 		) AS v(tab, cmds, extra)
 	LOOP
 		EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', t.tab);

@@ -26,3 +26,29 @@ GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_alertd;
 GRANT SELECT ON leo_reason TO leo_alertd;
 GRANT EXECUTE ON FUNCTION leo_write_firings(uuid, integer[], text[], bigint[], bigint[], text[],
 	numeric[], numeric[], numeric[], numeric[]), leo_expire_rules(text[]) TO leo_alertd;
+
+-- leo_deliver: the privileges leo-deliver needs (its functions are in
+-- 46_deliver.sql and run as the caller, so RLS holds for each row).
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_deliver') THEN
+		CREATE ROLE leo_deliver NOLOGIN;
+	END IF;
+END
+$$;
+ALTER ROLE leo_deliver NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+COMMENT ON ROLE leo_deliver IS 'Privileges of the leo-deliver sender; grant to its login role.';
+
+GRANT USAGE ON SCHEMA public TO leo_deliver;
+GRANT SELECT ON tenant, cdp_profiles, consent_management, alert_rules, message_templates,
+	agent_task, news_feed TO leo_deliver;
+GRANT SELECT ON delivery_log TO leo_deliver;
+GRANT UPDATE (delivery_status, provider_response, updated_at) ON delivery_log TO leo_deliver;
+GRANT SELECT, INSERT, UPDATE ON delivery_work TO leo_deliver;
+GRANT SELECT, INSERT ON delivery_attempt TO leo_deliver;
+GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_deliver;
+GRANT EXECUTE ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_channel),
+	leo_deliver_record(text, bigint, integer, timestamptz, timestamptz, text, integer, text,
+		text, timestamptz, jsonb),
+	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
+	leo_deliver_backlog() TO leo_deliver;

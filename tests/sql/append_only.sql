@@ -137,7 +137,7 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_class c
 		  AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'updated_at')
 		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
 				  AND d.objid = c.oid AND d.deptype = 'e')$$,
-	      ARRAY['agent_task', 'behavioral_events', 'leo_txn_tenant', 'leo_reason'],
+	      ARRAY['agent_task', 'behavioral_events', 'leo_txn_tenant', 'leo_reason', 'delivery_attempt'],
 	      'only the immutable tables, the tenant guard''s state (70_rls.sql) and the schema''s reason codes (45_writer.sql) lack updated_at');
 SELECT cmp_ok(pg_temp.affected(format('UPDATE %I SET updated_at = %L', t, '2000-01-01')), '>', 0,
 	      t || ': rows updated with updated_at = 2000-01-01')

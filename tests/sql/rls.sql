@@ -15,7 +15,8 @@ INSERT INTO owned VALUES
 	('marketing_event', true, true), ('message_templates', true, true),
 	('instruments', true, true), ('alert_rules', true, true), ('agent_task', false, false),
 	('delivery_log', false, true), ('behavioral_events', true, false),
-	('consent_management', true, true), ('embedding_job', true, true);
+	('consent_management', true, true), ('embedding_job', true, true),
+	('delivery_work', false, true), ('delivery_attempt', false, false);
 GRANT SELECT ON owned TO PUBLIC;
 
 -- Catalog: every table with a tenant_id column is in the list, and each has

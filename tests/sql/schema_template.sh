@@ -2,7 +2,8 @@
 # ctest pg_schema_template (FIXTURES_SETUP pg_schema): (re)create database
 # leo_template from schema/*.sql with scripts/schema-apply.sh, and the login
 # role leo_daemon (member of leo_alertd, no password: the throwaway cluster
-# trusts local connections) that tests use to act as the daemon.
+# trusts local connections) that tests use to act as the daemon, and
+# leo_sender (member of leo_deliver) to act as the sender.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -22,5 +23,13 @@ BEGIN
 END
 $$;
 GRANT leo_alertd TO leo_daemon;
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_sender') THEN
+		CREATE ROLE leo_sender LOGIN;
+	END IF;
+END
+$$;
+GRANT leo_deliver TO leo_sender;
 SQL
 echo "leo_template ready"

@@ -1,0 +1,342 @@
+-- 46_deliver.sql — what leo-deliver does to data (SPEC section 7): claims,
+-- the re-check before sending, the message context, attempts and status
+-- moves, receipts.  The sender calls only these functions, each in one
+-- transaction under one tenant's app.current_tenant_id; RLS applies to
+-- everything they touch (SECURITY INVOKER).
+--
+-- delivery_log stays as leo-alertd writes it (append-only but for the
+-- forward-only delivery_status, 40_functions.sql).  What changes while a
+-- delivery is being worked lives beside it:
+--   delivery_work     one row per delivery once claimed: attempts so far,
+--                     when the next attempt is due, who holds it until when;
+--                     created by the first claim, so leo-alertd's write path
+--                     pays nothing for it;
+--   delivery_attempt  append-only, one row per attempt made, written in the
+--                     same transaction as the status move it caused.
+-- A claim is a lease: claimed_by and claimed_until.  Two senders never hold
+-- one delivery (FOR UPDATE SKIP LOCKED, then the lease); a sender that died
+-- loses its claims when their lease runs out.  A sender whose lease ran
+-- out finds leo_deliver_record refusing its result, so one attempt's
+-- outcome is recorded once.
+--
+-- No foreign keys to delivery_log: its rows are never deleted, the
+-- functions below create these rows only for deliveries they found, and a
+-- foreign key would turn delivery_log's own refusal of TRUNCATE into a
+-- different error.
+
+SET client_min_messages = warning;
+
+CREATE TABLE IF NOT EXISTS delivery_work (
+	tenant_id uuid NOT NULL,
+	delivery_id bigint NOT NULL,
+	attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+	next_attempt_at timestamptz NOT NULL DEFAULT now(),
+	claimed_by text,
+	claimed_until timestamptz,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, delivery_id),
+	CHECK ((claimed_by IS NULL) = (claimed_until IS NULL))
+);
+COMMENT ON TABLE delivery_work IS 'leo-deliver''s claim and retry state of a delivery (46_deliver.sql).';
+
+CREATE TABLE IF NOT EXISTS delivery_attempt (
+	tenant_id uuid NOT NULL,
+	delivery_id bigint NOT NULL,
+	attempt integer NOT NULL CHECK (attempt >= 1),
+	started_at timestamptz NOT NULL,
+	ended_at timestamptz NOT NULL CHECK (ended_at >= started_at),
+	outcome text NOT NULL CHECK (outcome IN ('sent', 'delivered', 'retry', 'failed')),
+	status_code integer,
+	error text,
+	response text CHECK (char_length(response) <= 8192),
+	sender text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, delivery_id, attempt)
+);
+COMMENT ON TABLE delivery_attempt IS 'Every attempt of leo-deliver to send a delivery; append-only.';
+
+CREATE OR REPLACE TRIGGER delivery_attempt_append_only
+	BEFORE UPDATE OR DELETE ON delivery_attempt
+	FOR EACH ROW EXECUTE FUNCTION leo_append_only();
+CREATE OR REPLACE TRIGGER delivery_attempt_no_truncate
+	BEFORE TRUNCATE ON delivery_attempt
+	FOR EACH STATEMENT EXECUTE FUNCTION leo_append_only();
+
+-- A tenant's queued deliveries, oldest first: what a claim scans.
+CREATE INDEX IF NOT EXISTS delivery_log_queued ON delivery_log (tenant_id, channel, delivery_id)
+	WHERE delivery_status = 'queued';
+
+-- condition_logic as a person reads it: "price crosses above 150.5",
+-- "all of (price > 10, not (change_percent < -2))".
+CREATE OR REPLACE FUNCTION leo_condition_text(c jsonb)
+RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, public
+AS $$
+BEGIN
+	IF c ? 'all' OR c ? 'any' THEN
+		RETURN CASE WHEN c ? 'all' THEN 'all of (' ELSE 'any of (' END ||
+			(SELECT string_agg(leo_condition_text(e), ', ' ORDER BY o)
+			   FROM jsonb_array_elements(coalesce(c -> 'all', c -> 'any'))
+				WITH ORDINALITY AS x(e, o)) || ')';
+	ELSIF c ? 'not' THEN
+		RETURN 'not (' || leo_condition_text(c -> 'not') || ')';
+	END IF;
+	RETURN coalesce(c ->> 'field', 'price') || ' ' || replace(c ->> 'operator', '_', ' ') || ' ' ||
+		CASE WHEN c ? 'low' THEN (c ->> 'low') || ' and ' || (c ->> 'high')
+		     ELSE c ->> 'value' END ||
+		CASE WHEN c ? 'window_seconds' THEN ' % within ' || (c ->> 'window_seconds') || ' s'
+		     ELSE '' END;
+END
+$$;
+
+-- The recipient's address for a channel (SPEC 7): email from primary_email,
+-- else an "email:" identity; sms and whatsapp "phone:"; zalo_oa "zalo:";
+-- web_push "webpush:".  NULL when the profile has none.
+CREATE OR REPLACE FUNCTION leo_deliver_address(p_channel leo_channel, p_primary_email text,
+	p_identities jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+SET search_path = pg_catalog, public
+AS $$
+	SELECT CASE WHEN p_channel = 'email' AND nullif(p_primary_email, '') IS NOT NULL
+		    THEN p_primary_email
+	       ELSE (SELECT nullif(substr(i, length(k.prefix) + 1), '')
+		       FROM jsonb_array_elements_text(
+			    CASE WHEN jsonb_typeof(p_identities) = 'array' THEN p_identities
+				 ELSE '[]' END) WITH ORDINALITY AS x(i, o),
+			    (SELECT CASE p_channel WHEN 'email' THEN 'email:'
+				    WHEN 'sms' THEN 'phone:' WHEN 'whatsapp' THEN 'phone:'
+				    WHEN 'zalo_oa' THEN 'zalo:' WHEN 'web_push' THEN 'webpush:'
+				    END AS prefix) k
+		      WHERE starts_with(i, k.prefix) AND length(i) > length(k.prefix)
+		      ORDER BY o LIMIT 1)
+	       END
+$$;
+
+-- Claim up to p_limit due deliveries of the current tenant (active tenants
+-- only; a suspended tenant's stay queued) for p_owner, oldest first, and
+-- return what sending each needs: the attempt number about to be made, the
+-- consent re-checked now (as leo_write_firings checks it), the address, the
+-- rule's template of the same channel, and the template context of SPEC 7.
+-- p_channel: only that channel's; p_ids: only those deliveries.
+CREATE OR REPLACE FUNCTION leo_deliver_claim(p_owner text, p_lease_s integer, p_limit integer,
+	p_ids bigint[] DEFAULT NULL, p_channel leo_channel DEFAULT NULL)
+RETURNS TABLE (delivery_id bigint, channel leo_channel, idempotency_key text, attempt integer,
+	age_s double precision, consent_ok boolean, address text, template_id uuid,
+	template_version integer, template_engine text, subject_template text,
+	body_template text, context jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+#variable_conflict use_column
+DECLARE
+	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
+BEGIN
+	IF p_owner IS NULL OR p_owner = '' OR p_lease_s IS NULL OR p_lease_s < 1 THEN
+		RAISE EXCEPTION 'leo_deliver_claim: an owner and a positive lease are required'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF me IS NULL OR NOT EXISTS (SELECT 1 FROM tenant t WHERE t.tenant_id = me
+				     AND t.status = 'active') THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	WITH due AS (
+		SELECT d.delivery_id
+		  FROM delivery_log d
+		  LEFT JOIN delivery_work w ON w.tenant_id = d.tenant_id AND w.delivery_id = d.delivery_id
+		 WHERE d.tenant_id = me AND d.delivery_status = 'queued'
+		   AND (p_channel IS NULL OR d.channel = p_channel)
+		   AND (p_ids IS NULL OR d.delivery_id = ANY (p_ids))
+		   AND (w.delivery_id IS NULL OR (w.next_attempt_at <= now()
+			AND (w.claimed_until IS NULL OR w.claimed_until < now())))
+		 ORDER BY d.delivery_id
+		 LIMIT greatest(p_limit, 0)
+		   FOR UPDATE OF d SKIP LOCKED
+	), claimed AS (
+		INSERT INTO delivery_work AS w (tenant_id, delivery_id, claimed_by, claimed_until)
+		SELECT me, due.delivery_id, p_owner, now() + p_lease_s * interval '1 second'
+		  FROM due
+		ON CONFLICT (tenant_id, delivery_id) DO UPDATE
+		   SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until,
+		       updated_at = now()
+		 -- the latest committed claim, not the snapshot's: a claim made
+		 -- since this statement began is not taken over
+		 WHERE w.next_attempt_at <= now()
+		   AND (w.claimed_until IS NULL OR w.claimed_until < now())
+		RETURNING w.delivery_id, w.attempts
+	)
+	SELECT d.delivery_id, d.channel, d.idempotency_key, c.attempts + 1,
+	       extract(epoch FROM now() - d.created_at)::double precision,
+	       coalesce(cm.status = 'granted' AND (cm.expires_at IS NULL OR cm.expires_at > now()),
+			false),
+	       leo_deliver_address(d.channel, p.primary_email::text, p.identities),
+	       mt.template_id, mt.version, mt.template_engine, mt.subject_template, mt.body_template,
+	       jsonb_strip_nulls(jsonb_build_object(
+		'profile', jsonb_build_object('profile_id', d.profile_id,
+			'primary_email', p.primary_email, 'living_location', p.living_location,
+			'job_titles', coalesce(p.job_titles, '[]'), 'segments', coalesce(p.segments, '[]')),
+		'rule', jsonb_build_object('rule_id', d.rule_id, 'symbol', r.symbol,
+			'condition', leo_condition_text(r.condition_logic),
+			'trigger_count', r.trigger_count),
+		'tick', jsonb_build_object('symbol', coalesce(r.symbol, m.value ->> 'symbol'),
+			'price', (m.value -> 'observed' -> 'price'),
+			'previous_price', (m.value -> 'previous' -> 'price'),
+			'change_percent', (m.value -> 'observed' -> 'change_percent'),
+			'observed_at', m.value -> 'fired_at'),
+		'news', CASE WHEN n.news_id IS NOT NULL THEN jsonb_build_object(
+			'headline', n.headline, 'source', n.source, 'published_at', n.published_at) END,
+		'tenant', jsonb_build_object('tenant_name', tn.tenant_name),
+		'delivery', jsonb_build_object('delivery_id', d.delivery_id, 'channel', d.channel,
+			'created_at', d.created_at),
+		'summary', a.reasoning_summary))
+	  FROM claimed c
+	  JOIN delivery_log d ON d.tenant_id = me AND d.delivery_id = c.delivery_id
+	  JOIN tenant tn ON tn.tenant_id = me
+	  LEFT JOIN cdp_profiles p ON p.tenant_id = me AND p.profile_id = d.profile_id
+	  LEFT JOIN consent_management cm ON cm.tenant_id = me AND cm.profile_id = d.profile_id
+	   AND cm.channel = d.channel
+	  LEFT JOIN alert_rules r ON r.tenant_id = me AND r.rule_id = d.rule_id
+	  LEFT JOIN message_templates mt ON mt.tenant_id = me AND mt.template_id = r.template_id
+	   AND mt.channel = d.channel
+	  LEFT JOIN agent_task a ON a.task_id = d.idempotency_key AND a.tenant_id = me
+	  LEFT JOIN LATERAL (SELECT s.value FROM jsonb_array_elements(a.reasoning_trace) s
+			      WHERE s.value ->> 'step' = 'match' LIMIT 1) m ON true
+	  LEFT JOIN news_feed n ON n.news_id = a.related_news_id
+	 ORDER BY d.delivery_id;
+END
+$$;
+
+-- Record one attempt of a claimed delivery and its status move, in one go:
+-- the attempt row (p_attempt NULL: none, a failure without a send such as
+-- consent_withdrawn), then for p_outcome
+--   sent       queued -> sent
+--   delivered  queued -> sent -> delivered
+--   failed     -> failed
+--   retry      stays queued; attempts + 1, due at p_next_at
+-- with provider_response = p_provider_response, and the claim released.
+-- False, and nothing written, when p_owner no longer holds the claim.
+CREATE OR REPLACE FUNCTION leo_deliver_record(p_owner text, p_delivery_id bigint,
+	p_attempt integer, p_started timestamptz, p_ended timestamptz, p_outcome text,
+	p_status_code integer, p_error text, p_response text, p_next_at timestamptz,
+	p_provider_response jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
+	w delivery_work;
+BEGIN
+	IF p_outcome IS NULL OR p_outcome NOT IN ('sent', 'delivered', 'retry', 'failed') THEN
+		RAISE EXCEPTION 'leo_deliver_record: unknown outcome %', p_outcome
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO w FROM delivery_work dw
+	 WHERE dw.tenant_id = me AND dw.delivery_id = p_delivery_id
+	   AND dw.claimed_by = p_owner AND dw.claimed_until >= now()
+	   FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	IF p_attempt IS NOT NULL THEN
+		INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, ended_at,
+					      outcome, status_code, error, response, sender)
+		VALUES (me, p_delivery_id, p_attempt, p_started, p_ended, p_outcome, p_status_code,
+			p_error, left(p_response, 8192), p_owner);
+	END IF;
+	IF p_outcome IN ('sent', 'delivered') THEN
+		UPDATE delivery_log SET delivery_status = 'sent', provider_response = p_provider_response,
+		       updated_at = now()
+		 WHERE tenant_id = me AND delivery_id = p_delivery_id AND delivery_status = 'queued';
+	END IF;
+	IF p_outcome = 'delivered' THEN
+		UPDATE delivery_log SET delivery_status = 'delivered', updated_at = now()
+		 WHERE tenant_id = me AND delivery_id = p_delivery_id AND delivery_status = 'sent';
+	ELSIF p_outcome = 'failed' THEN
+		UPDATE delivery_log SET delivery_status = 'failed', provider_response = p_provider_response,
+		       updated_at = now()
+		 WHERE tenant_id = me AND delivery_id = p_delivery_id
+		   AND delivery_status IN ('queued', 'sent');
+	END IF;
+	UPDATE delivery_work dw
+	   SET attempts = dw.attempts + CASE WHEN p_attempt IS NULL THEN 0 ELSE 1 END,
+	       next_attempt_at = CASE WHEN p_outcome = 'retry' THEN coalesce(p_next_at, now())
+				      ELSE dw.next_attempt_at END,
+	       claimed_by = NULL, claimed_until = NULL, updated_at = now()
+	 WHERE dw.tenant_id = me AND dw.delivery_id = p_delivery_id;
+	RETURN true;
+END
+$$;
+
+-- Give claims back untouched (a sender stopping, a channel without a
+-- transport); the number released.
+CREATE OR REPLACE FUNCTION leo_deliver_release(p_owner text, p_ids bigint[])
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, public
+AS $$
+	WITH r AS (
+		UPDATE delivery_work dw SET claimed_by = NULL, claimed_until = NULL, updated_at = now()
+		 WHERE dw.tenant_id = nullif(current_setting('app.current_tenant_id', true), '')::uuid
+		   AND dw.delivery_id = ANY (p_ids) AND dw.claimed_by = p_owner
+		RETURNING 1
+	)
+	SELECT count(*)::integer FROM r
+$$;
+
+-- A provider's receipt: a sent delivery of the current tenant moves to
+-- delivered or failed.  'ok'; 'unknown' (no such delivery of this tenant);
+-- 'conflict' (it is not sent, or the status is not one a receipt sets:
+-- nothing changed).
+CREATE OR REPLACE FUNCTION leo_deliver_receipt(p_delivery_id bigint, p_status delivery_status,
+	p_provider_response jsonb)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
+	cur delivery_status;
+BEGIN
+	SELECT d.delivery_status INTO cur FROM delivery_log d
+	 WHERE d.tenant_id = me AND d.delivery_id = p_delivery_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN 'unknown';
+	END IF;
+	IF cur <> 'sent' OR p_status NOT IN ('delivered', 'failed') THEN
+		RETURN 'conflict';
+	END IF;
+	UPDATE delivery_log SET delivery_status = p_status,
+	       provider_response = coalesce(p_provider_response, provider_response),
+	       updated_at = now()
+	 WHERE tenant_id = me AND delivery_id = p_delivery_id;
+	RETURN 'ok';
+END
+$$;
+
+-- The current tenant's queued deliveries per channel and the oldest one's
+-- age in seconds (the sender's leo_deliver_queued and
+-- leo_deliver_oldest_queued_seconds).
+CREATE OR REPLACE FUNCTION leo_deliver_backlog()
+RETURNS TABLE (channel leo_channel, queued bigint, oldest_s double precision)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, public
+AS $$
+	SELECT d.channel, count(*), extract(epoch FROM now() - min(d.created_at))::double precision
+	  FROM delivery_log d
+	 WHERE d.tenant_id = nullif(current_setting('app.current_tenant_id', true), '')::uuid
+	   AND d.delivery_status = 'queued'
+	 GROUP BY d.channel
+$$;
+
+REVOKE ALL ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_channel),
+	leo_deliver_record(text, bigint, integer, timestamptz, timestamptz, text, integer, text,
+		text, timestamptz, jsonb),
+	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
+	leo_deliver_backlog() FROM PUBLIC;
