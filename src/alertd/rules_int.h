@@ -1,7 +1,8 @@
 /*
  * rules_int.h — the rule table's own structs, shared by rules.c (the
- * symbol-indexed table) and trigger.c (the trigger policies it applies to
- * one rule).  Private to the engine, like cond_int.h.
+ * symbol-indexed table), ruletab.c (its pool and rule id map), rulecand.c
+ * (the candidates of a change) and trigger.c (the trigger policies it
+ * applies to one rule).  Private to the engine, like cond_int.h.
  *
  * Everything here belongs to the worker thread that owns the table.
  */
@@ -10,11 +11,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "cond_int.h"
 #include "eval.h"
 #include "idmap.h"
 #include "ids.h"
+#include "ruleidx.h"
 #include "rules.h"
 
 #define RULES_CHUNK_BITS 12
@@ -81,6 +84,30 @@ _Static_assert(sizeof(struct rule_ext) == 56, "struct rule_ext left its malloc c
 struct rules_vec {
 	uint32_t *v;
 	uint32_t n, cap;
+};
+
+/*
+ * Single-leaf windowed moves of one window length, keyed by their percent.
+ * With the window's lowest price L, "cur is at least V percent above L"
+ * holds exactly for V <= floor((cur - L) * 2e10 / |L|) (eval.c), so the rules
+ * that hold are a prefix of the sorted array: O(log n + k) per change.
+ */
+struct rules_mgroup {
+	uint32_t window_s;
+	struct ruleidx up, down;
+};
+
+struct rules_sym {
+	uint32_t hash;			/* rules_name_hash(name) */
+	char *name;			/* iname, or the heap when longer */
+	char iname[40];
+	struct rules_mgroup *mg;	/* moves groups */
+	uint32_t nmg;
+	struct eval_snap snap;
+	struct ruleidx idx[2];		/* per enum cond_field */
+	struct rules_vec scan;		/* composites with a moves leaf */
+	struct rules_vec watch;		/* evaluated on every change */
+	struct eval_window *win;	/* NULL until a moves rule arrives */
 };
 
 struct rules {
@@ -156,6 +183,102 @@ static inline dec_t rules_hyst(const struct rule *r)
 {
 	return r->ext ? r->ext->hyst : 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* vectors */
+
+static inline int rules_vec_push(struct rules_vec *v, uint32_t x)
+{
+	if (v->n == v->cap) {
+		uint32_t ncap = v->cap ? v->cap * 2 : 4;
+		uint32_t *nv = realloc(v->v, (size_t)ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		v->v = nv;
+		v->cap = ncap;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+
+static inline void rules_vec_del(struct rules_vec *v, uint32_t x)
+{
+	for (uint32_t i = 0; i < v->n; i++)
+		if (v->v[i] == x) {
+			v->v[i] = v->v[--v->n];
+			return;
+		}
+}
+
+
+/* ------------------------------------------------------------------ */
+/* candidates of a change (rulecand.c), inline for rules_tick */
+
+/* Add rule ri to the candidates of this change unless it is there already. */
+static inline int rulecand_cand(struct rules *t, uint32_t ri)
+{
+	struct rule *r = rules_at(t, ri);
+
+	if (r->stamp == t->epoch)
+		return 0;
+	if (rules_vec_push(&t->cand, ri))
+		return -1;
+	r->stamp = t->epoch;
+	return 0;
+}
+
+/* A new change: no rule is a candidate of it yet. */
+static inline void rulecand_new_epoch(struct rules *t)
+{
+	if (++t->epoch != 0)
+		return;
+	/* Wrapped: clear every stamp so none matches by accident. */
+	for (uint32_t i = 0; i < t->next_slot; i++)
+		if (rules_at(t, i)->flags & RF_LIVE)
+			rules_at(t, i)->stamp = 0;
+	t->epoch = 1;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* ruletab.c: the pool of rules and the rule id map */
+
+/* Pool index of the rule with this id, or RULES_NONE. */
+uint32_t ruletab_id_find(const struct rules *t, const uint8_t id[32]);
+
+/* Rule x (whose id is not in the map) becomes findable. */
+int ruletab_id_add(struct rules *t, uint32_t x);
+
+/* Rule x is no longer findable by its id. */
+void ruletab_id_del(struct rules *t, uint32_t x);
+
+/* A free slot (its contents stale), or RULES_NONE when out of memory or full. */
+uint32_t ruletab_alloc_slot(struct rules *t);
+
+/* Slot ri is free again (its rule no longer live). */
+void ruletab_free_slot(struct rules *t, uint32_t ri);
+
+/* ------------------------------------------------------------------ */
+/* rulecand.c: what a rule registers, what a change must evaluate */
+
+/* Add (add) or remove the index keys of rule ri; -1: out of memory. */
+int rulecand_keys(struct rules *t, uint32_t ri, bool add);
+
+/* Register (add) or release the windows the moves leaves of rule r need. */
+void rulecand_windows(struct rules *t, struct rule *r, bool add);
+
+/* Put the single moves leaf rule ri in its moves group, or take it out. */
+int rulecand_moves_add(struct rules *t, uint32_t ri);
+void rulecand_moves_del(struct rules *t, uint32_t ri);
+
+/* Candidates from one field's index: keys in [lo, hi], or all when `all`. */
+void rulecand_range(struct rules *t, struct ruleidx *x, bool all,
+		    dec_t lo, dec_t hi);
+
+/* Candidates from moves group g of symbol s for a change to price. */
+void rulecand_moves(struct rules *t, struct rules_sym *s,
+		    struct rules_mgroup *g, dec_t price);
 
 /* ------------------------------------------------------------------ */
 /* rules.c, for trigger.c */
