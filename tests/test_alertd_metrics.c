@@ -22,6 +22,7 @@
 
 #include "alertd_metrics.h"
 #include "metrics_text.h"
+#include "slurp.h"
 
 static void test_labels_and_families(void **state)
 {
@@ -116,22 +117,14 @@ static void test_process_and_tick(void **state)
 static void test_readme_table(void **state)
 {
 	const char *data = getenv("LEO_TEST_DATA");
-	char path[4096], row[256], *readme = NULL, *s = render(), *line;
-	size_t len = 0;
-	FILE *f, *m;
-	int c, n = 0;
+	char path[4096], row[256], *readme, *s = render(), *line;
+	int n = 0;
 	(void)state;
 
 	assert_non_null(data);
 	snprintf(path, sizeof(path), "%s/../../README.md", data);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	m = open_memstream(&readme, &len);
-	assert_non_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
+	readme = slurp(path);
+	assert_non_null(readme);
 	for (line = strstr(s, "# TYPE "); line; line = strstr(line + 1, "\n# TYPE ")) {
 		char name[128], type[32];
 

@@ -19,29 +19,10 @@
 #include <unistd.h>
 
 #include "alertd_cfg.h"
+#include "slurp.h"
 
 static char data_dir[PATH_MAX];	/* tests/data/cfg */
 static char top_dir[PATH_MAX];	/* the source tree */
-
-/* The whole of a file, NUL-terminated; the caller frees it. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
-	int c;
-
-	if (!f)
-		return NULL;
-	m = open_memstream(&buf, &len);
-	assert_non_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	return buf;
-}
 
 /* Load path (relative to tests/data/cfg), collecting the problems in *errs. */
 static struct alertd_cfg *load(const char *path, int is_default, char **errs)

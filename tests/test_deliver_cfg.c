@@ -18,27 +18,9 @@
 #include <unistd.h>
 
 #include "deliver_cfg.h"
+#include "slurp.h"
 
 static char data_dir[PATH_MAX];
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
-	int c;
-
-	if (!f)
-		return NULL;
-	m = open_memstream(&buf, &len);
-	assert_non_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	return buf;
-}
 
 static struct deliver_cfg *load(const char *name, char **errs)
 {
