@@ -71,6 +71,9 @@ static bool is_ready(void *arg)
 }
 
 /* Start an endpoint on a kernel-chosen port with the given limits. */
+/* A POST route server_start adds when set (before the server's thread runs). */
+static httpd_post_fn *route_fn;
+
 static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 {
 	struct alertd_cfg *c = alertd_cfg_load(NULL, 0, stderr);
@@ -93,6 +96,8 @@ static void server_start(struct server *s, int max_conn, int timeout_s, int tls)
 	assert_non_null(s->h);
 	s->port = httpd_port(s->h);
 	assert_true(s->port > 0);
+	if (route_fn)
+		assert_int_equal(httpd_route_post(s->h, "/v1/echo", route_fn, NULL), 0);
 	assert_int_equal(pthread_create(&s->thread, NULL, server_loop, s), 0);
 }
 
@@ -233,6 +238,55 @@ static void test_routes(void **state)
 				 resp, sizeof(resp)),
 			 200);
 	assert_string_equal(body(resp), "");
+	wait_no_connections(&s);
+	server_stop(&s);
+}
+
+/* The test's POST route: the body's length and a header, as JSON, status 201. */
+static int echo(void *arg, const struct httpd_req *r, char *reply, size_t cap)
+{
+	const char *h = httpd_req_header(r, "X-Test");
+	size_t len;
+	const char *b = httpd_req_body(r, &len);
+
+	(void)arg;
+	snprintf(reply, cap, "{\"len\":%zu,\"first\":\"%c\",\"x\":\"%s\"}", len, len ? b[0] : '-',
+		 h ? h : "");
+	return 201;
+}
+
+static void test_post_route(void **state)
+{
+	static char resp[1 << 16];
+	static char big[70000 + 256];
+	struct server s;
+	(void)state;
+
+	route_fn = echo;
+	server_start(&s, 256, 10, 0);
+	route_fn = NULL;
+	assert_int_equal(request(s.port, NULL,
+				 "POST /v1/echo HTTP/1.1\r\nHost: x\r\nX-Test: hi\r\n"
+				 "Content-Length: 5\r\nConnection: close\r\n\r\nabcde",
+				 resp, sizeof(resp)),
+			 201);
+	assert_non_null(strstr(resp, "\r\nContent-Type: application/json\r\n"));
+	assert_string_equal(body(resp), "{\"len\":5,\"first\":\"a\",\"x\":\"hi\"}");
+	assert_int_equal(request(s.port, NULL,
+				 "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+				 "Connection: close\r\n\r\n",
+				 resp, sizeof(resp)),
+			 201);
+	assert_string_equal(body(resp), "{\"len\":0,\"first\":\"-\",\"x\":\"\"}");
+	assert_int_equal(get(s.port, "/v1/echo", resp, sizeof(resp)), 405);
+	assert_non_null(strstr(resp, "\r\nAllow: POST\r\n"));
+	/* a body over 64 KiB is refused by evhttp itself */
+	snprintf(big, sizeof(big), "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n"
+				   "Connection: close\r\n\r\n");
+	memset(big + strlen(big), 'x', 70000);
+	assert_int_equal(request(s.port, NULL, big, resp, sizeof(resp)), 413);
+	/* the other paths are as before */
+	assert_int_equal(get(s.port, "/healthz", resp, sizeof(resp)), 200);
 	wait_no_connections(&s);
 	server_stop(&s);
 }
@@ -473,6 +527,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_readyz),
+		cmocka_unit_test(test_post_route),
 		cmocka_unit_test(test_hostile_requests),
 		cmocka_unit_test(test_idle_connections),
 		cmocka_unit_test(test_connection_cap),

@@ -32,7 +32,7 @@ struct httpd *httpd_start(struct event_base *base, const struct cfg_stats *c,
 			  httpd_ready_fn *ready, void *ready_arg) __attribute__((warn_unused_result));
 
 /* A POST request, for its handler: a header's value (NULL when absent) and
- * the body (NUL-terminated beyond len; at most 64 KiB). */
+ * the body (len bytes, not NUL-terminated; at most 64 KiB). */
 struct httpd_req;
 const char *httpd_req_header(const struct httpd_req *r, const char *name);
 const char *httpd_req_body(const struct httpd_req *r, size_t *len);
