@@ -137,7 +137,7 @@ static void test_defaults_round_trip(void **state)
 
 	(void)state;
 	assert_non_null(f);
-	deliver_cfg_write_defaults(f);
+	cfg_write_defaults(&deliver_cfg_schema, f);
 	fclose(f);
 	text = slurp(path);
 	assert_non_null(strstr(text, "\ndeliver:\n  # "));

@@ -4,8 +4,9 @@
  * channel under deliver.channels, in one immutable struct.
  *
  * Loaded through the core key-table machinery (cfg.h) with
- * deliver_cfg_schema; config/leo-deliver.yaml and the README's key table
- * are what it writes.  Every channel section has the same keys (one table);
+ * deliver_cfg_schema, which cfg_keep_static, cfg_write_defaults and
+ * cfg_write_markdown take as they are.  Every channel section has the same
+ * keys (one table);
  * which keys a channel may set depends on its kind, checked by
  * deliver_cfg_load after the file has been read.
  */
@@ -77,9 +78,6 @@ extern const struct cfg_schema deliver_cfg_schema;
 struct deliver_cfg *deliver_cfg_load(const char *path, int path_is_default, FILE *errs)
 	__attribute__((warn_unused_result));
 void deliver_cfg_free(struct deliver_cfg *c);
-void deliver_cfg_keep_static(const struct deliver_cfg *old, struct deliver_cfg *next, FILE *errs);
-void deliver_cfg_write_defaults(FILE *out);
-void deliver_cfg_write_markdown(FILE *out);
 
 /* The channel of a leo_channel name; -1 when unknown. */
 int deliver_channel_id(const char *name);

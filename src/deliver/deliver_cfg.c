@@ -303,18 +303,3 @@ void deliver_cfg_free(struct deliver_cfg *c)
 {
 	cfg_free(c);
 }
-
-void deliver_cfg_keep_static(const struct deliver_cfg *old, struct deliver_cfg *next, FILE *errs)
-{
-	cfg_keep_static(&deliver_cfg_schema, old, next, errs);
-}
-
-void deliver_cfg_write_defaults(FILE *out)
-{
-	cfg_write_defaults(&deliver_cfg_schema, out);
-}
-
-void deliver_cfg_write_markdown(FILE *out)
-{
-	cfg_write_markdown(&deliver_cfg_schema, out);
-}
