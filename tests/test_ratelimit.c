@@ -31,6 +31,10 @@ static void test_rate(void **state)
 	assert_int_equal(ratelimit_take(&rl, 25, 0), 10);	/* one second's worth */
 	assert_int_equal(ratelimit_take(&rl, 1, 0), 0);
 	assert_int_equal(ratelimit_wait_us(&rl, 0), 100001);
+	ratelimit_give(&rl, 3);					/* claimed fewer */
+	assert_int_equal(ratelimit_take(&rl, 5, 0), 3);
+	ratelimit_give(&rl, 50);				/* never past a second's worth */
+	assert_int_equal(ratelimit_take(&rl, 50, 0), 10);
 	assert_int_equal(ratelimit_take(&rl, 5, 50000), 0);	/* half a token */
 	assert_int_equal(ratelimit_take(&rl, 5, 100000), 1);
 	/* ten seconds at a steady ask of 3 per 100 ms: 10 per second pass */

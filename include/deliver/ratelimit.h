@@ -20,6 +20,9 @@ void ratelimit_init(struct ratelimit *rl, int rate, int64_t now_us);
 /* Take up to want tokens at now_us; returns how many were taken. */
 int ratelimit_take(struct ratelimit *rl, int want, int64_t now_us);
 
+/* Give back n tokens taken and not used. */
+void ratelimit_give(struct ratelimit *rl, int n);
+
 /* Microseconds from now_us until a token is there (0: one is). */
 int64_t ratelimit_wait_us(const struct ratelimit *rl, int64_t now_us);
 

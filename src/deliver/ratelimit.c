@@ -36,6 +36,15 @@ int ratelimit_take(struct ratelimit *rl, int want, int64_t now_us)
 	return n;
 }
 
+void ratelimit_give(struct ratelimit *rl, int n)
+{
+	if (rl->rate && n > 0) {
+		rl->tokens += n;
+		if (rl->tokens > rl->rate)
+			rl->tokens = rl->rate;
+	}
+}
+
 int64_t ratelimit_wait_us(const struct ratelimit *rl, int64_t now_us)
 {
 	struct ratelimit r = *rl;
