@@ -169,7 +169,7 @@ static int lex_number(struct lex *l, bool after_dot)
 		t->f = strtod(buf, NULL);
 	else
 		t->i = strtoll(buf, NULL, 10);
-	if (errno == ERANGE)
+	if (errno == ERANGE && !flt)	/* a float out of range is inf or 0, as in Python */
 		goto bad;
 	l->pos = i;
 	return 0;
