@@ -1,24 +1,19 @@
 /*
  * tmpl_filter.c — the filters of the template subset, each as Jinja2's
  * (docs/templates.md): default, upper, lower, title, trim, round, int,
- * abs, truncate, replace, join, length, format.  Lengths and positions
- * count characters (UTF-8 code points) as Python's str does.  Pure; any
- * thread (runs in tmpl_render).
- *
- * Case mapping is the C library's towupper/towlower in the C.UTF-8
- * locale (one character to one, so "ß" stays "ß" where Python makes
- * "SS"); without that locale only ASCII letters change case.
+ * abs, truncate, replace, join, length, and format (in tmpl_format.c).
+ * Lengths and positions count characters (UTF-8 code points) as Python's
+ * str does (tmpl_utf8.c).  Filter names, argument counts and keyword
+ * names are looked up here for the parser.  Pure; any thread (runs in
+ * tmpl_render).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wctype.h>
 
 #include "tmpl_int.h"
 
@@ -73,115 +68,12 @@ const char *tmpl_filter_name(int id)
 	return filters[id].name;
 }
 
-/* ---- UTF-8 ---- */
-
-/* the code point at s (n bytes left) and its length; a bad byte is itself */
-static unsigned utf8_get(const char *s, size_t n, size_t *len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned cp;
-	size_t need;
-
-	if (u[0] < 0x80 || (u[0] & 0xe0) == 0x80 || u[0] >= 0xf8) {
-		*len = 1;
-		return u[0];
-	}
-	need = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : 2;
-	if (need > n)
-		goto bad;
-	cp = u[0] & (0x7f >> need);
-	for (size_t k = 1; k < need; k++) {
-		if ((u[k] & 0xc0) != 0x80)
-			goto bad;
-		cp = cp << 6 | (u[k] & 0x3f);
-	}
-	*len = need;
-	return cp;
-bad:
-	*len = 1;
-	return u[0];
-}
-
-static size_t utf8_put(unsigned cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* bytes of the first n code points of s */
-static size_t utf8_prefix(const char *s, size_t len, size_t n)
-{
-	size_t i = 0, l;
-
-	while (i < len && n-- > 0) {
-		(void)utf8_get(s + i, len - i, &l);
-		i += l;
-	}
-	return i;
-}
-
-static size_t utf8_count(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return n;
-}
-
-/* Python's str.isspace */
-static bool py_space(unsigned cp)
-{
-	return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 ||
-	       cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
-	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
-}
-
-static locale_t utf8_locale;
-static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
-
-static void utf8_init(void)
-{
-	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-}
-
-static unsigned casemap(unsigned cp, bool up)
-{
-	pthread_once(&utf8_once, utf8_init);
-	if (utf8_locale)
-		return up ? (unsigned)towupper_l((wint_t)cp, utf8_locale) :
-			    (unsigned)towlower_l((wint_t)cp, utf8_locale);
-	if (cp < 0x80)
-		return (unsigned)(up ? toupper((int)cp) : tolower((int)cp));
-	return cp;
-}
-
 /* ---- a growing string of at most TMPL_OUT_MAX bytes ---- */
 
-struct sb { char *p; size_t len, cap; };
-
-static int sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct sb *b, const char *s, size_t n)
+int tmpl_filter_sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b, const char *s, size_t n)
 {
 	if (n > TMPL_OUT_MAX - b->len)
-		return tmpl_rs_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
+		return tmpl_render_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
 		char *p;
@@ -190,7 +82,7 @@ static int sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct sb *b, cons
 			cap *= 2;
 		p = realloc(b->p, cap);
 		if (!p)
-			return tmpl_rs_fail(rs, x, "out of memory");
+			return tmpl_render_fail(rs, x, "out of memory");
 		b->p = p;
 		b->cap = cap;
 	}
@@ -200,9 +92,9 @@ static int sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct sb *b, cons
 }
 
 /* the string into the render's arena as v; frees b */
-static int sb_done(struct tmpl_rs *rs, const struct tmpl_x *x, struct sb *b, struct tmpl_v *v)
+int tmpl_filter_sb_done(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b, struct tmpl_v *v)
 {
-	char *s = tmpl_rs_alloc(rs, x, b->len + 1);
+	char *s = tmpl_render_alloc(rs, x, b->len + 1);
 
 	if (s && b->len)
 		memcpy(s, b->p, b->len);
@@ -223,19 +115,14 @@ static bool given(const struct tmpl_v *a)
 	return a->k != V_UNDEF || a->why;
 }
 
-static bool numeric(const struct tmpl_v *v)
-{
-	return v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL;
-}
-
 static int want_int(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *a,
 		    const char *what, long long *out)
 {
 	if (a->k == V_UNDEF)
-		return tmpl_rs_str(rs, x, a, &(const char *){ NULL }, &(size_t){ 0 });
+		return tmpl_render_str(rs, x, a, &(const char *){ NULL }, &(size_t){ 0 });
 	if (a->k != V_INT && a->k != V_BOOL)
-		return tmpl_rs_fail(rs, x, "'%s' %s must be an integer, got %s", tmpl_filter_name(x->sub),
-				    what, tmpl_kind_name(a));
+		return tmpl_render_fail(rs, x, "'%s' %s must be an integer, got %s", tmpl_filter_name(x->sub),
+				    what, tmpl_value_kind(a));
 	*out = a->i;
 	return 0;
 }
@@ -243,37 +130,37 @@ static int want_int(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmp
 static int want_num(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v)
 {
 	if (v->k == V_UNDEF)
-		return tmpl_rs_str(rs, x, v, &(const char *){ NULL }, &(size_t){ 0 });
-	if (!numeric(v))
-		return tmpl_rs_fail(rs, x, "'%s' wants a number, got %s", tmpl_filter_name(x->sub),
-				    tmpl_kind_name(v));
+		return tmpl_render_str(rs, x, v, &(const char *){ NULL }, &(size_t){ 0 });
+	if (!tmpl_value_numeric(v))
+		return tmpl_render_fail(rs, x, "'%s' wants a number, got %s", tmpl_filter_name(x->sub),
+				    tmpl_value_kind(v));
 	return 0;
 }
 
 static int f_case(struct tmpl_rs *rs, const struct tmpl_x *x, const char *s, size_t n,
 		  struct tmpl_v *out)
 {
-	struct sb b = { 0 };
+	struct tmpl_sb b = { 0 };
 	bool word = false;
 
 	for (size_t i = 0, l; i < n; i += l) {
-		unsigned cp = utf8_get(s + i, n - i, &l);
+		unsigned cp = tmpl_utf8_get(s + i, n - i, &l);
 		char enc[4];
-		bool sep = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || py_space(cp);
+		bool sep = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' || tmpl_utf8_space(cp);
 
 		if (x->sub == F_UPPER || (x->sub == F_TITLE && !sep && !word))
-			cp = casemap(cp, true);
+			cp = tmpl_utf8_case(cp, true);
 		else if (x->sub == F_LOWER || (x->sub == F_TITLE && !sep))
-			cp = casemap(cp, false);
+			cp = tmpl_utf8_case(cp, false);
 		word = !sep;
 		if (l == 1 && (unsigned char)s[i] >= 0x80) {
-			if (sb_add(rs, x, &b, s + i, 1) < 0)	/* not UTF-8: as it is */
+			if (tmpl_filter_sb_add(rs, x, &b, s + i, 1) < 0)	/* not UTF-8: as it is */
 				goto fail;
-		} else if (sb_add(rs, x, &b, enc, utf8_put(cp, enc)) < 0) {
+		} else if (tmpl_filter_sb_add(rs, x, &b, enc, tmpl_utf8_put(cp, enc)) < 0) {
 			goto fail;
 		}
 	}
-	return sb_done(rs, x, &b, out);
+	return tmpl_filter_sb_done(rs, x, &b, out);
 fail:
 	free(b.p);
 	return -1;
@@ -282,9 +169,9 @@ fail:
 static bool in_set(unsigned cp, const struct tmpl_v *chars)
 {
 	if (!chars)
-		return py_space(cp);
+		return tmpl_utf8_space(cp);
 	for (size_t i = 0, l; i < chars->len; i += l)
-		if (utf8_get(chars->s + i, chars->len - i, &l) == cp)
+		if (tmpl_utf8_get(chars->s + i, chars->len - i, &l) == cp)
 			return true;
 	return false;
 }
@@ -294,14 +181,14 @@ static int f_trim(struct tmpl_rs *rs, const struct tmpl_x *x, const char *s, siz
 {
 	size_t i = 0, j = n, l;
 
-	while (i < j && in_set(utf8_get(s + i, j - i, &l), chars))
+	while (i < j && in_set(tmpl_utf8_get(s + i, j - i, &l), chars))
 		i += l;
 	while (j > i) {
 		size_t k = j - 1;
 
 		while (k > i && ((unsigned char)s[k] & 0xc0) == 0x80)
 			k--;
-		if (!in_set(utf8_get(s + k, j - k, &l), chars))
+		if (!in_set(tmpl_utf8_get(s + k, j - k, &l), chars))
 			break;
 		j = k;
 	}
@@ -327,11 +214,11 @@ static int f_round(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl
 	if (given(&args[0]) && want_int(rs, x, &args[0], "precision", &prec) < 0)
 		return -1;
 	if (given(&args[1])) {
-		if (tmpl_rs_str(rs, x, &args[1], &method, &mlen) < 0)
+		if (tmpl_render_str(rs, x, &args[1], &method, &mlen) < 0)
 			return -1;
 		if (!((mlen == 6 && !memcmp(method, "common", 6)) || (mlen == 4 && !memcmp(method, "ceil", 4)) ||
 		      (mlen == 5 && !memcmp(method, "floor", 5))))
-			return tmpl_rs_fail(rs, x, "'round' method must be common, ceil or floor");
+			return tmpl_render_fail(rs, x, "'round' method must be common, ceil or floor");
 	}
 	memset(out, 0, sizeof(*out));
 	out->k = V_FLOAT;
@@ -355,7 +242,7 @@ static int f_round(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl
 				if (r > m - r || (r == m - r && (q & 1)))
 					q++;
 				if (__builtin_mul_overflow(q, m, &out->i))
-					return tmpl_rs_fail(rs, x, "integer overflow");
+					return tmpl_render_fail(rs, x, "integer overflow");
 			}
 			return 0;
 		}
@@ -403,9 +290,9 @@ static bool int_of_string(const char *s, size_t n, long long base, long long *ou
 	size_t i = 0, j = n;
 	double f;
 
-	while (i < j && py_space((unsigned char)s[i]))
+	while (i < j && tmpl_utf8_space((unsigned char)s[i]))
 		i++;
-	while (j > i && py_space((unsigned char)s[j - 1]))
+	while (j > i && tmpl_utf8_space((unsigned char)s[j - 1]))
 		j--;
 	if (j == i || j - i >= sizeof(buf) || isspace((unsigned char)s[i]))
 		return false;
@@ -436,7 +323,7 @@ static int f_int(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v
 	if (given(&args[1]) && want_int(rs, x, &args[1], "base", &base) < 0)
 		return -1;
 	if (base != 0 && (base < 2 || base > 36))
-		return tmpl_rs_fail(rs, x, "'int' base must be 0 or 2 to 36");
+		return tmpl_render_fail(rs, x, "'int' base must be 0 or 2 to 36");
 	memset(out, 0, sizeof(*out));
 	switch (v->k) {
 	case V_UNDEF:
@@ -456,7 +343,7 @@ static int f_int(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v
 		ok = false;
 	}
 	if (over)
-		return tmpl_rs_fail(rs, x, "integer overflow");
+		return tmpl_render_fail(rs, x, "integer overflow");
 	if (!ok) {
 		if (given(&args[0])) {
 			*out = args[0];
@@ -478,34 +365,34 @@ static int f_truncate(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 	bool kill = false;
 	const char *end = "...";
 	size_t endlen = 3, endn, n, cut;
-	struct sb b = { 0 };
+	struct tmpl_sb b = { 0 };
 
 	if (v->k == V_UNDEF)
 		return want_num(rs, x, v);
 	if (v->k != V_STR)
-		return tmpl_rs_fail(rs, x, "'truncate' wants a string, got %s", tmpl_kind_name(v));
+		return tmpl_render_fail(rs, x, "'truncate' wants a string, got %s", tmpl_value_kind(v));
 	if ((given(&args[0]) && want_int(rs, x, &args[0], "length", &length) < 0) ||
-	    (given(&args[1]) && tmpl_rs_truth(rs, x, &args[1], &kill) < 0) ||
+	    (given(&args[1]) && tmpl_render_truth(rs, x, &args[1], &kill) < 0) ||
 	    (given(&args[3]) && want_int(rs, x, &args[3], "leeway", &leeway) < 0))
 		return -1;
 	if (given(&args[2])) {
 		if (args[2].k != V_STR)
-			return tmpl_rs_fail(rs, x, "'truncate' end must be a string, got %s",
-					    tmpl_kind_name(&args[2]));
+			return tmpl_render_fail(rs, x, "'truncate' end must be a string, got %s",
+					    tmpl_value_kind(&args[2]));
 		end = args[2].s;
 		endlen = args[2].len;
 	}
-	endn = utf8_count(end, endlen);
+	endn = tmpl_utf8_count(end, endlen);
 	if (length < (long long)endn)
-		return tmpl_rs_fail(rs, x, "'truncate' length must be at least %zu, got %lld", endn, length);
+		return tmpl_render_fail(rs, x, "'truncate' length must be at least %zu, got %lld", endn, length);
 	if (leeway < 0)
-		return tmpl_rs_fail(rs, x, "'truncate' leeway must be at least 0, got %lld", leeway);
-	n = utf8_count(v->s, v->len);
+		return tmpl_render_fail(rs, x, "'truncate' leeway must be at least 0, got %lld", leeway);
+	n = tmpl_utf8_count(v->s, v->len);
 	if ((long long)n <= length + leeway) {
 		*out = *v;
 		return 0;
 	}
-	cut = utf8_prefix(v->s, v->len, (size_t)length - endn);
+	cut = tmpl_utf8_prefix(v->s, v->len, (size_t)length - endn);
 	if (!kill) {
 		const char *sp = NULL;
 
@@ -517,11 +404,11 @@ static int f_truncate(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 		if (sp)
 			cut = (size_t)(sp - v->s);
 	}
-	if (sb_add(rs, x, &b, v->s, cut) < 0 || sb_add(rs, x, &b, end, endlen) < 0) {
+	if (tmpl_filter_sb_add(rs, x, &b, v->s, cut) < 0 || tmpl_filter_sb_add(rs, x, &b, end, endlen) < 0) {
 		free(b.p);
 		return -1;
 	}
-	return sb_done(rs, x, &b, out);
+	return tmpl_filter_sb_done(rs, x, &b, out);
 }
 
 static int f_replace(struct tmpl_rs *rs, const struct tmpl_x *x, const char *s, size_t n,
@@ -530,20 +417,20 @@ static int f_replace(struct tmpl_rs *rs, const struct tmpl_x *x, const char *s, 
 	const char *old, *new;
 	size_t olen, nlen, i = 0, l;
 	long long count = -1;
-	struct sb b = { 0 };
+	struct tmpl_sb b = { 0 };
 
-	if (tmpl_rs_str(rs, x, &args[0], &old, &olen) < 0 || tmpl_rs_str(rs, x, &args[1], &new, &nlen) < 0 ||
+	if (tmpl_render_str(rs, x, &args[0], &old, &olen) < 0 || tmpl_render_str(rs, x, &args[1], &new, &nlen) < 0 ||
 	    (given(&args[2]) && want_int(rs, x, &args[2], "count", &count) < 0))
 		return -1;
 	if (olen == 0) {
 		/* Python inserts new before every character and at the end */
 		for (; count != 0; count--) {
-			if (sb_add(rs, x, &b, new, nlen) < 0)
+			if (tmpl_filter_sb_add(rs, x, &b, new, nlen) < 0)
 				goto fail;
 			if (i >= n)
 				break;
-			(void)utf8_get(s + i, n - i, &l);
-			if (sb_add(rs, x, &b, s + i, l) < 0)
+			(void)tmpl_utf8_get(s + i, n - i, &l);
+			if (tmpl_filter_sb_add(rs, x, &b, s + i, l) < 0)
 				goto fail;
 			i += l;
 		}
@@ -553,15 +440,15 @@ static int f_replace(struct tmpl_rs *rs, const struct tmpl_x *x, const char *s, 
 
 			if (!p)
 				break;
-			if (sb_add(rs, x, &b, s + i, (size_t)(p - s) - i) < 0 ||
-			    sb_add(rs, x, &b, new, nlen) < 0)
+			if (tmpl_filter_sb_add(rs, x, &b, s + i, (size_t)(p - s) - i) < 0 ||
+			    tmpl_filter_sb_add(rs, x, &b, new, nlen) < 0)
 				goto fail;
 			i = (size_t)(p - s) + olen;
 		}
 	}
-	if (sb_add(rs, x, &b, s + i, n - i) < 0)
+	if (tmpl_filter_sb_add(rs, x, &b, s + i, n - i) < 0)
 		goto fail;
-	return sb_done(rs, x, &b, out);
+	return tmpl_filter_sb_done(rs, x, &b, out);
 fail:
 	free(b.p);
 	return -1;
@@ -572,23 +459,23 @@ static int f_join(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_
 {
 	const char *d = "", *s;
 	size_t dlen = 0, len;
-	struct sb b = { 0 };
+	struct tmpl_sb b = { 0 };
 	bool first = true;
 
-	if (given(&args[0]) && tmpl_rs_str(rs, x, &args[0], &d, &dlen) < 0)
+	if (given(&args[0]) && tmpl_render_str(rs, x, &args[0], &d, &dlen) < 0)
 		return -1;
 	if (v->k == V_STR) {
 		for (size_t i = 0, l; i < v->len; i += l, first = false) {
-			(void)utf8_get(v->s + i, v->len - i, &l);
-			if ((!first && sb_add(rs, x, &b, d, dlen) < 0) || sb_add(rs, x, &b, v->s + i, l) < 0)
+			(void)tmpl_utf8_get(v->s + i, v->len - i, &l);
+			if ((!first && tmpl_filter_sb_add(rs, x, &b, d, dlen) < 0) || tmpl_filter_sb_add(rs, x, &b, v->s + i, l) < 0)
 				goto fail;
 		}
-		return sb_done(rs, x, &b, out);
+		return tmpl_filter_sb_done(rs, x, &b, out);
 	}
 	if (v->k == V_UNDEF)
 		return want_num(rs, x, v);
 	if (v->k != V_LIST && v->k != V_OBJ)
-		return tmpl_rs_fail(rs, x, "'join' wants a list, got %s", tmpl_kind_name(v));
+		return tmpl_render_fail(rs, x, "'join' wants a list, got %s", tmpl_value_kind(v));
 	for (const cJSON *c = v->j->child; c; c = c->next, first = false) {
 		struct tmpl_v e;
 
@@ -598,13 +485,13 @@ static int f_join(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_
 			e.s = c->string;
 			e.len = strlen(c->string);
 		} else {
-			tmpl_rs_json(c, &e);
+			tmpl_value_json(c, &e);
 		}
-		if ((!first && sb_add(rs, x, &b, d, dlen) < 0) || tmpl_rs_str(rs, x->a, &e, &s, &len) < 0 ||
-		    sb_add(rs, x, &b, s, len) < 0)
+		if ((!first && tmpl_filter_sb_add(rs, x, &b, d, dlen) < 0) || tmpl_render_str(rs, x->a, &e, &s, &len) < 0 ||
+		    tmpl_filter_sb_add(rs, x, &b, s, len) < 0)
 			goto fail;
 	}
-	return sb_done(rs, x, &b, out);
+	return tmpl_filter_sb_done(rs, x, &b, out);
 fail:
 	free(b.p);
 	return -1;
@@ -616,99 +503,15 @@ static int f_length(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmp
 	memset(out, 0, sizeof(*out));
 	out->k = V_INT;
 	if (v->k == V_STR)
-		out->i = (long long)utf8_count(v->s, v->len);
+		out->i = (long long)tmpl_utf8_count(v->s, v->len);
 	else if (v->k == V_LIST || v->k == V_OBJ)
 		out->i = cJSON_GetArraySize(v->j);
 	else if (v->k == V_UNDEF)
 		return want_num(rs, x, v);
 	else
-		return tmpl_rs_fail(rs, x, "'length' wants a string, a list or an object, got %s",
-				    tmpl_kind_name(v));
+		return tmpl_render_fail(rs, x, "'length' wants a string, a list or an object, got %s",
+				    tmpl_value_kind(v));
 	return 0;
-}
-
-/* Python's "fmt" % (args...), for %s %d %i %f %.Nf %% */
-static int f_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_t n,
-		    const struct tmpl_v *args, struct tmpl_v *out)
-{
-	struct sb b = { 0 };
-	int used = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct tmpl_v *a;
-		char buf[400];
-		const char *s;
-		size_t len;
-		int prec = 6;
-
-		if (f[i] != '%') {
-			if (sb_add(rs, x, &b, f + i, 1) < 0)
-				goto fail;
-			continue;
-		}
-		if (++i < n && f[i] == '%') {
-			if (sb_add(rs, x, &b, "%", 1) < 0)
-				goto fail;
-			continue;
-		}
-		if (i < n && f[i] == '.') {
-			prec = 0;
-			while (++i < n && isdigit((unsigned char)f[i]) && prec < 100)
-				prec = prec * 10 + (f[i] - '0');
-			if (i >= n || f[i] != 'f' || prec > 99)
-				goto unsupported;
-		}
-		if (i >= n || !strchr("sdif", f[i]) || !f[i])
-			goto unsupported;
-		if (used >= x->nargs) {
-			tmpl_rs_fail(rs, x, "not enough arguments for format string");
-			goto fail;
-		}
-		a = &args[used++];
-		if (f[i] == 's') {
-			if (tmpl_rs_str(rs, x->args[used - 1], a, &s, &len) < 0)
-				goto fail;
-		} else {
-			if (a->k == V_UNDEF || !numeric(a)) {
-				if (a->k == V_UNDEF)
-					(void)tmpl_rs_str(rs, x, a, &s, &len);
-				else
-					tmpl_rs_fail(rs, x, "%%%c format: a number is required, not %s", f[i],
-						     tmpl_kind_name(a));
-				goto fail;
-			}
-			if (f[i] == 'f') {
-				snprintf(buf, sizeof(buf), "%.*f", prec,
-					 a->k == V_FLOAT ? a->f : (double)a->i);
-			} else if (a->k == V_FLOAT) {
-				if (!(fabs(a->f) < 9223372036854775808.0)) {
-					tmpl_rs_fail(rs, x, "integer overflow");
-					goto fail;
-				}
-				snprintf(buf, sizeof(buf), "%lld", (long long)a->f);
-			} else {
-				snprintf(buf, sizeof(buf), "%lld", a->i);
-			}
-			s = buf;
-			len = strlen(buf);
-			if (len >= sizeof(buf) - 1) {
-				tmpl_rs_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
-				goto fail;
-			}
-		}
-		if (sb_add(rs, x, &b, s, len) < 0)
-			goto fail;
-	}
-	if (used < x->nargs) {
-		tmpl_rs_fail(rs, x, "not all arguments converted during string formatting");
-		goto fail;
-	}
-	return sb_done(rs, x, &b, out);
-unsupported:
-	tmpl_rs_fail(rs, x, "'format' supports only %%s %%d %%i %%f %%.Nf %%%%");
-fail:
-	free(b.p);
-	return -1;
 }
 
 int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
@@ -724,8 +527,8 @@ int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 		if (!t && given(&args[1])) {
 			bool boolean = false, truth = true;
 
-			if (tmpl_rs_truth(rs, x, &args[1], &boolean) < 0 ||
-			    (boolean && tmpl_rs_truth(rs, x, v, &truth) < 0))
+			if (tmpl_render_truth(rs, x, &args[1], &boolean) < 0 ||
+			    (boolean && tmpl_render_truth(rs, x, v, &truth) < 0))
 				return -1;
 			t = boolean && !truth;
 		}
@@ -756,13 +559,13 @@ int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 		}
 		out->k = V_INT;
 		if (v->i < 0 && __builtin_sub_overflow(0LL, v->i, &out->i))
-			return tmpl_rs_fail(rs, x, "integer overflow");
+			return tmpl_render_fail(rs, x, "integer overflow");
 		return 0;
 	default:
 		break;
 	}
 	/* the rest work on str(value), as Jinja2's soft_str */
-	if (tmpl_rs_str(rs, x->a, v, &s, &n) < 0)
+	if (tmpl_render_str(rs, x->a, v, &s, &n) < 0)
 		return -1;
 	switch (x->sub) {
 	case F_UPPER: case F_LOWER: case F_TITLE: return f_case(rs, x, s, n, out);
@@ -770,13 +573,13 @@ int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 		if (given(&args[0])) {
 			struct tmpl_v c = { .k = V_STR };
 
-			if (tmpl_rs_str(rs, x, &args[0], &c.s, &c.len) < 0)
+			if (tmpl_render_str(rs, x, &args[0], &c.s, &c.len) < 0)
 				return -1;
 			return f_trim(rs, x, s, n, &c, out);
 		}
 		return f_trim(rs, x, s, n, NULL, out);
 	case F_REPLACE: return f_replace(rs, x, s, n, args, out);
-	case F_FORMAT: return f_format(rs, x, s, n, args, out);
-	default: return tmpl_rs_fail(rs, x, "unknown filter");
+	case F_FORMAT: return tmpl_format(rs, x, s, n, args, out);
+	default: return tmpl_render_fail(rs, x, "unknown filter");
 	}
 }

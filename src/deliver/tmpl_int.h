@@ -1,8 +1,9 @@
 /*
- * tmpl_int.h — inside the template engine: the arena, the tokens of the
- * lexer (tmpl_lex.c), the tree of the parser (tmpl_parse.c) that the
- * renderer (tmpl_render.c) and the filters (tmpl_filter.c) walk.  Private
- * to those files.
+ * tmpl_int.h — inside the template engine: the arena (tmpl_arena.c), the
+ * tokens of the lexer (tmpl_lex.c), the tree of the parser (tmpl_parse.c,
+ * tmpl_expr.c) that the renderer (tmpl_render.c, tmpl_value.c) and the
+ * filters (tmpl_filter.c, tmpl_format.c, tmpl_utf8.c) walk.  Private to
+ * those files.
  *
  * Ownership: a compiled template owns one arena holding its normalised
  * source, its string literals and its tree; nothing in the tree is
@@ -15,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tmpl.h"
 
@@ -63,10 +65,48 @@ int tmpl_lex(const char *src, size_t len, struct tmpl_arena *a, struct tmpl_tok 
 /* ---- errors (tmpl_parse.c) ---- */
 
 /* err at byte offset pos of src: line and column (characters), message. */
-void tmpl_err_at(struct tmpl_err *err, const char *src, size_t pos, const char *fmt, ...)
+void tmpl_parse_err(struct tmpl_err *err, const char *src, size_t pos, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 #define TMPL_DEPTH_MAX 64
+
+/* ---- the parser (tmpl_parse.c: statements, tmpl_expr.c: expressions) ---- */
+
+struct tmpl_parser {
+	struct tmpl *t;
+	const struct tmpl_tok *tok;
+	size_t i, n;
+	int rec;		/* recursion of the expression parser */
+	int blocks;		/* open blocks */
+	struct tmpl_err *err;
+};
+
+static inline const struct tmpl_tok *tmpl_parser_cur(const struct tmpl_parser *p)
+{
+	return &p->tok[p->i];
+}
+
+static inline bool tmpl_parser_is_op(const struct tmpl_parser *p, int op)
+{
+	return p->tok[p->i].type == TK_OP && p->tok[p->i].op == op;
+}
+
+static inline bool tmpl_tok_is_name(const struct tmpl_tok *t, const char *name)
+{
+	return t->type == TK_NAME && t->slen == strlen(name) && !memcmp(t->s, name, t->slen);
+}
+
+static inline bool tmpl_parser_is_name(const struct tmpl_parser *p, const char *name)
+{
+	return tmpl_tok_is_name(&p->tok[p->i], name);
+}
+
+/* "expected WANT, got ..." at the current token; -1 */
+int tmpl_parse_fail_got(struct tmpl_parser *p, const char *want);
+/* the current token is a keyword, not a name */
+bool tmpl_parse_reserved(const struct tmpl_parser *p);
+/* an expression at the current token; NULL with p->err filled */
+struct tmpl_x *tmpl_expr_parse(struct tmpl_parser *p);
 
 /* ---- tree (tmpl_parse.c) ---- */
 
@@ -153,19 +193,51 @@ const char *tmpl_filter_name(int id);
 int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
 		      const struct tmpl_v *args, struct tmpl_v *out);
 
-/* for the filters, from tmpl_render.c */
+/* a growing string of at most TMPL_OUT_MAX bytes (tmpl_filter.c) */
+struct tmpl_sb { char *p; size_t len, cap; };
+int tmpl_filter_sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b,
+		       const char *s, size_t n);
+/* b's string into the render's arena as v; frees b */
+int tmpl_filter_sb_done(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b,
+			struct tmpl_v *v);
+/* the format filter of x over the string f (n bytes) (tmpl_format.c) */
+int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_t n,
+		const struct tmpl_v *args, struct tmpl_v *out);
+
+/* tmpl_render.c, for the values and the filters */
 /* n bytes for a value of node x; fails (value over TMPL_OUT_MAX) or NULL. */
-void *tmpl_rs_alloc(struct tmpl_rs *rs, const struct tmpl_x *x, size_t n);
-int tmpl_rs_fail(struct tmpl_rs *rs, const struct tmpl_x *x, const char *fmt, ...)
+void *tmpl_render_alloc(struct tmpl_rs *rs, const struct tmpl_x *x, size_t n);
+/* err at x (a filter: at its name) with the message; -1 */
+int tmpl_render_fail(struct tmpl_rs *rs, const struct tmpl_x *x, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* str(v) as Python prints it; the string lives in the render's arena. */
-int tmpl_rs_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
-		const char **s, size_t *len);
-int tmpl_rs_truth(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v, bool *t);
-const char *tmpl_kind_name(const struct tmpl_v *v);
-/* a cJSON value as a template value (numbers: see tmpl_render.c) */
-void tmpl_rs_json(const cJSON *j, struct tmpl_v *v);
+int tmpl_render_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
+		    const char **s, size_t *len);
+/* bool(v) as Python; fails on an undefined value */
+int tmpl_render_truth(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v, bool *t);
+
+/* tmpl_utf8.c: the code point at s (n bytes left) and its length in *len */
+unsigned tmpl_utf8_get(const char *s, size_t n, size_t *len);
+size_t tmpl_utf8_put(unsigned cp, char *out);		/* out: 4 bytes */
+size_t tmpl_utf8_prefix(const char *s, size_t len, size_t n);	/* bytes of n characters */
+size_t tmpl_utf8_count(const char *s, size_t len);
+bool tmpl_utf8_space(unsigned cp);			/* Python's str.isspace */
+unsigned tmpl_utf8_case(unsigned cp, bool up);
+
+/* tmpl_value.c */
+const char *tmpl_value_kind(const struct tmpl_v *v);
+/* a cJSON value as a template value (numbers: see tmpl_value.c) */
+void tmpl_value_json(const cJSON *j, struct tmpl_v *v);
+/* member k (len bytes) of object o, or NULL */
+const cJSON *tmpl_value_key(const cJSON *o, const char *k, size_t len);
 /* Python's repr of a float into buf (at least 32 bytes); its length. */
-size_t tmpl_float_repr(double f, char *buf);
+size_t tmpl_value_repr(double f, char *buf);
+bool tmpl_value_numeric(const struct tmpl_v *v);
+/* x's comparison (== != < <= > >= in, not in) of a and b into *r */
+int tmpl_value_compare(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *a,
+		       const struct tmpl_v *b, bool *r);
+/* x's arithmetic (+ - * / // %) of a and b into *v */
+int tmpl_value_arith(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *a,
+		     const struct tmpl_v *b, struct tmpl_v *v);
 
 #endif

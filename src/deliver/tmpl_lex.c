@@ -34,7 +34,7 @@ static struct tmpl_tok *lex_push(struct lex *l, enum tmpl_tk type, size_t pos, s
 		struct tmpl_tok *n = realloc(l->toks, cap * sizeof(*n));
 
 		if (!n) {
-			tmpl_err_at(l->err, l->s, pos, "out of memory");
+			tmpl_parse_err(l->err, l->s, pos, "out of memory");
 			return NULL;
 		}
 		l->toks = n;
@@ -80,12 +80,12 @@ static int lex_string(struct lex *l)
 	while (i < l->len && l->s[i] != q)
 		i += (l->s[i] == '\\' && i + 1 < l->len) ? 2 : 1;
 	if (i >= l->len) {
-		tmpl_err_at(l->err, l->s, start, "unterminated string");
+		tmpl_parse_err(l->err, l->s, start, "unterminated string");
 		return -1;
 	}
 	out = tmpl_arena_alloc(l->a, i - start + 1);
 	if (!out) {
-		tmpl_err_at(l->err, l->s, start, "out of memory");
+		tmpl_parse_err(l->err, l->s, start, "out of memory");
 		return -1;
 	}
 	for (size_t j = start + 1; j < i; j++) {
@@ -108,7 +108,7 @@ static int lex_string(struct lex *l)
 		case '\n': break;	/* a backslash-newline joins lines, as in Python */
 		case 'x': case 'u': case 'U': case 'N':
 		case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
-			tmpl_err_at(l->err, l->s, j - 1, "unsupported escape '\\%c' in a string", c);
+			tmpl_parse_err(l->err, l->s, j - 1, "unsupported escape '\\%c' in a string", c);
 			return -1;
 		default:		/* Python keeps unknown escapes as they are */
 			out[n++] = '\\';
@@ -176,7 +176,7 @@ static int lex_number(struct lex *l, bool after_dot)
 bad:
 	while (i < l->len && (isalnum((unsigned char)l->s[i]) || l->s[i] == '_' || l->s[i] == '.'))
 		i++;
-	tmpl_err_at(l->err, l->s, start, "bad number '%.*s'", (int)(i - start > 40 ? 40 : i - start),
+	tmpl_parse_err(l->err, l->s, start, "bad number '%.*s'", (int)(i - start > 40 ? 40 : i - start),
 		    l->s + start);
 	return -1;
 }
@@ -200,7 +200,7 @@ static int lex_op(struct lex *l)
 		}
 	}
 	if (!strchr("<>+-*/%~|.,()[]=", *p) || !*p) {
-		tmpl_err_at(l->err, l->s, l->pos, "unexpected character '%c'", *p);
+		tmpl_parse_err(l->err, l->s, l->pos, "unexpected character '%c'", *p);
 		return -1;
 	}
 	t = lex_push(l, TK_OP, l->pos, 1);
@@ -290,7 +290,7 @@ int tmpl_lex(const char *src, size_t len, struct tmpl_arena *a, struct tmpl_tok 
 				if (src[e] == '#' && src[e + 1] == '}')
 					break;
 			if (e + 1 >= len) {
-				tmpl_err_at(err, src, o, "unclosed comment");
+				tmpl_parse_err(err, src, o, "unclosed comment");
 				goto fail;
 			}
 			strip = e > o + 2 && src[e - 1] == '-';

@@ -9,11 +9,8 @@
  * arena is released after each statement, so a loop of 1000 iterations
  * holds the strings of one statement at a time.  Bounds: TMPL_OUT_MAX
  * bytes of output, and of any one value; TMPL_LOOP_MAX loop iterations in
- * all; recursion bounded by the compiler's TMPL_DEPTH_MAX.
- *
- * A cJSON number is an integer when it is integral and below 2^53 in
- * magnitude (it prints "3"), otherwise a float (Python's repr: "3.5",
- * "1e+20").
+ * all; recursion bounded by the compiler's TMPL_DEPTH_MAX.  The values
+ * themselves (printing, comparing, arithmetic) are in tmpl_value.c.
  */
 #include <limits.h>
 #include <math.h>
@@ -43,7 +40,7 @@ struct tmpl_rs {
 	struct tmpl_err *err;
 };
 
-int tmpl_rs_fail(struct tmpl_rs *rs, const struct tmpl_x *x, const char *fmt, ...)
+int tmpl_render_fail(struct tmpl_rs *rs, const struct tmpl_x *x, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[sizeof(rs->err->msg)];
@@ -51,27 +48,27 @@ int tmpl_rs_fail(struct tmpl_rs *rs, const struct tmpl_x *x, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	tmpl_err_at(rs->err, rs->t->src, x->op == X_FILTER ? x->fpos : x->pos, "%s", msg);
+	tmpl_parse_err(rs->err, rs->t->src, x->op == X_FILTER ? x->fpos : x->pos, "%s", msg);
 	return -1;
 }
 
 static int fail_at(struct tmpl_rs *rs, size_t pos, const char *msg)
 {
-	tmpl_err_at(rs->err, rs->t->src, pos, "%s", msg);
+	tmpl_parse_err(rs->err, rs->t->src, pos, "%s", msg);
 	return -1;
 }
 
-void *tmpl_rs_alloc(struct tmpl_rs *rs, const struct tmpl_x *x, size_t n)
+void *tmpl_render_alloc(struct tmpl_rs *rs, const struct tmpl_x *x, size_t n)
 {
 	void *p;
 
 	if (n > TMPL_OUT_MAX + 1) {
-		tmpl_rs_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
+		tmpl_render_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
 		return NULL;
 	}
 	p = tmpl_arena_alloc(&rs->a, n);
 	if (!p)
-		tmpl_rs_fail(rs, x, "out of memory");
+		tmpl_render_fail(rs, x, "out of memory");
 	return p;
 }
 
@@ -88,124 +85,10 @@ static int span_len(const struct tmpl_rs *rs, const struct tmpl_x *x)
 
 static int fail_undef(struct tmpl_rs *rs, const struct tmpl_v *v)
 {
-	return tmpl_rs_fail(rs, v->why, "undefined name '%.*s'", SPAN(rs, v->why));
+	return tmpl_render_fail(rs, v->why, "undefined name '%.*s'", SPAN(rs, v->why));
 }
 
-const char *tmpl_kind_name(const struct tmpl_v *v)
-{
-	static const char *const names[] = { "undefined", "none", "boolean", "number", "number",
-					     "string", "list", "object", "loop" };
-
-	return names[v->k];
-}
-
-void tmpl_rs_json(const cJSON *j, struct tmpl_v *v)
-{
-	memset(v, 0, sizeof(*v));
-	if (cJSON_IsString(j)) {
-		v->k = V_STR;
-		v->s = j->valuestring;
-		v->len = strlen(j->valuestring);
-	} else if (cJSON_IsNumber(j)) {
-		double d = j->valuedouble;
-
-		if (d == trunc(d) && fabs(d) < 9007199254740992.0) {
-			v->k = V_INT;
-			v->i = (long long)d;
-		} else {
-			v->k = V_FLOAT;
-			v->f = d;
-		}
-	} else if (cJSON_IsBool(j)) {
-		v->k = V_BOOL;
-		v->i = cJSON_IsTrue(j);
-	} else if (cJSON_IsArray(j)) {
-		v->k = V_LIST;
-		v->j = j;
-	} else if (cJSON_IsObject(j)) {
-		v->k = V_OBJ;
-		v->j = j;
-	} else {
-		v->k = V_NONE;
-	}
-}
-
-static const cJSON *json_key(const cJSON *o, const char *k, size_t len)
-{
-	for (const cJSON *c = o->child; c; c = c->next)
-		if (c->string && strlen(c->string) == len && !memcmp(c->string, k, len))
-			return c;
-	return NULL;
-}
-
-size_t tmpl_float_repr(double f, char *buf)
-{
-	char d[32];
-	int prec, exp, nd = 0, decpt, n = 0;
-	const char *p;
-
-	if (isnan(f))
-		return (size_t)sprintf(buf, "nan");
-	if (isinf(f))
-		return (size_t)sprintf(buf, f < 0 ? "-inf" : "inf");
-	/* the shortest digits that read back as f */
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(d, sizeof(d), "%.*e", prec, f);
-		if (strtod(d, NULL) == f)
-			break;
-	}
-	snprintf(d, sizeof(d), "%.*e", prec, f);
-	p = d;
-	if (*p == '-') {
-		buf[n++] = '-';
-		p++;
-	}
-	{
-		char digits[24];
-		const char *e = strchr(p, 'e');
-
-		for (; p < e; p++)
-			if (*p != '.')
-				digits[nd++] = *p;
-		exp = atoi(e + 1);
-		while (nd > 1 && digits[nd - 1] == '0')
-			nd--;
-		decpt = exp + 1;
-		if (decpt > -4 && decpt <= 16) {
-			if (decpt <= 0) {
-				n += sprintf(buf + n, "0.");
-				for (int k = 0; k < -decpt; k++)
-					buf[n++] = '0';
-				memcpy(buf + n, digits, (size_t)nd);
-				n += nd;
-			} else if (decpt >= nd) {
-				memcpy(buf + n, digits, (size_t)nd);
-				n += nd;
-				for (int k = nd; k < decpt; k++)
-					buf[n++] = '0';
-				n += sprintf(buf + n, ".0");
-			} else {
-				memcpy(buf + n, digits, (size_t)decpt);
-				n += decpt;
-				buf[n++] = '.';
-				memcpy(buf + n, digits + decpt, (size_t)(nd - decpt));
-				n += nd - decpt;
-			}
-		} else {
-			buf[n++] = digits[0];
-			if (nd > 1) {
-				buf[n++] = '.';
-				memcpy(buf + n, digits + 1, (size_t)(nd - 1));
-				n += nd - 1;
-			}
-			n += sprintf(buf + n, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-		}
-	}
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-int tmpl_rs_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
+int tmpl_render_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v,
 		const char **s, size_t *len)
 {
 	char buf[40], *m;
@@ -230,16 +113,16 @@ int tmpl_rs_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v 
 		n = (size_t)snprintf(buf, sizeof(buf), "%lld", v->i);
 		break;
 	case V_FLOAT:
-		n = tmpl_float_repr(v->f, buf);
+		n = tmpl_value_repr(v->f, buf);
 		break;
 	case V_LOOP:
-		return tmpl_rs_fail(rs, x, "'%.*s' is the loop; print loop.index or the like",
+		return tmpl_render_fail(rs, x, "'%.*s' is the loop; print loop.index or the like",
 				    SPAN(rs, x));
 	default:
-		return tmpl_rs_fail(rs, x, "'%.*s' is %s %s; print its items or use join", SPAN(rs, x),
-				    v->k == V_LIST ? "a" : "an", tmpl_kind_name(v));
+		return tmpl_render_fail(rs, x, "'%.*s' is %s %s; print its items or use join", SPAN(rs, x),
+				    v->k == V_LIST ? "a" : "an", tmpl_value_kind(v));
 	}
-	m = tmpl_rs_alloc(rs, x, n + 1);
+	m = tmpl_render_alloc(rs, x, n + 1);
 	if (!m)
 		return -1;
 	memcpy(m, buf, n + 1);
@@ -248,7 +131,7 @@ int tmpl_rs_str(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v 
 	return 0;
 }
 
-int tmpl_rs_truth(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v, bool *t)
+int tmpl_render_truth(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *v, bool *t)
 {
 	(void)x;
 	switch (v->k) {
@@ -265,16 +148,6 @@ int tmpl_rs_truth(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_
 
 static int eval(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v);
 
-static bool numeric(const struct tmpl_v *v)
-{
-	return v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL;
-}
-
-static double num(const struct tmpl_v *v)
-{
-	return v->k == V_FLOAT ? v->f : (double)v->i;
-}
-
 static int lookup(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -290,10 +163,10 @@ static int lookup(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 		return 0;
 	}
 	{
-		const cJSON *j = cJSON_IsObject(rs->ctx) ? json_key(rs->ctx, x->s, x->slen) : NULL;
+		const cJSON *j = cJSON_IsObject(rs->ctx) ? tmpl_value_key(rs->ctx, x->s, x->slen) : NULL;
 
 		if (j) {
-			tmpl_rs_json(j, v);
+			tmpl_value_json(j, v);
 			return 0;
 		}
 	}
@@ -346,10 +219,10 @@ static int eval_attr(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *
 	}
 	memset(v, 0, sizeof(*v));
 	if (a.k == V_OBJ && k.k == V_STR) {
-		const cJSON *j = json_key(a.j, k.s, k.len);
+		const cJSON *j = tmpl_value_key(a.j, k.s, k.len);
 
 		if (j) {
-			tmpl_rs_json(j, v);
+			tmpl_value_json(j, v);
 			return 0;
 		}
 	} else if (a.k == V_LIST && (k.k == V_INT || k.k == V_BOOL)) {
@@ -357,7 +230,7 @@ static int eval_attr(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *
 		long long i = k.i < 0 ? k.i + n : k.i;
 
 		if (i >= 0 && i < n) {
-			tmpl_rs_json(cJSON_GetArrayItem(a.j, (int)i), v);
+			tmpl_value_json(cJSON_GetArrayItem(a.j, (int)i), v);
 			return 0;
 		}
 	} else if (a.k == V_LOOP && x->op == X_ATTR) {
@@ -366,185 +239,6 @@ static int eval_attr(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *
 	}
 	v->k = V_UNDEF;
 	v->why = x;
-	return 0;
-}
-
-static bool equal(const struct tmpl_v *a, const struct tmpl_v *b)
-{
-	if (numeric(a) && numeric(b)) {
-		if (a->k != V_FLOAT && b->k != V_FLOAT)
-			return a->i == b->i;
-		return num(a) == num(b);
-	}
-	if (a->k != b->k)
-		return false;
-	switch (a->k) {
-	case V_NONE: return true;
-	case V_STR: return a->len == b->len && !memcmp(a->s, b->s, a->len);
-	case V_LIST: case V_OBJ: return cJSON_Compare(a->j, b->j, 1);
-	case V_LOOP: return a->loop == b->loop;
-	default: return false;
-	}
-}
-
-static int compare(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *a,
-		   const struct tmpl_v *b, bool *r)
-{
-	static const char *const opname[] = { "<", "<=", ">", ">=" };
-	int c;
-
-	if (x->op == X_EQ || x->op == X_NE) {
-		*r = equal(a, b) == (x->op == X_EQ);
-		return 0;
-	}
-	if (x->op == X_IN || x->op == X_NOTIN) {
-		bool in = false;
-
-		if (b->k == V_STR) {
-			if (a->k != V_STR)
-				return tmpl_rs_fail(rs, x, "'in' a string wants a string, got %s",
-						    tmpl_kind_name(a));
-			in = a->len == 0 || (b->len >= a->len && memmem(b->s, b->len, a->s, a->len));
-		} else if (b->k == V_LIST) {
-			for (const cJSON *c2 = b->j->child; c2 && !in; c2 = c2->next) {
-				struct tmpl_v e;
-
-				tmpl_rs_json(c2, &e);
-				in = equal(a, &e);
-			}
-		} else if (b->k == V_OBJ) {
-			in = a->k == V_STR && json_key(b->j, a->s, a->len);
-		} else {
-			return tmpl_rs_fail(rs, x, "'in' wants a list, an object or a string, got %s",
-					    tmpl_kind_name(b));
-		}
-		*r = in == (x->op == X_IN);
-		return 0;
-	}
-	if (numeric(a) && numeric(b)) {
-		if (a->k != V_FLOAT && b->k != V_FLOAT)
-			c = a->i < b->i ? -1 : a->i > b->i;
-		else
-			c = num(a) < num(b) ? -1 : num(a) > num(b);
-		if (a->k == V_FLOAT || b->k == V_FLOAT) {
-			if (isnan(num(a)) || isnan(num(b))) {
-				*r = false;
-				return 0;
-			}
-		}
-	} else if (a->k == V_STR && b->k == V_STR) {
-		size_t n = a->len < b->len ? a->len : b->len;
-
-		c = memcmp(a->s, b->s, n);
-		if (c == 0)
-			c = a->len < b->len ? -1 : a->len > b->len;
-	} else {
-		return tmpl_rs_fail(rs, x, "'%s' between %s and %s", opname[x->op - X_LT],
-				    tmpl_kind_name(a), tmpl_kind_name(b));
-	}
-	switch (x->op) {
-	case X_LT: *r = c < 0; break;
-	case X_LE: *r = c <= 0; break;
-	case X_GT: *r = c > 0; break;
-	default: *r = c >= 0; break;
-	}
-	return 0;
-}
-
-/* Python's floor division and modulo */
-static int arith_int(struct tmpl_rs *rs, const struct tmpl_x *x, long long a, long long b,
-		     struct tmpl_v *v)
-{
-	long long r = 0;
-	bool over = false;
-
-	v->k = V_INT;
-	switch (x->op) {
-	case X_ADD: over = __builtin_add_overflow(a, b, &r); break;
-	case X_SUB: over = __builtin_sub_overflow(a, b, &r); break;
-	case X_MUL: over = __builtin_mul_overflow(a, b, &r); break;
-	case X_FDIV: case X_MOD:
-		if (b == 0)
-			return tmpl_rs_fail(rs, x, "division by zero");
-		if (b == -1 && a == LLONG_MIN) {
-			over = x->op == X_FDIV;
-			break;
-		}
-		if (x->op == X_FDIV) {
-			r = a / b;
-			if (a % b != 0 && ((a < 0) != (b < 0)))
-				r--;
-		} else {
-			r = a % b;
-			if (r != 0 && ((r < 0) != (b < 0)))
-				r += b;
-		}
-		break;
-	default: break;
-	}
-	if (over)
-		return tmpl_rs_fail(rs, x, "integer overflow");
-	v->i = r;
-	return 0;
-}
-
-static int arith(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl_v *a,
-		 const struct tmpl_v *b, struct tmpl_v *v)
-{
-	static const char *const opname[] = { "+", "-", "*", "/", "//", "%" };
-	double p, q, r = 0;
-
-	memset(v, 0, sizeof(*v));
-	if (x->op == X_ADD && a->k == V_STR && b->k == V_STR) {
-		char *s = tmpl_rs_alloc(rs, x, a->len + b->len + 1);
-
-		if (!s)
-			return -1;
-		memcpy(s, a->s, a->len);
-		memcpy(s + a->len, b->s, b->len);
-		v->k = V_STR;
-		v->s = s;
-		v->len = a->len + b->len;
-		return 0;
-	}
-	if (!numeric(a) || !numeric(b))
-		return tmpl_rs_fail(rs, x, "'%s' between %s and %s", opname[x->op - X_ADD],
-				    tmpl_kind_name(a), tmpl_kind_name(b));
-	if (a->k != V_FLOAT && b->k != V_FLOAT && x->op != X_DIV)
-		return arith_int(rs, x, a->i, b->i, v);
-	p = num(a);
-	q = num(b);
-	if (q == 0 && (x->op == X_DIV || x->op == X_FDIV || x->op == X_MOD))
-		return tmpl_rs_fail(rs, x, "division by zero");
-	switch (x->op) {
-	case X_ADD: r = p + q; break;
-	case X_SUB: r = p - q; break;
-	case X_MUL: r = p * q; break;
-	case X_DIV: r = p / q; break;
-	default: {
-		/* as CPython's float divmod */
-		double mod = fmod(p, q), div = (p - mod) / q, fl;
-
-		if (mod != 0) {
-			if ((q < 0) != (mod < 0)) {
-				mod += q;
-				div -= 1.0;
-			}
-		} else {
-			mod = copysign(0.0, q);
-		}
-		if (div != 0) {
-			fl = floor(div);
-			if (div - fl > 0.5)
-				fl += 1.0;
-		} else {
-			fl = copysign(0.0, p / q);
-		}
-		r = x->op == X_MOD ? mod : fl;
-	}
-	}
-	v->k = V_FLOAT;
-	v->f = r;
 	return 0;
 }
 
@@ -588,7 +282,7 @@ static int eval(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 		v->i ^= x->neg;
 		return 0;
 	case X_NOT:
-		if (eval(rs, x->a, &a) < 0 || tmpl_rs_truth(rs, x->a, &a, &t) < 0)
+		if (eval(rs, x->a, &a) < 0 || tmpl_render_truth(rs, x->a, &a, &t) < 0)
 			return -1;
 		v->k = V_BOOL;
 		v->i = !t;
@@ -598,19 +292,19 @@ static int eval(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 			return -1;
 		if (a.k == V_UNDEF)
 			return fail_undef(rs, &a);
-		if (!numeric(&a))
-			return tmpl_rs_fail(rs, x, "'%c' wants a number, got %s",
-					    x->op == X_NEG ? '-' : '+', tmpl_kind_name(&a));
+		if (!tmpl_value_numeric(&a))
+			return tmpl_render_fail(rs, x, "'%c' wants a number, got %s",
+					    x->op == X_NEG ? '-' : '+', tmpl_value_kind(&a));
 		*v = a;
 		if (v->k == V_BOOL)
 			v->k = V_INT;
 		if (x->op == X_NEG && v->k == V_FLOAT)
 			v->f = -v->f;
 		else if (x->op == X_NEG && __builtin_sub_overflow(0LL, v->i, &v->i))
-			return tmpl_rs_fail(rs, x, "integer overflow");
+			return tmpl_render_fail(rs, x, "integer overflow");
 		return 0;
 	case X_AND: case X_OR:
-		if (eval(rs, x->a, &a) < 0 || tmpl_rs_truth(rs, x->a, &a, &t) < 0)
+		if (eval(rs, x->a, &a) < 0 || tmpl_render_truth(rs, x->a, &a, &t) < 0)
 			return -1;
 		if (t == (x->op == X_OR)) {
 			*v = a;
@@ -631,9 +325,9 @@ static int eval(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 		size_t n1, n2;
 		char *s;
 
-		if (tmpl_rs_str(rs, x->a, &a, &s1, &n1) < 0 || tmpl_rs_str(rs, x->b, &b, &s2, &n2) < 0)
+		if (tmpl_render_str(rs, x->a, &a, &s1, &n1) < 0 || tmpl_render_str(rs, x->b, &b, &s2, &n2) < 0)
 			return -1;
-		s = tmpl_rs_alloc(rs, x, n1 + n2 + 1);
+		s = tmpl_render_alloc(rs, x, n1 + n2 + 1);
 		if (!s)
 			return -1;
 		memcpy(s, s1, n1);
@@ -644,13 +338,13 @@ static int eval(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_v *v)
 		return 0;
 	}
 	if (x->op >= X_EQ && x->op <= X_NOTIN) {
-		if (compare(rs, x, &a, &b, &t) < 0)
+		if (tmpl_value_compare(rs, x, &a, &b, &t) < 0)
 			return -1;
 		v->k = V_BOOL;
 		v->i = t;
 		return 0;
 	}
-	return arith(rs, x, &a, &b, v);
+	return tmpl_value_arith(rs, x, &a, &b, v);
 }
 
 /* ---- statements ---- */
@@ -694,8 +388,8 @@ static int render_for(struct tmpl_rs *rs, const struct tmpl_n *n)
 	if (list.k == V_UNDEF)
 		return fail_undef(rs, &list);
 	if (list.k != V_LIST)
-		return tmpl_rs_fail(rs, n->x, "cannot loop over %s '%.*s', only a list",
-				    tmpl_kind_name(&list), SPAN(rs, n->x));
+		return tmpl_render_fail(rs, n->x, "cannot loop over %s '%.*s', only a list",
+				    tmpl_value_kind(&list), SPAN(rs, n->x));
 	l.length = cJSON_GetArraySize(list.j);
 	rs->loop = &l;
 	for (const cJSON *c = list.j->child; c && rc == 0; c = c->next, l.index0++) {
@@ -706,7 +400,7 @@ static int render_for(struct tmpl_rs *rs, const struct tmpl_n *n)
 			rc = fail_at(rs, n->pos, msg);
 			break;
 		}
-		tmpl_rs_json(c, &l.item);
+		tmpl_value_json(c, &l.item);
 		rc = render_list(rs, n->body);
 	}
 	rs->loop = l.up;
@@ -724,12 +418,12 @@ static int render_one(struct tmpl_rs *rs, const struct tmpl_n *n)
 	case N_TEXT:
 		return emit(rs, n->tpos, rs->t->src + n->tpos, n->tlen);
 	case N_OUT:
-		if (eval(rs, n->x, &v) < 0 || tmpl_rs_str(rs, n->x, &v, &s, &len) < 0)
+		if (eval(rs, n->x, &v) < 0 || tmpl_render_str(rs, n->x, &v, &s, &len) < 0)
 			return -1;
 		return emit(rs, n->x->pos, s, len);
 	case N_IF:
 		for (; n; n = n->els) {
-			if (eval(rs, n->x, &v) < 0 || tmpl_rs_truth(rs, n->x, &v, &t) < 0)
+			if (eval(rs, n->x, &v) < 0 || tmpl_render_truth(rs, n->x, &v, &t) < 0)
 				return -1;
 			if (t)
 				return render_list(rs, n->body);
