@@ -51,6 +51,7 @@ struct tsmtp_req {
 	char *text;			/* the message, uploaded from off */
 	size_t len, off;
 	bool reply_open;		/* the kept reply has more lines coming ("250-") */
+	bool quit;			/* QUIT went out: replies no longer kept */
 	tr_done_fn *done;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -291,15 +292,19 @@ static size_t tsmtp_on_read(char *buf, size_t size, size_t n, void *arg)
 	return room;
 }
 
-/* The server's replies, one line a call: the last reply is kept, all its
- * lines ("250-..." continue, "250 ..." ends), bounded. */
+/* The server's replies, one line a call: the last reply before QUIT is
+ * kept, all its lines ("250-..." continue, "250 ..." ends), bounded.  Of
+ * what we send only "QUIT" is looked for (libcurl says it after a failure,
+ * before the transfer ends, and its "221 Bye" answers nothing). */
 static int tsmtp_on_debug(CURL *e, curl_infotype type, char *p, size_t len, void *arg)
 {
 	struct tsmtp_req *r = arg;
 	size_t keep;
 
 	(void)e;
-	if (type != CURLINFO_HEADER_IN)
+	if (type == CURLINFO_HEADER_OUT && len >= 4 && strncmp(p, "QUIT", 4) == 0)
+		r->quit = true;
+	if (type != CURLINFO_HEADER_IN || r->quit)
 		return 0;
 	if (!r->reply_open)
 		r->res.response_len = 0;
@@ -344,8 +349,10 @@ static void tsmtp_on_done(CURL *easy, CURLcode rc, void *arg)
 
 	(void)easy;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-	r->res.status = code;
 	r->res.cls = tsmtp_classify(rc, code);
+	/* an earlier step's 2xx or 3xx (the greeting, MAIL) answers nothing:
+	 * the session broke after it; the reply stays in response */
+	r->res.status = rc != CURLE_OK && code < 400 ? 0 : code;
 	tsmtp_last_line(r, last, sizeof(last));
 	if (r->res.cls == TR_OK)
 		r->res.error[0] = '\0';
