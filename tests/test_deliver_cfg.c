@@ -156,6 +156,52 @@ static void test_defaults_round_trip(void **state)
 	free(text);
 }
 
+static char *generated(void (*write)(const struct cfg_schema *, FILE *))
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *m = open_memstream(&buf, &len);
+
+	assert_non_null(m);
+	write(&deliver_cfg_schema, m);
+	fclose(m);
+	return buf;
+}
+
+/* config/leo-deliver.yaml is exactly what the key table writes, and it loads. */
+static void test_shipped_config(void **state)
+{
+	char path[PATH_MAX + 64], *want = generated(cfg_write_defaults), *have;
+	struct deliver_cfg *c;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../../../config/leo-deliver.yaml", data_dir);
+	have = slurp(path);
+	assert_non_null(have);
+	if (strcmp(want, have) != 0)
+		fail_msg("config/leo-deliver.yaml differs from cfg_write_defaults():\n%s", want);
+	c = deliver_cfg_load(path, 0, stderr);
+	assert_non_null(c);
+	deliver_cfg_free(c);
+	free(want);
+	free(have);
+}
+
+/* The README's table of leo-deliver's keys is exactly what the key table writes. */
+static void test_readme_table(void **state)
+{
+	char path[PATH_MAX + 64], *want = generated(cfg_write_markdown), *have;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/../../../README.md", data_dir);
+	have = slurp(path);
+	assert_non_null(have);
+	if (!strstr(have, want))
+		fail_msg("README.md lacks the key table cfg_write_markdown() writes:\n%s", want);
+	free(want);
+	free(have);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +210,8 @@ int main(void)
 		cmocka_unit_test(test_bad_kinds),
 		cmocka_unit_test(test_bad_maps),
 		cmocka_unit_test(test_defaults_round_trip),
+		cmocka_unit_test(test_shipped_config),
+		cmocka_unit_test(test_readme_table),
 	};
 	const char *d = getenv("LEO_TEST_DATA");
 

@@ -1,8 +1,10 @@
 #!/bin/sh
-# install_tree.sh BUILD_DIR SOURCE_DIR EXPECT_BIN: `cmake --install` into a
-# temporary prefix lays out the tree an operator expects.
+# install_tree.sh BUILD_DIR SOURCE_DIR EXPECT_BIN PROGRAM...: `cmake --install`
+# into a temporary prefix lays out the tree an operator expects, for each
+# program: its binary, its unit and its config.
 set -eu
 build=$1 src=$2 expect_bin=$3
+shift 3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
@@ -16,42 +18,44 @@ check() {
 	fi
 }
 
-check etc/leo-alertd/leo-alertd.yaml
-cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml" || fail=1
-cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml.dist" || fail=1
-# A reinstall keeps the operator's edited config and refreshes the shipped copy.
-echo "# edited by the operator" >>"$dir/etc/leo-alertd/leo-alertd.yaml"
-echo "# stale" >"$dir/etc/leo-alertd/leo-alertd.yaml.dist"
-cmake --install "$build" --prefix "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; rm -f "$dir.log"; exit 1; }
-grep -q 'Kept: .*leo-alertd.yaml' "$dir.log" || { echo "reinstall did not say it kept the config"; fail=1; }
-rm -f "$dir.log"
-tail -n 1 "$dir/etc/leo-alertd/leo-alertd.yaml" | grep -qx '# edited by the operator' ||
-	{ echo "reinstall overwrote the edited config"; fail=1; }
-cmp "$src/config/leo-alertd.yaml" "$dir/etc/leo-alertd/leo-alertd.yaml.dist" ||
-	{ echo "reinstall did not refresh leo-alertd.yaml.dist"; fail=1; }
-unit=$(find "$dir" -name leo-alertd.service)
-if [ -z "$unit" ]; then
-	echo "missing: leo-alertd.service"
-	fail=1
-else
-	case "$unit" in
-	*/lib/systemd/system/leo-alertd.service) ;;
-	*) echo "unit in an unexpected place: ${unit#$dir/}"; fail=1 ;;
-	esac
-	if grep -n '@[A-Z_]*@' "$unit"; then
-		echo "unsubstituted variables in the installed unit"
+for p in "$@"; do
+	check etc/leo-alertd/$p.yaml
+	cmp "$src/config/$p.yaml" "$dir/etc/leo-alertd/$p.yaml" || fail=1
+	cmp "$src/config/$p.yaml" "$dir/etc/leo-alertd/$p.yaml.dist" || fail=1
+	# A reinstall keeps the operator's edited config and refreshes the shipped copy.
+	echo "# edited by the operator" >>"$dir/etc/leo-alertd/$p.yaml"
+	echo "# stale" >"$dir/etc/leo-alertd/$p.yaml.dist"
+	cmake --install "$build" --prefix "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; rm -f "$dir.log"; exit 1; }
+	grep -q "Kept: .*$p.yaml" "$dir.log" || { echo "reinstall did not say it kept the config"; fail=1; }
+	rm -f "$dir.log"
+	tail -n 1 "$dir/etc/leo-alertd/$p.yaml" | grep -qx '# edited by the operator' ||
+		{ echo "reinstall overwrote the edited config"; fail=1; }
+	cmp "$src/config/$p.yaml" "$dir/etc/leo-alertd/$p.yaml.dist" ||
+		{ echo "reinstall did not refresh $p.yaml.dist"; fail=1; }
+	unit=$(find "$dir" -name $p.service)
+	if [ -z "$unit" ]; then
+		echo "missing: $p.service"
 		fail=1
+	else
+		case "$unit" in
+		*/lib/systemd/system/$p.service) ;;
+		*) echo "unit in an unexpected place: ${unit#$dir/}"; fail=1 ;;
+		esac
+		if grep -n '@[A-Z_]*@' "$unit"; then
+			echo "unsubstituted variables in the installed unit"
+			fail=1
+		fi
+		# The unit names the configured prefix; the files are under DIR instead.
+		grep -q "^ExecStart=/.*/sbin/$p --config /.*/etc/leo-alertd/$p.yaml\$" "$unit" || {
+			echo "ExecStart does not run sbin/$p with the installed config"
+			fail=1
+		}
 	fi
-	# The unit names the configured prefix; the files are under DIR instead.
-	grep -q '^ExecStart=/.*/sbin/leo-alertd --config /.*/etc/leo-alertd/leo-alertd.yaml$' "$unit" || {
-		echo "ExecStart does not run sbin/leo-alertd with the installed config"
-		fail=1
-	}
-fi
-if [ "$expect_bin" = 1 ]; then
-	check sbin/leo-alertd
-	[ -x "$dir/sbin/leo-alertd" ] || { echo "sbin/leo-alertd is not executable"; fail=1; }
-fi
+	if [ "$expect_bin" = 1 ]; then
+		check sbin/$p
+		[ -x "$dir/sbin/$p" ] || { echo "sbin/$p is not executable"; fail=1; }
+	fi
+done
 # Every schema file, in order, when the tree has a schema.
 for f in "$src"/schema/*.sql; do
 	[ -e "$f" ] || continue
@@ -73,10 +77,12 @@ cmake -S "$src" -B "$dir/usr-build" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=
 	>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
 DESTDIR=$dir/usr-root cmake --install "$dir/usr-build" --component ops \
 	>>"$dir/usr-build.log" 2>&1 || { cat "$dir/usr-build.log"; exit 1; }
-for f in etc/leo-alertd/leo-alertd.yaml etc/leo-alertd/leo-alertd.yaml.dist usr/lib/systemd/system/leo-alertd.service; do
-	[ -f "$dir/usr-root/$f" ] || { echo "prefix /usr: missing /$f"; fail=1; }
+for p in "$@"; do
+	for f in etc/leo-alertd/$p.yaml etc/leo-alertd/$p.yaml.dist usr/lib/systemd/system/$p.service; do
+		[ -f "$dir/usr-root/$f" ] || { echo "prefix /usr: missing /$f"; fail=1; }
+	done
+	grep -q "^ExecStart=/usr/sbin/$p --config /etc/leo-alertd/$p.yaml\$" \
+		"$dir/usr-root/usr/lib/systemd/system/$p.service" ||
+		{ echo "prefix /usr: the unit does not run /usr/sbin/$p with /etc's config"; fail=1; }
 done
-grep -q '^ExecStart=/usr/sbin/leo-alertd --config /etc/leo-alertd/leo-alertd.yaml$' \
-	"$dir/usr-root/usr/lib/systemd/system/leo-alertd.service" ||
-	{ echo "prefix /usr: the unit does not run /usr/sbin/leo-alertd with /etc's config"; fail=1; }
 exit $fail

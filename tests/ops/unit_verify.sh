@@ -4,28 +4,29 @@
 # when systemd-analyze is not installed.
 set -eu
 template=$1
+name=$(basename "$template" .service)
 command -v systemd-analyze >/dev/null 2>&1 || { echo "systemd-analyze not found: skipped"; exit 77; }
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 # verify wants ExecStart's binary to exist: stand one in.
-printf '#!/bin/sh\nexit 0\n' >"$dir/leo-alertd"
-chmod +x "$dir/leo-alertd"
+printf '#!/bin/sh\nexit 0\n' >"$dir/$name"
+chmod +x "$dir/$name"
 sed -e "s|@CMAKE_INSTALL_FULL_SBINDIR@|$dir|g" \
-    -e "s|@LEO_CONFIG_FILE@|$dir/leo-alertd.yaml|g" "$template" >"$dir/leo-alertd.service"
-if grep -n '@[A-Z_]*@' "$dir/leo-alertd.service"; then
+    -e "s|@LEO_CONFIG_FILE@|$dir/$name.yaml|g" "$template" >"$dir/$name.service"
+if grep -n '@[A-Z_]*@' "$dir/$name.service"; then
 	echo "unsubstituted variables above"
 	exit 1
 fi
 
-out=$(systemd-analyze verify "$dir/leo-alertd.service" 2>&1) || { echo "$out"; exit 1; }
+out=$(systemd-analyze verify "$dir/$name.service" 2>&1) || { echo "$out"; exit 1; }
 if [ -n "$out" ]; then
 	echo "systemd-analyze verify complains:"
 	echo "$out"
 	exit 1
 fi
 # --threshold is on the 0..100 scale: 20 is an exposure of 2.0.
-systemd-analyze security --offline=yes --threshold=20 "$dir/leo-alertd.service" >"$dir/security" 2>&1 || {
+systemd-analyze security --offline=yes --threshold=20 "$dir/$name.service" >"$dir/security" 2>&1 || {
 	cat "$dir/security"
 	echo "exposure above 2.0"
 	exit 1
