@@ -162,6 +162,8 @@ static void sender_finish(struct sender *s, struct sjob *j)
 		sender_job_free(j);
 		return;
 	}
+	log_warn("delivery %s/%lld: its %s waits for the database", j->tenant, j->rec.delivery_id,
+		 j->rec.outcome);
 	j->next = NULL;
 	*s->pending_tail = j;
 	s->pending_tail = &j->next;
