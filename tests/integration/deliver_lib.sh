@@ -75,3 +75,24 @@ dl_status() {
 		(SELECT count(*) FROM delivery_attempt a WHERE a.delivery_id = d.delivery_id)
 		FROM delivery_log d WHERE delivery_id = $1"
 }
+
+# dl_smtp: tests/servers/smtp_receiver.py with the receiver's certificate
+# (dl_receiver first); its STARTTLS port is $dl_sport, mail goes to
+# $it_tmp/mail/RCPT.eml.
+dl_smtp() {
+	local py=
+	for p in python3 /usr/bin/python3; do
+		"$p" -c 'import aiosmtpd' 2>/dev/null && { py=$p; break; }
+	done
+	[ -n "$py" ] || it_fail "python3-aiosmtpd is not installed"
+	mkdir -p "$it_tmp/mail"
+	"$py" "$it_top/tests/servers/smtp_receiver.py" "$it_tmp/server.pem" "$it_tmp/server.key" \
+		"$it_tmp/mail" >"$it_tmp/smtp.ports" 2>"$it_tmp/smtp.err" &
+	it_pids[smtp]=$!
+	for _ in $(seq 100); do
+		grep -q '^PLAIN_PORT ' "$it_tmp/smtp.ports" 2>/dev/null && break
+		sleep 0.1
+	done
+	dl_sport=$(awk '$1 == "PORT" {print $2}' "$it_tmp/smtp.ports")
+	[ -n "$dl_sport" ] || it_fail "the SMTP receiver did not start: $(cat "$it_tmp/smtp.err")"
+}
