@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# leo-alertd on a throwaway PostgreSQL, fed ten years of real Dow Jones 30
-# closing prices (data/README.md).
+# leo-alertd and leo-deliver on a throwaway PostgreSQL, fed ten years of
+# real Dow Jones 30 closing prices (data/README.md).
 #
 # Installs the Debian packages it needs (as root), builds, starts PostgreSQL
 # in a temporary directory, applies the schema, creates two tenants with
 # profiles, consents (some missing, revoked or expired) and a few hundred
-# rules of every operator family, starts the daemon, replays the prices as
-# one market_snapshot UPDATE per trading day, prints a report, and stops
-# everything it started, whatever happens.
+# rules of every operator family, starts the matcher and the sender (every
+# channel a file of JSON lines, one tenant's email from a template),
+# replays the prices as one market_snapshot UPDATE per trading day, prints a
+# report, and stops everything it started, whatever happens.
 #
 #   scripts/demo.sh               on PostgreSQL 15 (Debian's)
 #   scripts/demo.sh --pg 18       on 18 (the npm build, scripts/pg-install.sh);
@@ -32,12 +33,15 @@ echo "== build"
 leo_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 work=$(mktemp -d /tmp/leo-demo.XXXXXX)
-daemon=
+daemon= sender=
 cleanup() {
-	if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
-		kill -TERM "$daemon"
-		wait "$daemon" || true
-	fi
+	local p
+	for p in $daemon $sender; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p"
+			wait "$p" || true
+		fi
+	done
 	"$leo_top/scripts/pgtmp.sh" stop "$work/pg" || true
 	rm -rf "$work"
 }
@@ -53,6 +57,7 @@ sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d leo_demo "$@"; }
 psql -X -q -d postgres -c "CREATE DATABASE leo_demo"
 "$leo_top/scripts/schema-apply.sh" leo_demo 2>&1 | grep -v NOTICE || true
 psql -X -q -d postgres -c "CREATE ROLE leo_demo_daemon LOGIN IN ROLE leo_alertd"
+psql -X -q -d postgres -c "CREATE ROLE leo_demo_sender LOGIN IN ROLE leo_deliver"
 
 prices=$leo_top/data/fbasics_DowJones30_daily.csv
 first=$(awk -F, 'NR == 2 { print $1; exit }' "$prices")
@@ -66,6 +71,12 @@ INSERT INTO tenant (tenant_id, tenant_name, keycloak_realm) VALUES
 INSERT INTO cdp_profiles (tenant_id, profile_id)
 SELECT t.tenant_id, 'client-' || lpad(i::text, 2, '0')
   FROM tenant t, generate_series(1, 20) i;
+-- addresses: an email and one identity per channel, but every 11th has none
+UPDATE cdp_profiles SET primary_email = profile_id || '@' || (SELECT keycloak_realm FROM tenant t
+		WHERE t.tenant_id = cdp_profiles.tenant_id) || '.example',
+	identities = jsonb_build_array('phone:+8490' || substr(md5(profile_id), 1, 7),
+		'webpush:sub-' || profile_id, 'zalo:' || profile_id)
+ WHERE substr(profile_id, 8)::int % 11 <> 0;
 -- channel per profile; consent granted except: every 5th missing, every
 -- 7th revoked, every 9th expired
 INSERT INTO consent_management (tenant_id, profile_id, channel, status, legal_basis,
@@ -116,6 +127,18 @@ SELECT p.tenant_id, p.profile_id, m.symbol,
                  ORDER BY md5(m.symbol || tpl.n || p.profile_id) LIMIT 1) p ON true
   LEFT JOIN consent_management c ON c.tenant_id = p.tenant_id AND c.profile_id = p.profile_id
 ON CONFLICT (rule_id) DO NOTHING;
+-- Acme's email rules use a template of theirs; everything else the built-in text
+INSERT INTO message_templates (tenant_id, template_name, channel, subject_template, body_template)
+VALUES ('5f0c8a2e-1d3b-4c7a-9e21-6b8d4f2a1c01', 'price alert', 'email',
+	'{{ rule.symbol }} {{ tick.price }}{% if tick.change_percent is defined %} ({{ tick.change_percent | round(2) }}%){% endif %}',
+	'Dear {{ profile.profile_id | replace("-", " ") | title }},
+
+{{ rule.symbol }} is at {{ tick.price }}: your alert "{{ rule.condition }}" fired
+{%- if rule.trigger_count == 1 %} for the first time{% endif %}.
+{% if news is defined %}Related: {{ news.headline }} ({{ news.source }})
+{% endif %}-- {{ tenant.tenant_name }}');
+UPDATE alert_rules r SET template_id = m.template_id
+  FROM message_templates m WHERE r.tenant_id = m.tenant_id AND r.channel = 'email';
 -- a news item naming some symbols, for the reasoning trace
 INSERT INTO news_feed (headline, source, published_at, related_symbols) VALUES
 	('Tech rally lifts Microsoft and Intel', 'demo wire', now() - interval '2 hours',
@@ -151,6 +174,32 @@ done
 grep -q "ready: rules loaded" "$work/daemon.log" || { cat "$work/daemon.log"; exit 1; }
 sed 's/^/  daemon: /' "$work/daemon.log"
 
+echo "== leo-deliver (every channel a file: $work/outbox-*.jsonl)"
+sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+{
+	cat <<YAML
+database:
+  conninfo: "dbname=leo_demo user=leo_demo_sender"
+stats:
+  listen: "127.0.0.1:$sport"
+deliver:
+  poll_interval_s: 1
+  channels:
+YAML
+	for c in email sms zalo_oa web_push whatsapp; do
+		printf '    %s:\n      kind: file\n      path: "%s"\n' "$c" "$work/outbox-$c.jsonl"
+	done
+} >"$work/leo-deliver.yaml"
+build/leo-deliver --config "$work/leo-deliver.yaml" 2>"$work/sender.log" &
+sender=$!
+for _ in $(seq 100); do
+	grep -q "ready: listening for deliveries" "$work/sender.log" && break
+	kill -0 "$sender" 2>/dev/null || { cat "$work/sender.log"; exit 1; }
+	sleep 0.1
+done
+grep -q "ready: listening for deliveries" "$work/sender.log" || { cat "$work/sender.log"; exit 1; }
+sed 's/^/  sender: /' "$work/sender.log"
+
 days=$(awk -F, 'NR > 1 { print $1 }' "$prices" | uniq | wc -l)
 echo "== replaying $days trading days ($(($(wc -l <"$prices") - 1)) prices), one UPDATE per day"
 start=$(date +%s.%N)
@@ -170,15 +219,16 @@ fed=$(date +%s.%N)
 last=-1
 while :; do
 	sleep 0.5
-	now=$(sql -c "SELECT count(*) FROM agent_task")
-	[ "$now" = "$last" ] && break
+	now=$(sql -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE delivery_status = 'queued')
+		FROM agent_task LEFT JOIN delivery_log d ON d.idempotency_key = agent_task.task_id")
+	[ "$now" = "$last" ] && [ "${now#* }" = 0 ] && break
 	last=$now
 done
 end=$(date +%s.%N)
 
 echo
 echo "== report"
-python3 -c "print('replay: prices fed in %.1f s, all firings written after %.1f s' % ($fed - $start, $end - $start))"
+python3 -c "print('replay: prices fed in %.1f s, all firings written and sent after %.1f s' % ($fed - $start, $end - $start))"
 sql -F ' | ' -P footer=off <<'SQL'
 \pset format aligned
 \pset tuples_only off
@@ -199,7 +249,26 @@ SELECT t.tenant_name AS tenant,
   FROM tenant t JOIN agent_task a USING (tenant_id)
  GROUP BY t.tenant_id, t.tenant_name ORDER BY 1;
 SELECT status, count(*) AS rules FROM alert_rules GROUP BY 1 ORDER BY 1;
+SELECT d.channel, d.delivery_status AS status, coalesce(d.provider_response->>'reason', '') AS reason,
+       count(*) AS deliveries, sum(a.n) AS attempts
+  FROM delivery_log d
+  CROSS JOIN LATERAL (SELECT count(*) AS n FROM delivery_attempt a
+                       WHERE a.tenant_id = d.tenant_id AND a.delivery_id = d.delivery_id) a
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 SQL
+echo
+echo "what the sender wrote, one message per channel (to, subject, body):"
+for c in email sms web_push zalo_oa; do
+	f=$work/outbox-$c.jsonl
+	[ -s "$f" ] || continue
+	python3 - "$f" <<'PY'
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+print("  [%s] to %s%s" % (d["channel"], d["to"], "" if d["subject"] is None else ", subject: " + d["subject"]))
+for line in d["body"].splitlines():
+    print("      " + line)
+PY
+done
 echo
 echo "a few reasoning summaries:"
 sql -c "(SELECT reasoning_summary FROM agent_task WHERE reasoning_trace->2->>'action' = 'deliver'
@@ -240,7 +309,9 @@ PY
 
 echo
 echo "== stopping"
-kill -TERM "$daemon"
+kill -TERM "$daemon" "$sender"
 wait "$daemon"
-daemon=
+wait "$sender"
+daemon= sender=
 tail -n 2 "$work/daemon.log" | sed 's/^/  daemon: /'
+tail -n 1 "$work/sender.log" | sed 's/^/  sender: /'
