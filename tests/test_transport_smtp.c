@@ -246,6 +246,14 @@ static void test_long_subjects_fold(void **state)
 	assert_lines(t);
 	assert_string_equal(decode_subject(header(t, "Subject")), ascii);
 	free(t);
+	memset(ascii, ' ', 200);
+	ascii[0] = 'a';
+	ascii[199] = 'b';
+	m.subject = ascii;	/* a run of spaces cannot be folded: encoded */
+	t = tsmtp_message("alerts@leo.test", &m, NOW);
+	assert_lines(t);
+	assert_string_equal(decode_subject(header(t, "Subject")), ascii);
+	free(t);
 	m.subject = "=?UTF-8?B?aGk=?=";
 	t = tsmtp_message("alerts@leo.test", &m, NOW);
 	assert_string_equal(decode_subject(header(t, "Subject")), "=?UTF-8?B?aGk=?=");

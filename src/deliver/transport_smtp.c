@@ -85,18 +85,20 @@ static bool tsmtp_has_crlf(const char *s)
 }
 
 /* Whether s can stand in the Subject as it is: printable ASCII, nothing
- * that reads as an encoded-word, no word too long to fold, no space at
- * either end (a folded line must not be blank). */
+ * that reads as an encoded-word, no word too long to fold, single spaces
+ * and none at either end (a folded line must be short and not blank). */
 static bool tsmtp_plain(const char *s)
 {
 	size_t word = 0, n = strlen(s);
 
 	if (n && (s[0] == ' ' || s[n - 1] == ' '))
 		return false;
-	if (strstr(s, "=?"))
+	if (strstr(s, "=?") || strstr(s, "  "))
 		return false;
 	for (const char *p = s; *p; p++) {
-		if (*p < 0x20 || *p > 0x7e)
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c > 0x7e)
 			return false;
 		word = *p == ' ' ? 0 : word + 1;
 		if (word > TSMTP_PLAIN_WORD)
