@@ -352,14 +352,21 @@ static void test_send_refuses_before_connecting(void **state)
 		{ "ok@example.test\nBcc: victim@example.test", "x" },
 		{ "ok@example.test> NOTIFY=NEVER", "x" },
 		{ "", "x" },
+		{ NULL, NULL },		/* too long, below */
 	};
 	struct event_base *b = event_base_new();
 	struct curlev *cv = curlev_new(b);
 	struct tsmtp_cfg c = { "smtp://127.0.0.1:1", false, NULL, NULL, "alerts@leo.test", NULL, 1000 };
 	struct tsmtp *s = tsmtp_new(&c, cv);
+	char longest[300];
 
 	(void)state;
 	assert_non_null(s);
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	memcpy(longest + sizeof(longest) - 14, "@example.test", 13);	/* 299: cut, it would go elsewhere */
+	bad[4][0] = longest;
+	bad[4][1] = "x";
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct outcome o = { 0 };
 		struct tr_msg m = msg;

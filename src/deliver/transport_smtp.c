@@ -37,6 +37,8 @@
 /* Longest plain ASCII subject word that may stay unencoded. */
 #define TSMTP_PLAIN_WORD 60
 #define TSMTP_LINE 78
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets with its brackets. */
+#define TSMTP_ADDRESS_MAX 254
 
 struct tsmtp {
 	struct curlev *cv;
@@ -373,6 +375,8 @@ static const char *tsmtp_bad_address(const char *a)
 {
 	if (!a || !*a)
 		return "is empty";
+	if (strlen(a) > TSMTP_ADDRESS_MAX)
+		return "is longer than RFC 5321 allows";
 	for (const char *p = a; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -405,7 +409,7 @@ void tsmtp_send(struct tsmtp *s, const struct tr_msg *m, tr_done_fn *done, void 
 {
 	struct tsmtp_req *r = NULL;
 	struct tr_result fail = { .cls = TR_FAIL, .retry_after_s = -1 };
-	char rcpt[512];
+	char rcpt[TSMTP_ADDRESS_MAX + 3];
 
 	if (tsmtp_refuse(s, m, &fail)) {
 		done(&fail, arg);
