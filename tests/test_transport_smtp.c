@@ -468,6 +468,7 @@ static void test_against_receiver(void **state)
 		{ "slam@example.test", STARTTLS, true, "leo", "s3cret", false, 5000 },
 		{ "otherca@example.test", STARTTLS, true, "leo", "s3cret", true, 5000 },
 		{ "closed@example.test", CLOSED, false, NULL, NULL, false, 5000 },
+		{ "huge@example.test", STARTTLS, true, "leo", "s3cret", false, 5000 },
 	};
 	enum { N = sizeof(l) / sizeof(l[0]), MANY = 5 };
 	static const char *const many[MANY] = { "many1@example.test", "many2@example.test",
@@ -539,6 +540,10 @@ static void test_against_receiver(void **state)
 	assert_int_equal(o[12].res.status, 0);
 	assert_int_equal(o[13].res.cls, TR_RETRY);	/* nothing listens */
 	assert_int_equal(o[13].res.status, 0);
+	assert_int_equal(o[14].res.cls, TR_FAIL);	/* a 140 KB reply, kept bounded */
+	assert_int_equal(o[14].res.status, 550);
+	assert_int_equal(o[14].res.response_len, TR_RESPONSE_MAX);
+	assert_memory_equal(o[14].res.error, "smtp 550: 550-xxx", 17);
 	for (int i = N; i < N + MANY; i++)
 		assert_int_equal(o[i].res.cls, TR_OK);
 
