@@ -520,12 +520,12 @@ static void test_against_receiver(void **state)
 	assert_int_equal(o[5].res.status, 530);
 	assert_int_equal(o[6].res.cls, TR_RETRY);
 	assert_int_equal(o[6].res.status, 451);
-	assert_string_equal(o[6].res.error, "smtp 451: 451 4.3.0 try again later");
+	assert_string_equal(o[6].res.error, "smtp 451: 4.3.0 try again later");
 	assert_int_equal(o[7].res.cls, TR_RETRY);
 	assert_int_equal(o[7].res.status, 450);
 	assert_int_equal(o[8].res.cls, TR_FAIL);
 	assert_int_equal(o[8].res.status, 550);
-	assert_string_equal(o[8].res.error, "smtp 550: 550 5.1.1 no such user here");
+	assert_string_equal(o[8].res.error, "smtp 550: 5.1.1 no such user here");
 	assert_int_equal(o[9].res.cls, TR_RETRY);	/* 452 after the data */
 	assert_int_equal(o[9].res.status, 452);
 	assert_int_equal(o[10].res.cls, TR_RETRY);	/* hang: timeout */
@@ -543,7 +543,7 @@ static void test_against_receiver(void **state)
 	assert_int_equal(o[14].res.cls, TR_FAIL);	/* a 140 KB reply, kept bounded */
 	assert_int_equal(o[14].res.status, 550);
 	assert_int_equal(o[14].res.response_len, TR_RESPONSE_MAX);
-	assert_memory_equal(o[14].res.error, "smtp 550: 550-xxx", 17);
+	assert_memory_equal(o[14].res.error, "smtp 550: xxx", 13);
 	for (int i = N; i < N + MANY; i++)
 		assert_int_equal(o[i].res.cls, TR_OK);
 

@@ -329,7 +329,8 @@ static void tsmtp_req_free(struct tsmtp_req *r)
 	free(r);
 }
 
-/* The kept reply's last line without its line end, for the error text. */
+/* The kept reply's last line without its code and line end, for the
+ * error text. */
 static void tsmtp_last_line(const struct tsmtp_req *r, char *out, size_t cap)
 {
 	const char *s = r->res.response, *end = s + r->res.response_len;
@@ -340,6 +341,8 @@ static void tsmtp_last_line(const struct tsmtp_req *r, char *out, size_t cap)
 	for (const char *p = s; p < end; p++)
 		if (*p == '\n')
 			line = p + 1;
+	if (end - line >= 4 && strspn(line, "0123456789") == 3 && (line[3] == ' ' || line[3] == '-'))
+		line += 4;
 	snprintf(out, cap, "%.*s", (int)(end - line), line);
 }
 
