@@ -246,6 +246,14 @@ static void test_long_subjects_fold(void **state)
 	assert_lines(t);
 	assert_string_equal(decode_subject(header(t, "Subject")), ascii);
 	free(t);
+	memset(ascii, ' ', 200);
+	ascii[0] = 'a';
+	ascii[199] = 'b';
+	m.subject = ascii;	/* a run of spaces cannot be folded: encoded */
+	t = tsmtp_message("alerts@leo.test", &m, NOW);
+	assert_lines(t);
+	assert_string_equal(decode_subject(header(t, "Subject")), ascii);
+	free(t);
 	m.subject = "=?UTF-8?B?aGk=?=";
 	t = tsmtp_message("alerts@leo.test", &m, NOW);
 	assert_string_equal(decode_subject(header(t, "Subject")), "=?UTF-8?B?aGk=?=");
@@ -344,14 +352,21 @@ static void test_send_refuses_before_connecting(void **state)
 		{ "ok@example.test\nBcc: victim@example.test", "x" },
 		{ "ok@example.test> NOTIFY=NEVER", "x" },
 		{ "", "x" },
+		{ NULL, NULL },		/* too long, below */
 	};
 	struct event_base *b = event_base_new();
 	struct curlev *cv = curlev_new(b);
 	struct tsmtp_cfg c = { "smtp://127.0.0.1:1", false, NULL, NULL, "alerts@leo.test", NULL, 1000 };
 	struct tsmtp *s = tsmtp_new(&c, cv);
+	char longest[300];
 
 	(void)state;
 	assert_non_null(s);
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	memcpy(longest + sizeof(longest) - 14, "@example.test", 13);	/* 299: cut, it would go elsewhere */
+	bad[4][0] = longest;
+	bad[4][1] = "x";
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct outcome o = { 0 };
 		struct tr_msg m = msg;
@@ -453,6 +468,7 @@ static void test_against_receiver(void **state)
 		{ "slam@example.test", STARTTLS, true, "leo", "s3cret", false, 5000 },
 		{ "otherca@example.test", STARTTLS, true, "leo", "s3cret", true, 5000 },
 		{ "closed@example.test", CLOSED, false, NULL, NULL, false, 5000 },
+		{ "huge@example.test", STARTTLS, true, "leo", "s3cret", false, 5000 },
 	};
 	enum { N = sizeof(l) / sizeof(l[0]), MANY = 5 };
 	static const char *const many[MANY] = { "many1@example.test", "many2@example.test",
@@ -504,12 +520,12 @@ static void test_against_receiver(void **state)
 	assert_int_equal(o[5].res.status, 530);
 	assert_int_equal(o[6].res.cls, TR_RETRY);
 	assert_int_equal(o[6].res.status, 451);
-	assert_string_equal(o[6].res.error, "smtp 451: 451 4.3.0 try again later");
+	assert_string_equal(o[6].res.error, "smtp 451: 4.3.0 try again later");
 	assert_int_equal(o[7].res.cls, TR_RETRY);
 	assert_int_equal(o[7].res.status, 450);
 	assert_int_equal(o[8].res.cls, TR_FAIL);
 	assert_int_equal(o[8].res.status, 550);
-	assert_string_equal(o[8].res.error, "smtp 550: 550 5.1.1 no such user here");
+	assert_string_equal(o[8].res.error, "smtp 550: 5.1.1 no such user here");
 	assert_int_equal(o[9].res.cls, TR_RETRY);	/* 452 after the data */
 	assert_int_equal(o[9].res.status, 452);
 	assert_int_equal(o[10].res.cls, TR_RETRY);	/* hang: timeout */
@@ -524,6 +540,10 @@ static void test_against_receiver(void **state)
 	assert_int_equal(o[12].res.status, 0);
 	assert_int_equal(o[13].res.cls, TR_RETRY);	/* nothing listens */
 	assert_int_equal(o[13].res.status, 0);
+	assert_int_equal(o[14].res.cls, TR_FAIL);	/* a 140 KB reply, kept bounded */
+	assert_int_equal(o[14].res.status, 550);
+	assert_int_equal(o[14].res.response_len, TR_RESPONSE_MAX);
+	assert_memory_equal(o[14].res.error, "smtp 550: xxx", 13);
 	for (int i = N; i < N + MANY; i++)
 		assert_int_equal(o[i].res.cls, TR_OK);
 

@@ -37,6 +37,8 @@
 /* Longest plain ASCII subject word that may stay unencoded. */
 #define TSMTP_PLAIN_WORD 60
 #define TSMTP_LINE 78
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets with its brackets. */
+#define TSMTP_ADDRESS_MAX 254
 
 struct tsmtp {
 	struct curlev *cv;
@@ -85,18 +87,20 @@ static bool tsmtp_has_crlf(const char *s)
 }
 
 /* Whether s can stand in the Subject as it is: printable ASCII, nothing
- * that reads as an encoded-word, no word too long to fold, no space at
- * either end (a folded line must not be blank). */
+ * that reads as an encoded-word, no word too long to fold, single spaces
+ * and none at either end (a folded line must be short and not blank). */
 static bool tsmtp_plain(const char *s)
 {
 	size_t word = 0, n = strlen(s);
 
 	if (n && (s[0] == ' ' || s[n - 1] == ' '))
 		return false;
-	if (strstr(s, "=?"))
+	if (strstr(s, "=?") || strstr(s, "  "))
 		return false;
 	for (const char *p = s; *p; p++) {
-		if (*p < 0x20 || *p > 0x7e)
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c > 0x7e)
 			return false;
 		word = *p == ' ' ? 0 : word + 1;
 		if (word > TSMTP_PLAIN_WORD)
@@ -325,7 +329,8 @@ static void tsmtp_req_free(struct tsmtp_req *r)
 	free(r);
 }
 
-/* The kept reply's last line without its line end, for the error text. */
+/* The kept reply's last line without its code and line end, for the
+ * error text. */
 static void tsmtp_last_line(const struct tsmtp_req *r, char *out, size_t cap)
 {
 	const char *s = r->res.response, *end = s + r->res.response_len;
@@ -336,6 +341,8 @@ static void tsmtp_last_line(const struct tsmtp_req *r, char *out, size_t cap)
 	for (const char *p = s; p < end; p++)
 		if (*p == '\n')
 			line = p + 1;
+	if (end - line >= 4 && strspn(line, "0123456789") == 3 && (line[3] == ' ' || line[3] == '-'))
+		line += 4;
 	snprintf(out, cap, "%.*s", (int)(end - line), line);
 }
 
@@ -371,6 +378,8 @@ static const char *tsmtp_bad_address(const char *a)
 {
 	if (!a || !*a)
 		return "is empty";
+	if (strlen(a) > TSMTP_ADDRESS_MAX)
+		return "is longer than RFC 5321 allows";
 	for (const char *p = a; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -403,7 +412,7 @@ void tsmtp_send(struct tsmtp *s, const struct tr_msg *m, tr_done_fn *done, void 
 {
 	struct tsmtp_req *r = NULL;
 	struct tr_result fail = { .cls = TR_FAIL, .retry_after_s = -1 };
-	char rcpt[512];
+	char rcpt[TSMTP_ADDRESS_MAX + 3];
 
 	if (tsmtp_refuse(s, m, &fail)) {
 		done(&fail, arg);

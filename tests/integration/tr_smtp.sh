@@ -16,9 +16,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# the first python3 that has aiosmtpd (a private python3 may come first on PATH)
+# the first python3 on PATH that has aiosmtpd (a private one may come first)
 py=
-for p in python3 /usr/bin/python3; do
+for p in $(type -ap python3); do
 	if "$p" -c 'import aiosmtpd' 2>/dev/null; then
 		py=$p
 		break

@@ -8,10 +8,11 @@ Three servers on 127.0.0.1, free ports printed on stdout as
 TLS, AUTH required) and "PLAIN_PORT n" (no TLS offered, no AUTH).  The one
 login is leo / s3cret (PLAIN or LOGIN).  The recipient's local part says
 how to answer at RCPT: tempfail@ 451, busy@ 450, reject@ 550, hang@ never
-answers, slam@ drops the connection; datafail@ is accepted at RCPT and gets
-452 at the end of DATA.  Every accepted message is written to
-DIR/RCPT.eml exactly as received, and DIR/RCPT.json says mail_from,
-rcpt_tos, login and whether the session was encrypted.
+answers, slam@ drops the connection, huge@ gets a 550 of 2000 lines;
+datafail@ is accepted at RCPT and gets 452 at the end of DATA.  Every
+accepted message is written to DIR/RCPT.eml exactly as received (less the
+dot-stuffing), and DIR/RCPT.json says mail_from, rcpt_tos, login and
+whether the session was encrypted.
 """
 import asyncio
 import json
@@ -45,6 +46,8 @@ class Handler:
             return "450 4.2.1 mailbox busy"
         if local == "reject":
             return "550 5.1.1 no such user here"
+        if local == "huge":
+            return "\r\n".join(["550-" + "x" * 70] * 2000 + ["550 5.7.1 and no"])
         if local == "hang":
             await asyncio.sleep(60)
         if local == "slam":
