@@ -307,6 +307,11 @@ static struct tmpl_x *parse_filters(struct tmpl_parser *p, struct tmpl_x *x)
 					    (int)(t->slen > 40 ? 40 : t->slen), t->s);
 				return NULL;
 			}
+			if (tmpl_parser_is_name(p, "is")) {
+				tmpl_parse_err(p->err, p->t->src, tmpl_parser_cur(p)->pos,
+					       "tests cannot be chained with 'is'");
+				return NULL;
+			}
 		} else {
 			break;
 		}

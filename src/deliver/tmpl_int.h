@@ -200,9 +200,9 @@ int tmpl_filter_sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_s
 /* b's string into the render's arena as v; frees b */
 int tmpl_filter_sb_done(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b,
 			struct tmpl_v *v);
-/* the format filter of x over the string f (n bytes) (tmpl_format.c) */
+/* f (n bytes) % args, for the format filter or the "%" operator x (tmpl_format.c) */
 int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_t n,
-		const struct tmpl_v *args, struct tmpl_v *out);
+		const struct tmpl_v *args, int nargs, struct tmpl_v *out);
 
 /* tmpl_render.c, for the values and the filters */
 /* n bytes for a value of node x; fails (value over TMPL_OUT_MAX) or NULL. */
