@@ -134,7 +134,7 @@ struct tmpl_x {
 	size_t pos, end;		/* span in the source, for errors */
 	size_t fpos;			/* X_FILTER: its name, where its errors are */
 	struct tmpl_x *a, *b;
-	struct tmpl_x *args[TMPL_ARGS_MAX];	/* X_FILTER: by position; NULL: default */
+	struct tmpl_x **args;		/* X_FILTER: TMPL_ARGS_MAX by position; NULL: not given */
 	int nargs;
 	const char *s;			/* X_NAME, X_ATTR, X_STR */
 	size_t slen;
