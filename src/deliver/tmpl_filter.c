@@ -250,7 +250,7 @@ static int f_round(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl
 			out->f = f;
 		} else if (prec >= 0) {
 			/* printf rounds the exact binary value half to even, as CPython's round */
-			char buf[400];
+			char buf[720];
 
 			snprintf(buf, sizeof(buf), "%.*f", (int)prec, f);
 			out->f = strtod(buf, NULL);

@@ -22,7 +22,7 @@ int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_
 
 	for (size_t i = 0; i < n; i++) {
 		const struct tmpl_v *a;
-		char buf[400];
+		char buf[720];
 		const char *s;
 		size_t len;
 		int prec = 6;
