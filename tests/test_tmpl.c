@@ -4,7 +4,8 @@
  * exactly ok/NAME.out; every bad/NAME.tmpl fails to compile or to render
  * with the "line:col: message" of bad/NAME.err (a prefix of it).  Beside
  * them: sources that are not NUL-terminated, one template rendered in
- * several threads, the limits at their edges.
+ * several threads, the limits at their edges, a context without news,
+ * how cJSON numbers print.
  *
  * `test_tmpl --render FILE [CONTEXT]` prints FILE rendered (or its error).
  */
@@ -255,6 +256,44 @@ static void test_limits(void **state)
 	free(src);
 }
 
+/* the context without news, as for a price change no news relates to */
+static void test_no_news(void **state)
+{
+	const char *src = "{% if news is defined %}{{ news.headline }}{% else %}no news{% endif %}";
+	cJSON *c = cJSON_Duplicate(ctx, 1);
+	char *out;
+	size_t n;
+
+	(void)state;
+	assert_non_null(c);
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "news");
+	assert_int_equal(run(src, strlen(src), c, &out, &n), 0);
+	assert_string_equal(out, "no news");
+	free(out);
+	src = "{{ news.headline | default('none') }}";
+	assert_int_equal(run(src, strlen(src), c, &out, &n), -1);
+	assert_string_equal(out, "1:4: undefined name 'news'");
+	free(out);
+	cJSON_Delete(c);
+}
+
+/* a cJSON number is an integer when integral and below 2^53, else a float */
+static void test_json_numbers(void **state)
+{
+	const char *src = "{{ a }} {{ b }} {{ c }} {{ d }} {{ e }} {{ f }} {{ a / 2 }} {{ a // 2 }}";
+	cJSON *c = cJSON_Parse("{\"a\": 71000.0, \"b\": -3, \"c\": 0.1, \"d\": 1e20,"
+			       "\"e\": 9007199254740991, \"f\": 9007199254740992}");
+	char *out;
+	size_t n;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(run(src, strlen(src), c, &out, &n), 0);
+	assert_string_equal(out, "71000 -3 0.1 1e+20 9007199254740991 9007199254740992.0 35500.0 35500");
+	free(out);
+	cJSON_Delete(c);
+}
+
 struct job { const struct tmpl *t; int ok; };
 
 static void *render_many(void *arg)
@@ -315,6 +354,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_no_news),
+		cmocka_unit_test(test_json_numbers),
 	};
 	char path[1024];
 	int rc;

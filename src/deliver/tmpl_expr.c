@@ -276,6 +276,11 @@ static struct tmpl_x *parse_filters(struct tmpl_parser *p, struct tmpl_x *x)
 				return NULL;
 			x->sub = id;
 			x->fpos = t->pos;
+			x->args = tmpl_arena_alloc(&p->t->arena, TMPL_ARGS_MAX * sizeof(*x->args));
+			if (!x->args) {
+				tmpl_parse_err(p->err, p->t->src, t->pos, "out of memory");
+				return NULL;
+			}
 			if (parse_args(p, x, t) < 0)
 				return NULL;
 		} else if (tmpl_parser_is_name(p, "is")) {
@@ -305,6 +310,11 @@ static struct tmpl_x *parse_filters(struct tmpl_parser *p, struct tmpl_x *x)
 			else {
 				tmpl_parse_err(p->err, p->t->src, t->pos, "unknown test '%.*s'",
 					    (int)(t->slen > 40 ? 40 : t->slen), t->s);
+				return NULL;
+			}
+			if (tmpl_parser_is_name(p, "is")) {
+				tmpl_parse_err(p->err, p->t->src, tmpl_parser_cur(p)->pos,
+					       "tests cannot be chained with 'is'");
 				return NULL;
 			}
 		} else {

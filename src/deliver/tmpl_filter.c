@@ -250,7 +250,7 @@ static int f_round(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tmpl
 			out->f = f;
 		} else if (prec >= 0) {
 			/* printf rounds the exact binary value half to even, as CPython's round */
-			char buf[400];
+			char buf[720];
 
 			snprintf(buf, sizeof(buf), "%.*f", (int)prec, f);
 			out->f = strtod(buf, NULL);
@@ -579,7 +579,7 @@ int tmpl_filter_apply(struct tmpl_rs *rs, const struct tmpl_x *x, const struct t
 		}
 		return f_trim(rs, x, s, n, NULL, out);
 	case F_REPLACE: return f_replace(rs, x, s, n, args, out);
-	case F_FORMAT: return tmpl_format(rs, x, s, n, args, out);
+	case F_FORMAT: return tmpl_format(rs, x, s, n, args, x->nargs, out);
 	default: return tmpl_render_fail(rs, x, "unknown filter");
 	}
 }

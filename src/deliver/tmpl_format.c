@@ -1,5 +1,6 @@
 /*
- * tmpl_format.c — the format filter: Python's "fmt" % (args...) for the
+ * tmpl_format.c — the format filter and the "%" of a string (one
+ * argument): Python's "fmt" % (args...) for the
  * conversions %s %d %i %f %.Nf and %%; any other is an error, as are too
  * few or too many arguments (Python's messages).  Pure; any thread (runs
  * in tmpl_render).
@@ -14,14 +15,14 @@
 
 /* Python's "fmt" % (args...), for %s %d %i %f %.Nf %% */
 int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_t n,
-		    const struct tmpl_v *args, struct tmpl_v *out)
+		const struct tmpl_v *args, int nargs, struct tmpl_v *out)
 {
 	struct tmpl_sb b = { 0 };
 	int used = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct tmpl_v *a;
-		char buf[400];
+		char buf[720];
 		const char *s;
 		size_t len;
 		int prec = 6;
@@ -45,13 +46,13 @@ int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_
 		}
 		if (i >= n || !strchr("sdif", f[i]) || !f[i])
 			goto unsupported;
-		if (used >= x->nargs) {
+		if (used >= nargs) {
 			tmpl_render_fail(rs, x, "not enough arguments for format string");
 			goto fail;
 		}
 		a = &args[used++];
 		if (f[i] == 's') {
-			if (tmpl_render_str(rs, x->args[used - 1], a, &s, &len) < 0)
+			if (tmpl_render_str(rs, x->op == X_FILTER ? x->args[used - 1] : x->b, a, &s, &len) < 0)
 				goto fail;
 		} else {
 			if (a->k == V_UNDEF || !tmpl_value_numeric(a)) {
@@ -84,7 +85,7 @@ int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_
 		if (tmpl_filter_sb_add(rs, x, &b, s, len) < 0)
 			goto fail;
 	}
-	if (used < x->nargs) {
+	if (used < nargs) {
 		tmpl_render_fail(rs, x, "not all arguments converted during string formatting");
 		goto fail;
 	}

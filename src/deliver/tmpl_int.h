@@ -134,7 +134,7 @@ struct tmpl_x {
 	size_t pos, end;		/* span in the source, for errors */
 	size_t fpos;			/* X_FILTER: its name, where its errors are */
 	struct tmpl_x *a, *b;
-	struct tmpl_x *args[TMPL_ARGS_MAX];	/* X_FILTER: by position; NULL: default */
+	struct tmpl_x **args;		/* X_FILTER: TMPL_ARGS_MAX by position; NULL: not given */
 	int nargs;
 	const char *s;			/* X_NAME, X_ATTR, X_STR */
 	size_t slen;
@@ -200,9 +200,9 @@ int tmpl_filter_sb_add(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_s
 /* b's string into the render's arena as v; frees b */
 int tmpl_filter_sb_done(struct tmpl_rs *rs, const struct tmpl_x *x, struct tmpl_sb *b,
 			struct tmpl_v *v);
-/* the format filter of x over the string f (n bytes) (tmpl_format.c) */
+/* f (n bytes) % args, for the format filter or the "%" operator x (tmpl_format.c) */
 int tmpl_format(struct tmpl_rs *rs, const struct tmpl_x *x, const char *f, size_t n,
-		const struct tmpl_v *args, struct tmpl_v *out);
+		const struct tmpl_v *args, int nargs, struct tmpl_v *out);
 
 /* tmpl_render.c, for the values and the filters */
 /* n bytes for a value of node x; fails (value over TMPL_OUT_MAX) or NULL. */

@@ -200,7 +200,13 @@ static int lex_op(struct lex *l)
 		}
 	}
 	if (!strchr("<>+-*/%~|.,()[]=", *p) || !*p) {
-		tmpl_parse_err(l->err, l->s, l->pos, "unexpected character '%c'", *p);
+		size_t n;
+		unsigned cp = tmpl_utf8_get(p, l->len - l->pos, &n);
+
+		if (cp < 0x20 || cp == 0x7f || (n == 1 && cp >= 0x80))
+			tmpl_parse_err(l->err, l->s, l->pos, "unexpected byte 0x%02x", cp);
+		else
+			tmpl_parse_err(l->err, l->s, l->pos, "unexpected character '%.*s'", (int)n, p);
 		return -1;
 	}
 	t = lex_push(l, TK_OP, l->pos, 1);

@@ -279,6 +279,29 @@ int tmpl_value_arith(struct tmpl_rs *rs, const struct tmpl_x *x, const struct tm
 		v->len = a->len + b->len;
 		return 0;
 	}
+	if (x->op == X_MOD && a->k == V_STR)
+		return tmpl_format(rs, x, a->s, a->len, b, 1, v);	/* Python's "%s" % x */
+	if (x->op == X_MUL && ((a->k == V_STR && (b->k == V_INT || b->k == V_BOOL)) ||
+			       (b->k == V_STR && (a->k == V_INT || a->k == V_BOOL)))) {
+		/* Python's repetition: "ab" * 3 */
+		const struct tmpl_v *str = a->k == V_STR ? a : b;
+		long long times = a->k == V_STR ? b->i : a->i;
+		char *s;
+
+		if (times < 0)
+			times = 0;
+		if (str->len && times > (long long)(TMPL_OUT_MAX / str->len))
+			return tmpl_render_fail(rs, x, "value over %d bytes", TMPL_OUT_MAX);
+		s = tmpl_render_alloc(rs, x, str->len * (size_t)times + 1);
+		if (!s)
+			return -1;
+		for (long long k = 0; k < times; k++)
+			memcpy(s + (size_t)k * str->len, str->s, str->len);
+		v->k = V_STR;
+		v->s = s;
+		v->len = str->len * (size_t)times;
+		return 0;
+	}
 	if (!tmpl_value_numeric(a) || !tmpl_value_numeric(b))
 		return tmpl_render_fail(rs, x, "'%s' between %s and %s", opname[x->op - X_ADD],
 				    tmpl_value_kind(a), tmpl_value_kind(b));
