@@ -120,16 +120,16 @@ static void test_round(void **state)
 	rec = (struct drecord){ .delivery_id = c[0].delivery_id, .attempt = 1,
 				.started_us = clock_wall_us(), .ended_us = clock_wall_us(),
 				.outcome = "bogus" };
-	assert_int_equal(dstore_record(db, A, "t1", &rec, &kept), -1);
+	assert_int_equal(dstore_record(db, A, "t1", &rec, 1, &kept), -1);
 	assert_true(dstore_up(db));
 
 	rec.outcome = "sent";
 	rec.status_code = 250;
 	rec.response = "250 OK queued";
 	rec.provider_response = "{\"status\": 250}";
-	assert_int_equal(dstore_record(db, A, "t2", &rec, &kept), 0);
+	assert_int_equal(dstore_record(db, A, "t2", &rec, 1, &kept), 0);
 	assert_false(kept);	/* t2 holds no claim */
-	assert_int_equal(dstore_record(db, A, "t1", &rec, &kept), 0);
+	assert_int_equal(dstore_record(db, A, "t1", &rec, 1, &kept), 0);
 	assert_true(kept);
 	v = su_value("SELECT delivery_status || ' ' || (provider_response ->> 'status') FROM delivery_log");
 	assert_string_equal(v, "sent 250");
@@ -155,10 +155,57 @@ static void test_round(void **state)
 	dstore_claims_free(c, n);
 }
 
+/* Several records in one transaction: all or nothing, a lost claim each its own. */
+static void test_batch(void **state)
+{
+	struct dclaim *c;
+	struct drecord rec[3];
+	bool kept[3];
+	int64_t now = clock_wall_us();
+	char *v;
+	int n;
+
+	(void)state;
+	su_exec("INSERT INTO delivery_log (tenant_id, profile_id, channel, idempotency_key)"
+		" SELECT '" A "', 'P1', 'email', 'b' || g FROM generate_series(1, 3) g");
+	assert_int_equal(dstore_claim(db, A, "t1", 60, 10, "email", &c, &n), 0);
+	assert_int_equal(n, 3);
+	for (int k = 0; k < 3; k++)
+		rec[k] = (struct drecord){ .delivery_id = c[k].delivery_id, .attempt = 1,
+					   .started_us = now, .ended_us = now, .outcome = "sent" };
+	rec[1].outcome = "retry";
+	rec[1].next_us = now + 60000000;
+	rec[2].outcome = "bogus";
+	assert_int_equal(dstore_record(db, A, "t1", rec, 3, kept), -1);
+	v = su_value("SELECT count(*) || ' ' || (SELECT count(*) FROM delivery_attempt a"
+		     " JOIN delivery_log d USING (tenant_id, delivery_id) WHERE idempotency_key LIKE 'b%')"
+		     " FROM delivery_log WHERE idempotency_key LIKE 'b%' AND delivery_status = 'queued'");
+	assert_string_equal(v, "3 0");	/* one refused: none written */
+	free(v);
+
+	rec[2].outcome = "failed";
+	rec[2].provider_response = "{\"reason\": \"rejected\"}";
+	assert_int_equal(dstore_release(db, A, "t1", &c[0].delivery_id, 1), 0);	/* lose one */
+	assert_int_equal(dstore_record(db, A, "t1", rec, 3, kept), 0);
+	assert_false(kept[0]);
+	assert_true(kept[1]);
+	assert_true(kept[2]);
+	v = su_value("SELECT string_agg(delivery_status::text, ',' ORDER BY idempotency_key)"
+		     " FROM delivery_log WHERE idempotency_key LIKE 'b%'");
+	assert_string_equal(v, "queued,queued,failed");
+	free(v);
+	v = su_value("SELECT string_agg(outcome, ',' ORDER BY delivery_id) FROM delivery_attempt a"
+		     " JOIN delivery_log d USING (tenant_id, delivery_id) WHERE idempotency_key LIKE 'b%'");
+	assert_string_equal(v, "retry,failed");
+	free(v);
+	dstore_claims_free(c, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -54,9 +54,10 @@ int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int le
 		 const char *channel, struct dclaim **out, int *n) __attribute__((warn_unused_result));
 void dstore_claims_free(struct dclaim *c, int n);
 
-/* An attempt's record and its status move (leo_deliver_record).  attempt 0:
- * no attempt row (a failure without a send).  *kept: false when the claim
- * had been lost (nothing written).  0 or -1 (nothing written either). */
+/* Attempts' records and their status moves (leo_deliver_record), n of one
+ * tenant in one transaction (one commit for all).  attempt 0: no attempt
+ * row (a failure without a send).  kept[k]: false when record k's claim had
+ * been lost (nothing written for it).  0, or -1: nothing written at all. */
 struct drecord {
 	long long delivery_id;
 	int attempt;
@@ -69,7 +70,7 @@ struct drecord {
 	const char *provider_response;	/* JSON text, NULL: none */
 };
 int dstore_record(struct dstore *d, const char *tenant, const char *owner,
-		  const struct drecord *r, bool *kept) __attribute__((warn_unused_result));
+		  const struct drecord *r, int n, bool *kept) __attribute__((warn_unused_result));
 
 /* Give claims back untouched; 0 or -1. */
 int dstore_release(struct dstore *d, const char *tenant, const char *owner,

@@ -62,17 +62,20 @@ static void dstore_drop(struct dstore *d)
 }
 
 /*
- * Run sql with params $1..$n in a transaction under tenant.  *res: the
- * statement's result (PQclear it), NULL on failure.  0 or -1 (logged).
+ * Run sql `times` times in one transaction under tenant, the k-th time with
+ * params[k * n .. k * n + n - 1] as $1..$n.  res[k]: the k-th statement's
+ * result (PQclear it), NULL when it had none.  0, or -1 (logged; res all
+ * NULL): one failed statement rolls the whole transaction back.
  */
-static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int n,
-		     const char *const *params, PGresult **res)
+static int dstore_tx_many(struct dstore *d, const char *tenant, const char *sql, int n,
+			  const char *const *params, int times, PGresult **res)
 {
 	const char *tp[1] = { tenant };
 	PGresult *r;
-	int rc = 0;
+	int rc = 0, sent = 1;
 
-	*res = NULL;
+	for (int k = 0; k < times; k++)
+		res[k] = NULL;
 	if (!d->conn) {
 		d->conn = pool_connect(d->pool);
 		if (!d->conn)
@@ -81,19 +84,21 @@ static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int 
 			deliver_metrics_db_reconnect();
 		d->ever = true;
 	}
-	if (!PQenterPipelineMode(d->conn) ||
-	    !PQsendQueryParams(d->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryParams(d->conn, "SELECT set_config('app.current_tenant_id', $1, true)", 1,
-			       NULL, tp, NULL, NULL, 0) ||
-	    !PQsendQueryParams(d->conn, sql, n, NULL, params, NULL, NULL, 0) ||
-	    !PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+	sent = PQenterPipelineMode(d->conn) &&
+	       PQsendQueryParams(d->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+	       PQsendQueryParams(d->conn, "SELECT set_config('app.current_tenant_id', $1, true)", 1,
+				 NULL, tp, NULL, NULL, 0);
+	for (int k = 0; sent && k < times; k++)
+		sent = PQsendQueryParams(d->conn, sql, n, NULL, params ? params + k * n : NULL, NULL,
+					 NULL, 0);
+	if (!sent || !PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
 	    !PQpipelineSync(d->conn)) {
 		log_warn("database: %s", PQerrorMessage(d->conn));
 		dstore_drop(d);
 		return -1;
 	}
-	/* four statements, each ending with NULL, then the sync */
-	for (int q = 0; q < 4; q++) {
+	/* BEGIN, set_config, the statements, COMMIT, each ending with NULL, then the sync */
+	for (int q = 0; q < times + 3; q++) {
 		while ((r = PQgetResult(d->conn)) != NULL) {
 			ExecStatusType st = PQresultStatus(r);
 
@@ -101,8 +106,8 @@ static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int 
 				log_warn("database: %s", PQresultErrorMessage(r));
 			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 				rc = -1;
-			if (q == 2 && st == PGRES_TUPLES_OK && !*res)
-				*res = r;
+			if (q >= 2 && q < times + 2 && st == PGRES_TUPLES_OK && !res[q - 2])
+				res[q - 2] = r;
 			else
 				PQclear(r);
 		}
@@ -121,11 +126,18 @@ static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int 
 			dstore_drop(d);
 		PQclear(r);
 	}
-	if (rc && *res) {
-		PQclear(*res);
-		*res = NULL;
+	for (int k = 0; rc && k < times; k++) {
+		PQclear(res[k]);
+		res[k] = NULL;
 	}
 	return rc;
+}
+
+/* One statement in a transaction under tenant (dstore_tx_many, once). */
+static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int n,
+		     const char *const *params, PGresult **res)
+{
+	return dstore_tx_many(d, tenant, sql, n, params, 1, res);
 }
 
 int dstore_tenants(struct dstore *d, char (**ids)[TENANT_ID_SIZE], int *n)
@@ -231,29 +243,49 @@ static void dstore_ts(char *buf, size_t cap, int64_t us)
 }
 
 int dstore_record(struct dstore *d, const char *tenant, const char *owner,
-		  const struct drecord *rec, bool *kept)
+		  const struct drecord *rec, int n, bool *kept)
 {
-	char id[24], att[16], st[40], en[40], code[24], next[40];
-	const char *p[11] = { owner, id, rec->attempt ? att : NULL, st, en, rec->outcome,
-			      rec->status_code ? code : NULL, rec->error, rec->response,
-			      rec->next_us ? next : NULL, rec->provider_response };
-	PGresult *r;
+	enum { NP = 11, W = 40 };
+	const char **p = calloc((size_t)n * NP, sizeof(*p));
+	char (*buf)[6][W] = calloc((size_t)n, sizeof(*buf));
+	PGresult **res = calloc((size_t)n, sizeof(*res));
+	int rc = -1;
 
-	*kept = false;
-	snprintf(id, sizeof(id), "%lld", rec->delivery_id);
-	snprintf(att, sizeof(att), "%d", rec->attempt);
-	dstore_ts(st, sizeof(st), rec->started_us);
-	dstore_ts(en, sizeof(en), rec->ended_us);
-	snprintf(code, sizeof(code), "%ld", rec->status_code);
-	dstore_ts(next, sizeof(next), rec->next_us);
-	if (dstore_tx(d, tenant,
-		      "SELECT leo_deliver_record($1, $2, $3, to_timestamp($4::float8),"
-		      " to_timestamp($5::float8), $6, $7, $8, $9, to_timestamp($10::float8), $11::jsonb)",
-		      11, p, &r))
-		return -1;
-	*kept = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	return 0;
+	for (int k = 0; k < n; k++)
+		kept[k] = false;
+	if (!p || !buf || !res)
+		goto out;
+	for (int k = 0; k < n; k++) {
+		const struct drecord *r = &rec[k];
+		char *id = buf[k][0], *att = buf[k][1], *st = buf[k][2], *en = buf[k][3],
+		     *code = buf[k][4], *next = buf[k][5];
+		const char *row[NP] = { owner, id, r->attempt ? att : NULL, st, en, r->outcome,
+					r->status_code ? code : NULL, r->error, r->response,
+					r->next_us ? next : NULL, r->provider_response };
+
+		snprintf(id, W, "%lld", r->delivery_id);
+		snprintf(att, W, "%d", r->attempt);
+		dstore_ts(st, W, r->started_us);
+		dstore_ts(en, W, r->ended_us);
+		snprintf(code, W, "%ld", r->status_code);
+		dstore_ts(next, W, r->next_us);
+		memcpy(p + k * NP, row, sizeof(row));
+	}
+	if (dstore_tx_many(d, tenant,
+			   "SELECT leo_deliver_record($1, $2, $3, to_timestamp($4::float8),"
+			   " to_timestamp($5::float8), $6, $7, $8, $9, to_timestamp($10::float8), $11::jsonb)",
+			   NP, p, n, res))
+		goto out;
+	for (int k = 0; k < n; k++) {
+		kept[k] = res[k] && PQntuples(res[k]) == 1 && PQgetvalue(res[k], 0, 0)[0] == 't';
+		PQclear(res[k]);
+	}
+	rc = 0;
+out:
+	free(p);
+	free(buf);
+	free(res);
+	return rc;
 }
 
 int dstore_release(struct dstore *d, const char *tenant, const char *owner, const long long *ids,

@@ -9,9 +9,10 @@
  * otherwise its message goes to the channel's transport and the result,
  * through outcome_decide, becomes one attempt row and one status move.
  *
- * Wake-ups: sender_wake (a notification, the poll backstop), a job's end
- * when its channel had more due than it could take, a rate token or a
- * retry coming due (ev_wake, set to the earliest).
+ * Wake-ups: sender_wake (a notification, the poll backstop, a job's end:
+ * the records of one turn of the loop are written in one transaction per
+ * tenant, then the freed slots claimed), a rate token or a retry coming due
+ * (ev_wake, set to the earliest).
  */
 #include "sender.h"
 
@@ -34,6 +35,9 @@
 #include "render.h"
 #include "utf8.h"
 
+/* Records written in one transaction at most. */
+#define SENDER_WRITE_MAX 256
+
 struct sjob {
 	struct sender *s;
 	struct dclaim *c;
@@ -54,7 +58,6 @@ struct sender {
 	struct curlev *cv;
 	struct render *render;
 	struct channel ch[DC_COUNT];
-	bool more[DC_COUNT];		/* the last claim filled its limit */
 	char owner[128];
 	struct event *ev_pass;		/* one-shot, zero delay: sender_wake */
 	struct event *ev_wake;		/* one-shot at wake_us */
@@ -64,6 +67,9 @@ struct sender {
 	int64_t wake_us;		/* monotonic; 0: none set */
 	struct sjob *pending, **pending_tail;
 	int db_failures;		/* passes in a row that failed: the backoff */
+	int waiting_said;		/* flushes in a row that found the database away */
+	struct drecord rec[SENDER_WRITE_MAX];	/* sender_write's batch */
+	bool kept[SENDER_WRITE_MAX];
 	bool stopping;
 	uint32_t rnd;
 };
@@ -135,53 +141,76 @@ static char *sender_provider_response(const struct tr_result *r, const char *rea
 	return s;
 }
 
-/* Write j's record; true when done with it (written, or refused for good). */
-static bool sender_write(struct sender *s, struct sjob *j)
+/* The verdict on record j (written, or lost to another sender). */
+static void sender_written(struct sjob *j, bool kept)
 {
-	bool kept;
-
-	if (dstore_record(s->db, j->tenant, s->owner, &j->rec, &kept)) {
-		if (!dstore_up(s->db))
-			return false;	/* kept for the next pass */
-		/* the database refused it: the claim runs out and the delivery is tried again */
-		log_error("delivery %s/%lld: its record was refused; it is retried after the lease",
-			  j->tenant, j->rec.delivery_id);
-		return true;
-	}
 	if (!kept)
 		log_warn("delivery %s/%lld: the claim ran out before its %s was recorded;"
 			 " another sender has taken it over", j->tenant, j->rec.delivery_id,
 			 j->rec.outcome);
+}
+
+/*
+ * Write the records of the first n pending jobs (one tenant's) in one
+ * transaction.  A batch the database refuses is written one by one, so that
+ * the one it refuses alone is dropped (its claim runs out and the delivery
+ * is tried again) and the others are not.  False while the database is away.
+ */
+static bool sender_write(struct sender *s, struct sjob **jobs, int n)
+{
+	for (int k = 0; k < n; k++)
+		s->rec[k] = jobs[k]->rec;
+	if (!dstore_record(s->db, jobs[0]->tenant, s->owner, s->rec, n, s->kept)) {
+		for (int k = 0; k < n; k++)
+			sender_written(jobs[k], s->kept[k]);
+		return true;
+	}
+	if (!dstore_up(s->db))
+		return false;
+	if (n == 1) {
+		log_error("delivery %s/%lld: its record was refused; it is retried after the lease",
+			  jobs[0]->tenant, jobs[0]->rec.delivery_id);
+		return true;
+	}
+	for (int k = 0; k < n; k++)
+		if (!sender_write(s, &jobs[k], 1))
+			return false;
 	return true;
 }
 
-/* The outcome of j is known: record it now or keep it for later. */
+/* The outcome of j is known: it is written with the others of this turn of
+ * the loop, in the pass that follows (one commit for them all). */
 static void sender_finish(struct sender *s, struct sjob *j)
 {
-	if (!s->pending && sender_write(s, j)) {
-		sender_job_free(j);
-		return;
-	}
-	log_warn("delivery %s/%lld: its %s waits for the database", j->tenant, j->rec.delivery_id,
-		 j->rec.outcome);
 	j->next = NULL;
 	*s->pending_tail = j;
 	s->pending_tail = &j->next;
-	sender_wake_at(s, clock_mono_us() + (int64_t)pool_backoff_ms(s->db_failures) * 1000);
+	sender_wake(s);
 }
 
-/* Records kept from before, in order; false while the database is away. */
+/* Write what is pending, a transaction per run of one tenant's records;
+ * false (the rest kept) while the database is away. */
 static bool sender_flush(struct sender *s)
 {
-	struct sjob *j;
+	struct sjob *batch[SENDER_WRITE_MAX], *j;
+	int n;
 
-	while ((j = s->pending)) {
-		if (!sender_write(s, j))
+	while (s->pending) {
+		n = 0;
+		for (j = s->pending; j && n < SENDER_WRITE_MAX && !strcmp(j->tenant, s->pending->tenant);
+		     j = j->next)
+			batch[n++] = j;
+		if (!sender_write(s, batch, n)) {
+			if (!s->waiting_said++)
+				log_warn("%d or more records wait for the database", n);
 			return false;
-		s->pending = j->next;
+		}
+		s->waiting_said = 0;
+		s->pending = j;
 		if (!s->pending)
 			s->pending_tail = &s->pending;
-		sender_job_free(j);
+		for (int k = 0; k < n; k++)
+			sender_job_free(batch[k]);
 	}
 	return true;
 }
@@ -193,9 +222,10 @@ static void sender_fail_unsent(struct sender *s, struct sjob *j, enum deliver_re
 	int64_t now = clock_wall_us();
 
 	j->provider_response = sender_provider_response(NULL, deliver_reason_names[why], detail);
+	j->error = detail && detail[0] ? strdup(detail) : NULL;	/* written later: a copy */
 	j->rec = (struct drecord){ .delivery_id = j->c->delivery_id, .attempt = 0,
 				   .started_us = now, .ended_us = now, .outcome = "failed",
-				   .error = detail && detail[0] ? detail : NULL,
+				   .error = j->error,
 				   .provider_response = j->provider_response };
 	deliver_metrics_failed(j->c->channel, why);
 	log_info("delivery %s/%lld: failed (%s%s%s), nothing sent", j->tenant, j->c->delivery_id,
@@ -259,8 +289,6 @@ static void sender_done(const struct tr_result *res, void *arg)
 	ch->inflight--;
 	deliver_metrics_inflight(ch->id, ch->inflight);
 	sender_finish(s, j);
-	if (s->more[ch->id])
-		sender_wake(s);
 }
 
 /* One claimed delivery: check, render, send (or fail it at once). */
@@ -320,10 +348,8 @@ static int sender_claim(struct sender *s, const char *tenant, struct channel *ch
 
 	if (want > s->cfg->deliver.claim_batch)
 		want = s->cfg->deliver.claim_batch;
-	if (want <= 0) {
-		s->more[ch->id] = true;	/* a freed slot wakes a pass */
-		return 0;
-	}
+	if (want <= 0)
+		return 0;	/* a freed slot wakes a pass */
 	got = ratelimit_take(&ch->rate, want, now);
 	if (got < want)
 		sender_wake_at(s, now + ratelimit_wait_us(&ch->rate, now));
@@ -335,7 +361,6 @@ static int sender_claim(struct sender *s, const char *tenant, struct channel *ch
 		return -1;
 	}
 	ratelimit_give(&ch->rate, got - n);
-	s->more[ch->id] = s->more[ch->id] || n == got;
 	for (int i = 0; i < n; i++) {
 		struct dclaim *one = malloc(sizeof(*one));
 
@@ -363,8 +388,6 @@ static void sender_pass(struct sender *s)
 		rc = -1;
 		goto out;
 	}
-	for (int c = 0; c < DC_COUNT; c++)
-		s->more[c] = false;
 	/* each pass starts with the next tenant, so that none waits behind another's backlog */
 	s->rotate++;
 	for (int i = 0; i < n && !rc; i++)
@@ -404,6 +427,8 @@ static void sender_on_poll(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!s->stopping && s->db_failures == 0 && !dstore_tenants(s->db, &tenants, &n)) {
 		for (t = 0; t < n; t++) {
+			memset(q, 0, sizeof(q));
+			o = 0;
 			if (dstore_backlog(s->db, tenants[t], q, DC_COUNT, &o))
 				break;
 			for (int c = 0; c < DC_COUNT; c++)

@@ -39,7 +39,7 @@ for _ in $(seq 100); do
 done
 [ -s "$it_tmp/requests.jsonl" ] || it_fail "the request did not arrive"
 "$it_top/scripts/pgtmp.sh" stop "$LEO_PGDIR" >/dev/null
-it_wait_log s "its sent waits for the database" 15
+it_wait_log s "records wait for the database" 15
 "$it_top/scripts/pgtmp.sh" start "$LEO_PGDIR" >/dev/null
 it_wait "SELECT delivery_status = 'sent' FROM delivery_log" 30
 it_eq "$(it_sql -c "SELECT count(*) || ' ' || max(outcome) FROM delivery_attempt")" "1 sent" \
