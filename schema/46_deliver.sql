@@ -63,8 +63,13 @@ CREATE OR REPLACE TRIGGER delivery_attempt_no_truncate
 	BEFORE TRUNCATE ON delivery_attempt
 	FOR EACH STATEMENT EXECUTE FUNCTION leo_append_only();
 
--- A tenant's queued deliveries, oldest first: what a claim scans.
-CREATE INDEX IF NOT EXISTS delivery_log_queued ON delivery_log (tenant_id, channel, delivery_id)
+-- A tenant's queued deliveries, oldest first: what a claim scans, in
+-- delivery_id order whatever the channel (a claim's channel is a filter on
+-- the queued rows only; without this index the claim walks every delivery
+-- the tenant ever had).  Its first shape led with the channel, which a
+-- claim could not use: dropped where a database has it.
+DROP INDEX IF EXISTS delivery_log_queued;
+CREATE INDEX IF NOT EXISTS delivery_log_queued_by_id ON delivery_log (tenant_id, delivery_id)
 	WHERE delivery_status = 'queued';
 
 -- condition_logic as a person reads it: "price crosses above 150.5",

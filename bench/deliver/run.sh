@@ -55,11 +55,12 @@ mkdir -p "$W/pg"
 as_pg "$bindir/initdb" -D "$W/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
 	>"$W/pg/initdb.log" 2>&1 || { cat "$W/pg/initdb.log" >&2; exit 1; }
 as_pg "$bindir/pg_ctl" -D "$W/pg/data" -l "$W/pg/server.log" -w -t 120 \
-	-o "-c listen_addresses='' -k $W/pg -c max_connections=50 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=512MB" \
+	-o "-c listen_addresses='' -k $W/pg -c max_connections=50 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c shared_buffers=512MB -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" \
 	start >/dev/null || { tail -n 30 "$W/pg/server.log" >&2; exit 1; }
 export PGHOST=$W/pg PGPORT=5432 PGUSER=postgres
 psql -X -q -d postgres -c "CREATE DATABASE bench"
 "$top/scripts/schema-apply.sh" bench >/dev/null 2>&1
+psql -X -q -d bench -c "CREATE EXTENSION pg_stat_statements"
 psql -X -q -d postgres -c "CREATE ROLE leo_bench_sender LOGIN IN ROLE leo_deliver"
 tenant=11111111-1111-4111-8111-111111111111
 profiles=1000
@@ -110,6 +111,11 @@ while [ "$(q -c "SELECT count(*) FROM delivery_log WHERE delivery_status = 'queu
 	sleep 0.2
 done
 cpu1=$(awk '{ print $14 + $15 }' "/proc/$dpid/stat")
+# where the database's time went, per delivery
+top_sql=$(q -F ' | ' -c "SELECT round((total_exec_time / $n * 1000)::numeric, 1), calls,
+	regexp_replace(left(query, 70), '\s+', ' ', 'g') FROM pg_stat_statements
+	WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'bench')
+	ORDER BY total_exec_time DESC LIMIT 8")
 read -r sent span <<<"$(q -F ' ' -c "SELECT count(*) FILTER (WHERE outcome = 'sent'),
 	extract(epoch FROM max(ended_at) - min(started_at)) FROM delivery_attempt")"
 thr_ps=$(awk -v n="$sent" -v s="$span" 'BEGIN { printf "%.0f", n / s }')
@@ -151,5 +157,11 @@ wait "$dpid" || true
 	echo "| leo-deliver / ceiling | $(awk -v a="$thr_ps" -v b="$ceiling_ps" 'BEGIN { printf "%.1f%%", 100 * a / b }') |"
 	echo "| leo-deliver CPU for them (user+sys) | $cpu_s s |"
 	echo "| commit -> request at $rate/s ($lat_n deliveries): p50 / p90 / p99 / max | $(sed 's/n=[0-9]* //; s/p50=//; s/ p90=/ \/ /; s/ p99=/ \/ /; s/ max=/ \/ /' <<<"$lat") ms |"
+	echo
+	echo "The database's time during the throughput run, per delivery (pg_stat_statements, statements nested in functions included):"
+	echo
+	echo "| us per delivery | calls | statement |"
+	echo "| ---: | ---: | --- |"
+	sed 's/^/| /; s/$/ |/' <<<"$top_sql"
 } | tee "$W/report.md"
 [ -z "$out" ] || cat "$W/report.md" >>"$out"
