@@ -9,13 +9,11 @@
 #ifndef LEO_PROG_H
 #define LEO_PROG_H
 
+#include <event2/event.h>
 #include <pthread.h>
 #include <stdbool.h>
 
 #include "log.h"
-
-struct event;
-struct event_base;
 
 struct prog_args {
 	/* in */
@@ -53,5 +51,16 @@ int prog_stats_start(struct prog_stats *s) __attribute__((warn_unused_result));
 /* Stop and join the thread (if started); the base stays until prog_stats_free. */
 void prog_stats_stop(struct prog_stats *s);
 void prog_stats_free(struct prog_stats *s);
+
+/* What a program's main() does with each sd_notify answer: systemd is
+ * told, not asked, so a lost datagram is worth a debug line only. */
+void prog_notified(int rc, const char *what);
+
+/* Signal sig as an event of base calling fn(arg), added; NULL on failure. */
+struct event *prog_signal(struct event_base *base, int sig, event_callback_fn fn, void *arg)
+	__attribute__((warn_unused_result));
+
+/* event_free that takes NULL. */
+void prog_event_free(struct event *ev);
 
 #endif

@@ -64,13 +64,6 @@ struct main_daemon {
 	uint64_t wd_processed, wd_beats;	/* stats thread */
 };
 
-/* systemd is told, not asked: a lost datagram is worth a debug line only. */
-static void main_notified(int rc, const char *what)
-{
-	if (rc)
-		log_debug("sd_notify %s: %m", what);
-}
-
 /* Worker thread: an engine event goes to the writer queue. */
 static void main_emit(void *arg, const struct rules_event *ev, int64_t recv_us)
 {
@@ -98,11 +91,11 @@ static void main_ready(void *arg, bool ready)
 
 	atomic_store(&d->ready, ready);
 	if (ready) {
-		main_notified(sdnotify_ready(), "READY");
-		main_notified(sdnotify_status("rules loaded, listening"), "STATUS");
+		prog_notified(sdnotify_ready(), "READY");
+		prog_notified(sdnotify_status("rules loaded, listening"), "STATUS");
 		log_info("ready: rules loaded, listening");
 	} else {
-		main_notified(sdnotify_status("database connection lost, reconnecting"),
+		prog_notified(sdnotify_status("database connection lost, reconnecting"),
 			      "STATUS");
 	}
 }
@@ -127,7 +120,7 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping (flushing pending firings)", (int)sig);
-	main_notified(sdnotify_stopping(), "STOPPING");
+	prog_notified(sdnotify_stopping(), "STOPPING");
 	event_base_loopbreak(d->base);
 }
 
@@ -140,12 +133,12 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_info("SIGHUP: reloading %s", d->args.config_path);
-	main_notified(sdnotify_reloading(), "RELOADING");
+	prog_notified(sdnotify_reloading(), "RELOADING");
 	next = alertd_cfg_load(d->args.config_path, d->args.path_is_default, NULL); /* to the log */
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
 			  d->args.config_path);
-		main_notified(sdnotify_ready(), "READY");
+		prog_notified(sdnotify_ready(), "READY");
 		return;
 	}
 	alertd_cfg_keep_static(d->cfg, next, NULL);
@@ -157,8 +150,8 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	writer_set_limits(d->writer, next->writer.batch_max_rows,
 			  next->writer.batch_max_delay_ms);
 	listen_reload(d->listen, next->engine.resync_interval_s);
-	main_notified(sdnotify_ready(), "READY");
-	main_notified(sdnotify_status("configuration reloaded, rules resynced"), "STATUS");
+	prog_notified(sdnotify_ready(), "READY");
+	prog_notified(sdnotify_status("configuration reloaded, rules resynced"), "STATUS");
 }
 
 /* Loop: a heartbeat for the watchdog. */
@@ -186,12 +179,12 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (atomic_load(&d->stopping)) {
-		main_notified(sdnotify_watchdog(), "WATCHDOG");
+		prog_notified(sdnotify_watchdog(), "WATCHDOG");
 		return;
 	}
 	workers_progress(d->workers, &processed, &waiting);
 	if (waiting ? processed != d->wd_processed : beats != d->wd_beats)
-		main_notified(sdnotify_watchdog(), "WATCHDOG");
+		prog_notified(sdnotify_watchdog(), "WATCHDOG");
 	else if (waiting)
 		log_warn("watchdog: workers made no progress with %llu messages waiting",
 			 (unsigned long long)waiting);
@@ -213,23 +206,6 @@ static int main_watchdog_start(struct main_daemon *d, uint64_t wd_usec)
 	d->ev_watchdog = event_new(d->stats.base, -1, EV_PERSIST, main_on_watchdog, d);
 	return !d->ev_beat || !d->ev_watchdog || event_add(d->ev_beat, &beat) ||
 	       event_add(d->ev_watchdog, &check) ? -1 : 0;
-}
-
-static struct event *main_signal(struct main_daemon *d, int sig, event_callback_fn fn)
-{
-	struct event *ev = evsignal_new(d->base, sig, fn, d);
-
-	if (ev && event_add(ev, NULL)) {
-		event_free(ev);
-		ev = NULL;
-	}
-	return ev;
-}
-
-static void main_free_event(struct event *ev)
-{
-	if (ev)
-		event_free(ev);
 }
 
 int main(int argc, char **argv)
@@ -271,9 +247,9 @@ int main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	d.ev_term = main_signal(&d, SIGTERM, main_on_stop);
-	d.ev_int = main_signal(&d, SIGINT, main_on_stop);
-	d.ev_hup = main_signal(&d, SIGHUP, main_on_hup);
+	d.ev_term = prog_signal(d.base, SIGTERM, main_on_stop, &d);
+	d.ev_int = prog_signal(d.base, SIGINT, main_on_stop, &d);
+	d.ev_hup = prog_signal(d.base, SIGHUP, main_on_hup, &d);
 	if (!d.ev_term || !d.ev_int || !d.ev_hup) {
 		log_error("cannot install signal events");
 		goto out;
@@ -316,7 +292,7 @@ int main(int argc, char **argv)
 	}
 	if (prog_stats_start(&d.stats))
 		goto out;
-	main_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
+	prog_notified(sdnotify_status("connecting to the database, loading rules"), "STATUS");
 
 	if (event_base_dispatch(d.base) < 0) {
 		log_error("event loop failed");
@@ -334,11 +310,11 @@ out:
 	httpd_stop(d.httpd);
 	listen_free(d.listen);
 	pool_free(d.pool);
-	main_free_event(d.ev_watchdog);
-	main_free_event(d.ev_beat);
-	main_free_event(d.ev_hup);
-	main_free_event(d.ev_int);
-	main_free_event(d.ev_term);
+	prog_event_free(d.ev_watchdog);
+	prog_event_free(d.ev_beat);
+	prog_event_free(d.ev_hup);
+	prog_event_free(d.ev_int);
+	prog_event_free(d.ev_term);
 	prog_stats_free(&d.stats);
 	if (d.base)
 		event_base_free(d.base);

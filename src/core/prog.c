@@ -151,3 +151,26 @@ void prog_stats_free(struct prog_stats *s)
 	s->ev_stop = NULL;
 	s->base = NULL;
 }
+
+void prog_notified(int rc, const char *what)
+{
+	if (rc)
+		log_debug("sd_notify %s: %m", what);
+}
+
+struct event *prog_signal(struct event_base *base, int sig, event_callback_fn fn, void *arg)
+{
+	struct event *ev = evsignal_new(base, sig, fn, arg);
+
+	if (ev && event_add(ev, NULL)) {
+		event_free(ev);
+		ev = NULL;
+	}
+	return ev;
+}
+
+void prog_event_free(struct event *ev)
+{
+	if (ev)
+		event_free(ev);
+}

@@ -61,12 +61,6 @@ struct main_sender {
 	int drain_ticks;		/* loop, while stopping */
 };
 
-static void main_notified(int rc, const char *what)
-{
-	if (rc)
-		log_debug("sd_notify %s: %m", what);
-}
-
 /* --check-template FILE: 0, or EX_DATAERR with line, column and reason. */
 static int main_check_template(const char *path)
 {
@@ -127,7 +121,7 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 	if (atomic_exchange(&d->stopping, true))
 		return;
 	log_info("signal %d: stopping (finishing the requests in flight)", (int)sig);
-	main_notified(sdnotify_stopping(), "STOPPING");
+	prog_notified(sdnotify_stopping(), "STOPPING");
 	event_add(d->ev_drain, &(struct timeval){ 0, 100000 });
 }
 
@@ -150,7 +144,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_info("SIGHUP: reloading %s", d->args.config_path);
-	main_notified(sdnotify_reloading(), "RELOADING");
+	prog_notified(sdnotify_reloading(), "RELOADING");
 	next = deliver_cfg_load(d->args.config_path, d->args.path_is_default, NULL);
 	if (!next) {
 		log_error("SIGHUP: %s has errors; keeping the running configuration",
@@ -163,7 +157,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 		log_setup(d->args.log_level_forced ? d->args.log_level : next->log.level,
 			  next->log.format);
 	}
-	main_notified(sdnotify_ready(), "READY");
+	prog_notified(sdnotify_ready(), "READY");
 }
 
 /* Loop, every second: the heartbeat for the watchdog, and readiness. */
@@ -177,11 +171,11 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
 	atomic_fetch_add(&d->beats, 1);
 	atomic_store(&d->ready, up);
 	if (up && !d->said_ready) {
-		main_notified(sdnotify_ready(), "READY");
-		main_notified(sdnotify_status("sending"), "STATUS");
+		prog_notified(sdnotify_ready(), "READY");
+		prog_notified(sdnotify_status("sending"), "STATUS");
 		log_info("ready: listening for deliveries");
 	} else if (!up && d->said_ready) {
-		main_notified(sdnotify_status("database connection lost, reconnecting"),
+		prog_notified(sdnotify_status("database connection lost, reconnecting"),
 			      "STATUS");
 	}
 	d->said_ready = up;
@@ -196,27 +190,10 @@ static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (beats != d->wd_beats || atomic_load(&d->stopping))
-		main_notified(sdnotify_watchdog(), "WATCHDOG");
+		prog_notified(sdnotify_watchdog(), "WATCHDOG");
 	else
 		log_warn("watchdog: the loop thread has not run since the last check");
 	d->wd_beats = beats;
-}
-
-static struct event *main_signal(struct main_sender *d, int sig, event_callback_fn fn)
-{
-	struct event *ev = evsignal_new(d->base, sig, fn, d);
-
-	if (ev && event_add(ev, NULL)) {
-		event_free(ev);
-		ev = NULL;
-	}
-	return ev;
-}
-
-static void main_free_event(struct event *ev)
-{
-	if (ev)
-		event_free(ev);
 }
 
 /* The receipts' secret: "" when not configured; NULL when unreadable. */
@@ -265,9 +242,9 @@ int main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	d.ev_term = main_signal(&d, SIGTERM, main_on_stop);
-	d.ev_int = main_signal(&d, SIGINT, main_on_stop);
-	d.ev_hup = main_signal(&d, SIGHUP, main_on_hup);
+	d.ev_term = prog_signal(d.base, SIGTERM, main_on_stop, &d);
+	d.ev_int = prog_signal(d.base, SIGINT, main_on_stop, &d);
+	d.ev_hup = prog_signal(d.base, SIGHUP, main_on_hup, &d);
 	d.ev_drain = event_new(d.base, -1, EV_PERSIST, main_on_drain, &d);
 	d.ev_beat = event_new(d.base, -1, EV_PERSIST, main_on_beat, &d);
 	if (!d.ev_term || !d.ev_int || !d.ev_hup || !d.ev_drain || !d.ev_beat ||
@@ -332,12 +309,12 @@ out:
 		memset(secret, 0, strlen(secret));
 		free(secret);
 	}
-	main_free_event(d.ev_watchdog);
-	main_free_event(d.ev_beat);
-	main_free_event(d.ev_drain);
-	main_free_event(d.ev_hup);
-	main_free_event(d.ev_int);
-	main_free_event(d.ev_term);
+	prog_event_free(d.ev_watchdog);
+	prog_event_free(d.ev_beat);
+	prog_event_free(d.ev_drain);
+	prog_event_free(d.ev_hup);
+	prog_event_free(d.ev_int);
+	prog_event_free(d.ev_term);
 	prog_stats_free(&d.stats);
 	if (d.base)
 		event_base_free(d.base);
