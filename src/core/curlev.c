@@ -195,3 +195,25 @@ void curlev_free(struct curlev *cv)
 		event_free(cv->timer);
 	free(cv);
 }
+
+CURL *curlev_easy(const char *url, const char *protocols, int timeout_ms, const char *ca_file,
+		  char *errbuf)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file && ca_file[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms < 5000 ? timeout_ms : 5000));
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+	return e;
+}

@@ -218,7 +218,7 @@ void thttp_send(struct thttp *h, const struct tr_msg *m, tr_done_fn *done, void 
 	struct tr_result fail = { .cls = TR_RETRY, .retry_after_s = -1 };
 	bool ok;
 
-	if (!r || !(r->easy = curl_easy_init()))
+	if (!r || !(r->easy = curlev_easy(h->url, "http,https", h->timeout_ms, h->ca_file, r->errbuf)))
 		goto oom;
 	r->done = done;
 	r->arg = arg;
@@ -251,31 +251,19 @@ void thttp_send(struct thttp *h, const struct tr_msg *m, tr_done_fn *done, void 
 	}
 	if (!ok)
 		goto oom;
-	curl_easy_setopt(r->easy, CURLOPT_URL, h->url);
 	curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, h->method);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "leo-deliver/" LEO_VERSION);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(h->timeout_ms < 5000 ? h->timeout_ms : 5000));
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_MAXREDIRS, (long)THTTP_MAX_REDIRS);
 	curl_easy_setopt(r->easy, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(r->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file)
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, h->ca_file);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, thttp_on_body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, thttp_on_header);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	if (curlev_add(h->cv, r->easy, thttp_on_done, r))
 		goto oom;
 	return;

@@ -420,7 +420,7 @@ void tsmtp_send(struct tsmtp *s, const struct tr_msg *m, tr_done_fn *done, void 
 	}
 	fail.cls = TR_RETRY;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->easy = curl_easy_init()))
+	if (!r || !(r->easy = curlev_easy(s->url, "smtp,smtps", s->timeout_ms, s->ca_file, r->errbuf)))
 		goto oom;
 	r->done = done;
 	r->arg = arg;
@@ -430,13 +430,7 @@ void tsmtp_send(struct tsmtp *s, const struct tr_msg *m, tr_done_fn *done, void 
 	if (!r->text || !(r->rcpt = curl_slist_append(NULL, rcpt)))
 		goto oom;
 	r->len = strlen(r->text);
-	curl_easy_setopt(r->easy, CURLOPT_URL, s->url);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(r->easy, CURLOPT_USE_SSL, (long)(s->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (s->ca_file)
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, s->ca_file);
 	if (s->username) {
 		curl_easy_setopt(r->easy, CURLOPT_USERNAME, s->username);
 		curl_easy_setopt(r->easy, CURLOPT_PASSWORD, s->password ? s->password : "");
@@ -447,15 +441,9 @@ void tsmtp_send(struct tsmtp *s, const struct tr_msg *m, tr_done_fn *done, void 
 	curl_easy_setopt(r->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->len);
 	curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, tsmtp_on_read);
 	curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(s->timeout_ms < 5000 ? s->timeout_ms : 5000));
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(r->easy, CURLOPT_VERBOSE, 1L);	/* for the replies only */
 	curl_easy_setopt(r->easy, CURLOPT_DEBUGFUNCTION, tsmtp_on_debug);
 	curl_easy_setopt(r->easy, CURLOPT_DEBUGDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	if (curlev_add(s->cv, r->easy, tsmtp_on_done, r))
 		goto oom;
 	return;
