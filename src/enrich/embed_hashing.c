@@ -197,7 +197,7 @@ int embed_hashing(const char *text, size_t len, float out[EMBED_DIM])
 		while (j < nt && h[j] == h[i])
 			j++;
 		v[(h[i] & 0x7fffffffffffffffULL) % EMBED_DIM] +=
-			(h[i] >> 63 ? -1.0 : 1.0) * ((double)(j - i));
+			(h[i] >> 63 ? -1.0 : 1.0) * (1.0 + log((double)(j - i)));
 		i = j;
 	}
 	free(h);
