@@ -189,14 +189,14 @@ static void eo_classify(struct embed_result *res, CURLcode rc, long status, cons
 {
 	if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
 	    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
-	    rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE) {
+	    rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE || rc == CURLE_ABORTED_BY_CALLBACK) {
 		res->transient = true;
 		snprintf(res->error, sizeof(res->error), "embeddings request: %s%s%.150s",
 			 curl_easy_strerror(rc), *errbuf ? ": " : "", errbuf);
 		return;
 	}
 	if (rc != CURLE_OK) {
-		res->transient = rc != CURLE_WRITE_ERROR && rc != CURLE_ABORTED_BY_CALLBACK;
+		res->transient = rc != CURLE_WRITE_ERROR;
 		snprintf(res->error, sizeof(res->error), "embeddings request: %s%s%.150s",
 			 rc == CURLE_WRITE_ERROR ? "answer too large or out of memory" :
 			 curl_easy_strerror(rc), *errbuf ? ": " : "", errbuf);

@@ -1,0 +1,402 @@
+/*
+ * estore.c — leo-enrich's calls of schema/47_enrich.sql.  One connection of
+ * the loop thread, opened at the first call and again after a loss (counted
+ * as a reconnect).  A batch's results go as one pipelined transaction:
+ *
+ *	BEGIN
+ *	SELECT leo_enrich_done(owner, tenant, job, embedding)   -- or _fail
+ *	...
+ *	COMMIT
+ *
+ * sent in one go and read back in one round trip; should any statement fail
+ * (the transaction then is aborted), each job is recorded again on its own,
+ * so one bad row costs its own job only.
+ */
+#include "estore.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embed_hashing.h"
+#include "log.h"
+#include "pool.h"
+
+struct estore {
+	struct pool *pool;
+	PGconn *conn;		/* NULL: connect at the next call */
+	bool ever;		/* connected once: the next connection is a reconnect */
+};
+
+struct estore *estore_new(struct pool *p)
+{
+	struct estore *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->pool = p;
+	return s;
+}
+
+void estore_free(struct estore *s)
+{
+	if (!s)
+		return;
+	if (s->conn)
+		PQfinish(s->conn);
+	free(s);
+}
+
+bool estore_up(const struct estore *s)
+{
+	return s->conn != NULL;
+}
+
+static void estore_drop(struct estore *s)
+{
+	if (s->conn)
+		PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+static int estore_conn(struct estore *s)
+{
+	if (s->conn)
+		return 0;
+	s->conn = pool_connect(s->pool);
+	if (!s->conn)
+		return -1;
+	if (s->ever)
+		enrich_metrics_db_reconnect();
+	s->ever = true;
+	return 0;
+}
+
+/* One statement, its rows in *res (PQclear it).  0 or -1 (logged). */
+static int estore_exec(struct estore *s, const char *sql, int n, const char *const *params,
+		       PGresult **res)
+{
+	PGresult *r;
+
+	*res = NULL;
+	if (estore_conn(s))
+		return -1;
+	r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("database: %s", PQerrorMessage(s->conn));
+		PQclear(r);
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			estore_drop(s);
+		return -1;
+	}
+	*res = r;
+	return 0;
+}
+
+static char *estore_dup(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+void estore_jobs_free(struct estore_job *j, int n)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < n; i++) {
+		free(j[i].profile_id);
+		free(j[i].fields);
+	}
+	free(j);
+}
+
+int estore_claim(struct estore *s, const char *owner, int lease_s, int limit, int events,
+		 int max_attempts, struct estore_job **jobs)
+{
+	char ls[16], li[16], ev[16], ma[16];
+	const char *p[] = { owner, ls, li, ev, ma };
+	PGresult *r;
+	struct estore_job *j;
+	int n;
+
+	*jobs = NULL;
+	snprintf(ls, sizeof(ls), "%d", lease_s);
+	snprintf(li, sizeof(li), "%d", limit);
+	snprintf(ev, sizeof(ev), "%d", events);
+	snprintf(ma, sizeof(ma), "%d", max_attempts);
+	if (estore_exec(s, "SELECT tenant_id, job_id, profile_id, attempt, fields "
+			"FROM leo_enrich_claim($1, $2, $3, $4, $5)", 5, p, &r))
+		return -1;
+	n = PQntuples(r);
+	j = calloc(n ? (size_t)n : 1, sizeof(*j));
+	if (!j) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(j[i].tenant, sizeof(j[i].tenant), "%s", PQgetvalue(r, i, 0));
+		j[i].job_id = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		j[i].profile_id = estore_dup(r, i, 2);
+		j[i].attempt = atoi(PQgetvalue(r, i, 3));
+		j[i].fields = estore_dup(r, i, 4);
+		if (!j[i].profile_id || (!PQgetisnull(r, i, 4) && !j[i].fields)) {
+			/* out of memory: the leases bring these jobs back */
+			PQclear(r);
+			estore_jobs_free(j, n);
+			return -1;
+		}
+	}
+	PQclear(r);
+	*jobs = j;
+	return n;
+}
+
+void estore_vec_text(const float *v, char *buf)
+{
+	char *o = buf;
+
+	*o++ = '{';
+	for (int i = 0; i < EMBED_DIM; i++)
+		o += sprintf(o, i ? ",%.9g" : "%.9g", (double)v[i]);
+	*o++ = '}';
+	*o = '\0';
+}
+
+static const char estore_done_sql[] = "SELECT leo_enrich_done($1, $2, $3, $4::real[])";
+static const char estore_fail_sql[] =
+	"SELECT leo_enrich_fail($1, $2, $3, $4, $5, $6, $7)";
+
+/* Send one job's statement into the pipeline. */
+static int estore_send_one(struct estore *s, const char *owner, const struct estore_job *j,
+			   const struct estore_outcome *o, int max_attempts, char *vbuf)
+{
+	char id[24], bo[32], ma[16];
+
+	snprintf(id, sizeof(id), "%lld", j->job_id);
+	if (o->vec) {
+		const char *p[] = { owner, j->tenant, id, vbuf };
+
+		estore_vec_text(o->vec, vbuf);
+		return PQsendQueryParams(s->conn, estore_done_sql, 4, NULL, p, NULL, NULL, 0) ? 0 : -1;
+	}
+	snprintf(bo, sizeof(bo), "%.3f", o->backoff_s);
+	snprintf(ma, sizeof(ma), "%d", max_attempts);
+	{
+		const char *p[] = { owner, j->tenant, id, o->error ? o->error : "error",
+				    o->permanent ? "true" : "false", bo, ma };
+
+		return PQsendQueryParams(s->conn, estore_fail_sql, 7, NULL, p, NULL, NULL, 0) ? 0 : -1;
+	}
+}
+
+/* 'done' 'queued' 'failed' 'gone' 'lost' -> the metric's result. */
+static enum enrich_result estore_result(const char *v)
+{
+	if (strcmp(v, "done") == 0)
+		return ER_DONE;
+	if (strcmp(v, "queued") == 0)
+		return ER_RETRY;
+	if (strcmp(v, "failed") == 0)
+		return ER_FAILED;
+	if (strcmp(v, "gone") == 0)
+		return ER_GONE;
+	return ER_LOST;
+}
+
+/* Read the pipeline's results: nq statements then the sync.  Each
+ * statement's first value goes to o[k].result (k counts the statements
+ * from first_job).  0, -1 when a statement failed, -2 when the connection
+ * is gone. */
+static int estore_read(struct estore *s, int nq, int first_job, int njobs,
+		       struct estore_outcome *o, int has_tx)
+{
+	PGresult *r;
+	int rc = 0;
+
+	for (int q = 0; q < nq; q++) {
+		int k = q - (has_tx ? 1 : 0) + first_job;
+
+		while ((r = PQgetResult(s->conn)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+
+			if (st == PGRES_FATAL_ERROR && rc == 0)
+				log_warn("database: %s", PQresultErrorMessage(r));
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+				rc = -1;
+			if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && k >= first_job &&
+			    k < first_job + njobs)
+				o[k].result = estore_result(PQgetvalue(r, 0, 0));
+			PQclear(r);
+		}
+	}
+	r = PQgetResult(s->conn);
+	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		return -2;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Batch (tx) or one job alone (!tx, n == 1).  0, -1, -2 as estore_read. */
+static int estore_pipe(struct estore *s, const char *owner, const struct estore_job *jobs,
+		       struct estore_outcome *o, int first, int n, int max_attempts, bool tx,
+		       char *vbuf)
+{
+	int rc;
+
+	if (!PQenterPipelineMode(s->conn))
+		return -2;
+	if (tx && !PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+		return -2;
+	for (int i = first; i < first + n; i++)
+		if (estore_send_one(s, owner, &jobs[i], &o[i], max_attempts, vbuf))
+			return -2;
+	if (tx && !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+		return -2;
+	if (!PQpipelineSync(s->conn))
+		return -2;
+	rc = estore_read(s, n + (tx ? 2 : 0), first, n, o, tx);
+	if (rc == -2 || !PQexitPipelineMode(s->conn))
+		return -2;
+	if (rc && tx) {
+		/* an error inside BEGIN leaves the block open and aborted */
+		PGresult *r = PQexec(s->conn, "ROLLBACK");
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = -2;
+		PQclear(r);
+	}
+	return rc;
+}
+
+int estore_finish(struct estore *s, const char *owner, const struct estore_job *jobs,
+		  struct estore_outcome *o, int n, int max_attempts)
+{
+	char *vbuf = malloc(ESTORE_VEC_TEXT);
+	int rc;
+
+	if (!vbuf)
+		return -1;
+	if (estore_conn(s)) {
+		free(vbuf);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		o[i].result = ER_LOST;
+	rc = estore_pipe(s, owner, jobs, o, 0, n, max_attempts, true, vbuf);
+	if (rc == -1) {
+		/* one statement failed and took the batch with it: one by one */
+		for (int i = 0; i < n && rc != -2; i++) {
+			o[i].result = ER_LOST;
+			rc = estore_pipe(s, owner, &jobs[i], &o[i], 0, 1, max_attempts, false, vbuf);
+			if (rc == -1 && o[i].vec) {
+				/* the write itself is refused: record why instead */
+				struct estore_outcome f = { .error = "the database refused the embedding",
+							    .permanent = true };
+
+				rc = estore_pipe(s, owner, &jobs[i], &f, 0, 1, max_attempts, false, vbuf);
+				o[i].result = f.result;
+			}
+		}
+	}
+	free(vbuf);
+	if (rc == -2) {
+		log_warn("database connection lost: %s", PQerrorMessage(s->conn));
+		estore_drop(s);
+		return -1;
+	}
+	return 0;
+}
+
+void estore_news_free(struct estore_news *n, int count)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < count; i++) {
+		free(n[i].headline);
+		free(n[i].body);
+	}
+	free(n);
+}
+
+int estore_news_pick(struct estore *s, long long after, int limit, struct estore_news **news)
+{
+	char a[24], l[16];
+	const char *p[] = { a, l };
+	PGresult *r;
+	struct estore_news *v;
+	int n;
+
+	*news = NULL;
+	snprintf(a, sizeof(a), "%lld", after);
+	snprintf(l, sizeof(l), "%d", limit);
+	if (estore_exec(s, "SELECT news_id, headline, body FROM leo_enrich_news_pick($1, $2)", 2, p,
+			&r))
+		return -1;
+	n = PQntuples(r);
+	v = calloc(n ? (size_t)n : 1, sizeof(*v));
+	if (!v) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		v[i].news_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		v[i].headline = estore_dup(r, i, 1);
+		v[i].body = estore_dup(r, i, 2);
+		if (!v[i].headline) {
+			PQclear(r);
+			estore_news_free(v, n);
+			return -1;
+		}
+	}
+	PQclear(r);
+	*news = v;
+	return n;
+}
+
+int estore_news_done(struct estore *s, const struct estore_news *news, const float *vecs, int n)
+{
+	char *vbuf = malloc(ESTORE_VEC_TEXT);
+	PGresult *r;
+	int rc = 0;
+
+	if (!vbuf || estore_conn(s)) {
+		free(vbuf);
+		return -1;
+	}
+	/* each row its own statement: one refused embedding costs only its row */
+	for (int i = 0; i < n && rc == 0; i++) {
+		char id[24];
+		const char *p[] = { id, vbuf };
+
+		snprintf(id, sizeof(id), "%lld", news[i].news_id);
+		estore_vec_text(vecs + (size_t)i * EMBED_DIM, vbuf);
+		r = PQexecParams(s->conn, "SELECT leo_enrich_news_done($1, $2::real[])", 2, NULL, p,
+				 NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			log_warn("database: news %lld: %s", news[i].news_id, PQerrorMessage(s->conn));
+			if (PQstatus(s->conn) != CONNECTION_OK) {
+				estore_drop(s);
+				rc = -1;
+			}
+			enrich_metrics_news(0);
+		} else {
+			enrich_metrics_news(1);
+		}
+		PQclear(r);
+	}
+	free(vbuf);
+	return rc;
+}
+
+int estore_backlog(struct estore *s, double *waiting, double *oldest_s)
+{
+	PGresult *r;
+
+	if (estore_exec(s, "SELECT waiting, oldest_s FROM leo_enrich_backlog()", 0, NULL, &r))
+		return -1;
+	*waiting = PQntuples(r) ? atof(PQgetvalue(r, 0, 0)) : 0;
+	*oldest_s = PQntuples(r) ? atof(PQgetvalue(r, 0, 1)) : 0;
+	PQclear(r);
+	return 0;
+}
