@@ -8,11 +8,12 @@ command -v systemd-analyze >/dev/null 2>&1 || { echo "systemd-analyze not found:
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# verify wants ExecStart's binary to exist: stand one in.
-printf '#!/bin/sh\nexit 0\n' >"$dir/leo-alertd"
-chmod +x "$dir/leo-alertd"
+# verify wants ExecStart's binary to exist: stand one in (named as the unit).
+prog=$(basename "$template" .service)
+printf '#!/bin/sh\nexit 0\n' >"$dir/$prog"
+chmod +x "$dir/$prog"
 sed -e "s|@CMAKE_INSTALL_FULL_SBINDIR@|$dir|g" \
-    -e "s|@LEO_CONFIG_FILE@|$dir/leo-alertd.yaml|g" "$template" >"$dir/leo-alertd.service"
+    -e "s|@LEO_CONFIG_FILE@|$dir/$prog.yaml|g" "$template" >"$dir/leo-alertd.service"
 if grep -n '@[A-Z_]*@' "$dir/leo-alertd.service"; then
 	echo "unsubstituted variables above"
 	exit 1
