@@ -4,8 +4,9 @@
  * A round: claim up to batch_size due jobs (leo_enrich_claim: every active
  * tenant, leased to this worker); build each job's document from the
  * fields the claim returned; embed the batch; record it (estore_finish: one
- * transaction; done, or failed with backoff or for good).  A full batch
- * starts the next round at once; otherwise, with enrich.news, the news
+ * transaction; done, or failed with backoff or for good).  A recorded batch
+ * starts the next round at once; one that claims nothing, with enrich.news,
+ * turns to the news
  * without an embedding get the same treatment, a batch at a time, after a
  * cursor that goes back to the start at each poll tick (so a row that
  * keeps failing is tried once per tick, not in a loop).
@@ -136,7 +137,7 @@ static void jobs_round_over(struct jobs *j, bool more)
 static void jobs_record(struct jobs *j, const struct embed_result *r)
 {
 	struct estore_outcome *o = calloc((size_t)j->n, sizeof(*o));
-	bool full = j->n >= j->c.batch_size, ok = true;
+	bool ok = true;
 
 	if (!o) {
 		log_error("out of memory recording a batch; its leases bring it back");
@@ -169,7 +170,7 @@ static void jobs_record(struct jobs *j, const struct embed_result *r)
 		log_debug("batch of %d jobs recorded", j->n);
 	}
 	free(o);
-	jobs_round_over(j, ok && full);
+	jobs_round_over(j, ok);	/* more jobs, or else the news */
 }
 
 static void jobs_record_news(struct jobs *j, const struct embed_result *r)
