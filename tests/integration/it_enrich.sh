@@ -7,8 +7,12 @@
 #   notify    a changed profile is embedded again within a second (the poll
 #             tick is a minute away);
 #   openai    against tests/servers/embed_server.py with its key: ok, then
-#             500 (queued again with last_error and a later run_after, then
-#             done), wrong dimension and NaN (failed with last_error);
+#             500, 429 and a timeout (queued again with last_error and a
+#             later run_after, then done), wrong dimension, NaN, infinity,
+#             a cut body, a missing item (failed with last_error), a profile
+#             deleted while its batch is being embedded (its job ends
+#             quietly, the others are done);
+#   config    --check-config: 0 for the shipped file, 78 for a bad one;
 #   kill -9   mid-batch (the server hangs): the jobs come back after their
 #             lease and are done by the next worker.
 # LEO_ENRICH_BIN names the binary.
@@ -152,8 +156,42 @@ echo inf >"$mode"
 newjobs inf 1
 it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'inf-%' AND status = 'failed'" 20
 it_eq "$(jobs_of inf)" "failed|1|data[0].embedding has NaN or infinite values" "infinity: failed"
+echo malformed >"$mode"
+newjobs cut 1
+it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'cut-%' AND status = 'failed'" 20
+it_eq "$(jobs_of cut)" "failed|1|malformed answer: not JSON" "a cut body: failed"
+echo missing >"$mode"
+newjobs miss 2
+it_wait "SELECT count(*) = 2 FROM embedding_job WHERE profile_id LIKE 'miss-%' AND status = 'failed'" 20
+it_eq "$(jobs_of miss)" "failed|1|missing items: 1 embeddings for 2 inputs" "a missing item: failed"
+echo 429 >"$mode"
+newjobs e429 1
+it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'e429-%' AND attempts >= 1 AND status = 'queued' AND last_error = 'embeddings request: HTTP 429'" 20
+it_ok "HTTP 429: queued again"
+echo ok >"$mode"
+it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'e429-%' AND status = 'done'" 20
+it_ok "... and done"
+echo slow >"$mode"
+newjobs slow 3
+it_wait "SELECT count(*) = 3 FROM embedding_job WHERE profile_id LIKE 'slow-%' AND status = 'running'" 20
+it_sql -c "DELETE FROM cdp_profiles WHERE tenant_id = '$A' AND profile_id = 'slow-2'"
+it_wait "SELECT count(*) = 2 FROM embedding_job WHERE profile_id LIKE 'slow-%' AND status = 'done'" 20
+it_eq "$(it_sql -c "SELECT count(*) FROM embedding_job WHERE profile_id = 'slow-2'")" 0 "a profile deleted mid-batch: its job ended quietly"
+it_eq "$(it_metric 'leo_enrich_jobs_total{result="gone"}')" 1 "... counted as gone"
 echo ok >"$mode"
 it_stop o
+
+# a timeout is transient too
+echo hang >"$mode"
+newjobs slowpoke 1
+openai_config t 30 500
+enrich_start t
+it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'slowpoke-%' AND attempts >= 1 AND status = 'queued' AND last_error LIKE 'embeddings request: Timeout was reached%'" 20
+it_ok "a timeout: queued again with last_error"
+echo ok >"$mode"
+it_wait "SELECT count(*) = 1 FROM embedding_job WHERE profile_id LIKE 'slowpoke-%' AND status = 'done'" 20
+it_ok "... and done"
+it_stop t
 
 # ---- kill -9 mid-batch: the server hangs, the worker dies holding the jobs
 echo hang >"$mode"
@@ -172,4 +210,13 @@ it_eq "$(it_sql -c "SELECT DISTINCT attempts || '|' || (last_error LIKE 'lease o
 	"done by the next worker once the lease ran out, saying so in last_error"
 it_eq "$(it_sql -c "SELECT count(*) FROM embedding_job WHERE status = 'running'")" 0 "no job left running"
 it_stop k2
+
+# ---- config
+"$LEO_ENRICH_BIN" --check-config --config "$it_top/config/leo-enrich.yaml" >/dev/null || it_fail "--check-config of the shipped file"
+printf 'enrich:\n  batch_size: 0\n' >"$it_tmp/bad.yaml"
+rc=0
+"$LEO_ENRICH_BIN" --check-config --config "$it_tmp/bad.yaml" 2>"$it_tmp/bad.err" || rc=$?
+it_eq "$rc" 78 "--check-config of a bad file exits 78"
+grep -q "bad.yaml:2: .*batch_size" "$it_tmp/bad.err" || it_fail "no file:line: key in $(cat "$it_tmp/bad.err")"
+it_ok "... naming the file, line and key"
 echo "it_enrich: all ok"

@@ -21,6 +21,7 @@ file: ok), so a test switches modes without a restart:
   malformed  a body cut in the middle
   missing    one item fewer than inputs
   hang       never answers (the client's timeout must end it)
+  slow       answers as ok after 1 second
 Every request is appended to LOG as one JSON line: path, the number of
 inputs, model, dimensions, whether the key was right, the mode used.
 """
@@ -97,6 +98,8 @@ class Handler(BaseHTTPRequestHandler):
         if m == "hang":
             time.sleep(3600)
             return
+        if m == "slow":
+            time.sleep(1)
         dim = 3 if m == "wrongdim" else DIM
         items = [{"object": "embedding", "index": i, "embedding": vector(t, dim)}
                  for i, t in enumerate(inputs)]
