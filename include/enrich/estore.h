@@ -8,6 +8,7 @@
 #ifndef LEO_ESTORE_H
 #define LEO_ESTORE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "enrich_metrics.h"
@@ -39,6 +40,10 @@ struct estore_news {
 	long long news_id;
 	char *headline, *body;
 };
+
+/* A libpq error (r's, else c's) on one line, for the log; the calling
+ * thread's buffer, valid until its next call. */
+const char *estore_errmsg(PGconn *c, const PGresult *r);
 
 struct estore *estore_new(struct pool *p) __attribute__((warn_unused_result));
 void estore_free(struct estore *s);

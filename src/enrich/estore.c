@@ -52,6 +52,30 @@ bool estore_up(const struct estore *s)
 	return s->conn != NULL;
 }
 
+const char *estore_errmsg(PGconn *c, const PGresult *r)
+{
+	static __thread char buf[512];
+	const char *m = r ? PQresultErrorMessage(r) : "";
+	char *o = buf;
+	bool gap = false;
+
+	if (!m[0])
+		m = c ? PQerrorMessage(c) : "";
+	/* DETAIL and HINT lines, libpq's explanations: one log line */
+	for (; *m && o < buf + sizeof(buf) - 1; m++) {
+		if (*m == '\n' || *m == '\t' || *m == ' ') {
+			gap = o > buf;
+			continue;
+		}
+		if (gap && o < buf + sizeof(buf) - 2)
+			*o++ = ' ';
+		gap = false;
+		*o++ = *m;
+	}
+	*o = '\0';
+	return buf;
+}
+
 static void estore_drop(struct estore *s)
 {
 	if (s->conn)
@@ -83,7 +107,7 @@ static int estore_exec(struct estore *s, const char *sql, int n, const char *con
 		return -1;
 	r = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_warn("database: %s", PQerrorMessage(s->conn));
+		log_warn("database: %s", estore_errmsg(s->conn, r));
 		PQclear(r);
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			estore_drop(s);
@@ -219,7 +243,7 @@ static int estore_read(struct estore *s, int nq, int first_job, int njobs,
 			ExecStatusType st = PQresultStatus(r);
 
 			if (st == PGRES_FATAL_ERROR && rc == 0)
-				log_warn("database: %s", PQresultErrorMessage(r));
+				log_warn("database: %s", estore_errmsg(s->conn, r));
 			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 				rc = -1;
 			if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && k >= first_job &&
@@ -301,7 +325,7 @@ int estore_finish(struct estore *s, const char *owner, const struct estore_job *
 	}
 	free(vbuf);
 	if (rc == -2) {
-		log_warn("database connection lost: %s", PQerrorMessage(s->conn));
+		log_warn("database connection lost: %s", estore_errmsg(s->conn, NULL));
 		estore_drop(s);
 		return -1;
 	}
@@ -374,7 +398,7 @@ int estore_news_done(struct estore *s, const struct estore_news *news, const flo
 		r = PQexecParams(s->conn, "SELECT leo_enrich_news_done($1, $2::real[])", 2, NULL, p,
 				 NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			log_warn("database: news %lld: %s", news[i].news_id, PQerrorMessage(s->conn));
+			log_warn("database: news %lld: %s", news[i].news_id, estore_errmsg(s->conn, r));
 			if (PQstatus(s->conn) != CONNECTION_OK) {
 				estore_drop(s);
 				rc = -1;

@@ -360,7 +360,7 @@ static void jobs_on_notify(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!PQconsumeInput(j->listen)) {
-		log_warn("LISTEN connection lost: %s", PQerrorMessage(j->listen));
+		log_warn("LISTEN connection lost: %s", estore_errmsg(j->listen, NULL));
 		jobs_listen_drop(j);
 		return;
 	}
@@ -381,7 +381,7 @@ static int jobs_listen_open(struct jobs *j)
 		return -1;
 	r = PQexec(j->listen, "LISTEN leo_enrich");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		log_warn("LISTEN leo_enrich: %s", PQerrorMessage(j->listen));
+		log_warn("LISTEN leo_enrich: %s", estore_errmsg(j->listen, r));
 		PQclear(r);
 		jobs_listen_drop(j);
 		return -1;

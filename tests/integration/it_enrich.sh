@@ -15,9 +15,9 @@
 #   config    --check-config: 0 for the shipped file, 78 for a bad one;
 #   kill -9   mid-batch (the server hangs): the jobs come back after their
 #             lease and are done by the next worker.
-# LEO_ENRICH_BIN names the binary.
+# LEO_ENRICH_BIN names the binary (lib_enrich.sh).
 . "$(dirname "$0")/lib.sh"
-: "${LEO_ENRICH_BIN:?LEO_ENRICH_BIN must name the leo-enrich binary}"
+. "$(dirname "$0")/lib_enrich.sh"
 A=aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa
 B=bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb
 
@@ -25,31 +25,6 @@ it_newdb
 it_tenant $A A
 it_tenant $B B
 
-# enrich_config NAME [YAML for the enrich section...]: $it_tmp/NAME.yaml
-enrich_config() {
-	local n=$1
-	shift
-	it_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	{
-		cat <<YAML
-database:
-  conninfo: "dbname=$it_db user=leo_enricher"
-stats:
-  listen: "127.0.0.1:$it_port"
-log:
-  level: debug
-enrich:
-YAML
-		for line in "$@"; do
-			echo "  $line"
-		done
-	} >"$it_tmp/$n.yaml"
-}
-enrich_start() {	# enrich_start NAME
-	"$LEO_ENRICH_BIN" --config "$it_tmp/$1.yaml" >>"$it_tmp/daemon-$1.log" 2>&1 &
-	it_pids[$1]=$!
-	it_wait_log "$1" "ready: working the embedding queue" 30
-}
 norm_sql() {	# the largest distance of any embedding's norm from 1
 	echo "SELECT coalesce(max(abs(sqrt(s) - 1)) < 1e-5, false) FROM (SELECT (SELECT sum(x * x) FROM unnest(interest_embedding) x) s FROM cdp_profiles WHERE interest_embedding IS NOT NULL) q"
 }
