@@ -3,7 +3,7 @@
  * SPEC section 8, its own stats port, a file setting every enrich key,
  * refusals by kind and bound, and config/leo-enrich.yaml being exactly what
  * the key table writes (regenerate it with `test_enrich_cfg --defaults`;
- * `--markdown` prints the README table).
+ * `--markdown` prints the table whose enrich rows the README has).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,6 +148,22 @@ static void test_shipped_config(void **state)
 	free(have);
 }
 
+/* The README has every enrich row of the key table, as the table writes it. */
+static void test_readme_table(void **state)
+{
+	char path[PATH_MAX + 32], *want = generated(1), *have, *line, *save = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/README.md", top_dir);
+	have = slurp(path);
+	assert_non_null(have);
+	for (line = strtok_r(want, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "| `enrich.", 10) == 0 && !strstr(have, line))
+			fail_msg("README.md lacks the key table's row:\n%s", line);
+	free(want);
+	free(have);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +171,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_shipped_config),
+		cmocka_unit_test(test_readme_table),
 	};
 	const char *data = getenv("LEO_TEST_DATA");
 
