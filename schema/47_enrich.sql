@@ -51,94 +51,70 @@ AS $$
 	SELECT set_config('app.current_tenant_id', coalesce(p_tenant::text, ''), true)
 $$;
 
--- The strings of a profile field as the document uses them: a string is
--- itself, an array gives its strings and numbers (and the "name", "title"
--- or "symbol" of its objects), anything else nothing.  Trimmed, empty ones
--- dropped, order kept.  A malformed field gives what it can.
-CREATE OR REPLACE FUNCTION leo_enrich_strings(j jsonb)
-RETURNS text[]
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, public
-AS $$
-	SELECT coalesce(array_agg(s ORDER BY o), '{}')
-	  FROM (SELECT btrim(CASE jsonb_typeof(e)
-			     WHEN 'string' THEN e #>> '{}'
-			     WHEN 'number' THEN e #>> '{}'
-			     WHEN 'object' THEN coalesce(e ->> 'name', e ->> 'title', e ->> 'symbol')
-			     END) AS s, o
-		  FROM jsonb_array_elements(CASE jsonb_typeof(j)
-					    WHEN 'array' THEN j
-					    WHEN 'string' THEN jsonb_build_array(j)
-					    ELSE '[]' END) WITH ORDINALITY AS x(e, o)) y
-	 WHERE s IS NOT NULL AND s <> ''
-$$;
-
--- The symbols of a portfolio_snapshot ("Cash, Positions"): the "symbol" of
--- each object of "positions" (or "holdings"), their strings, or the keys
--- when it is an object of symbol -> holding.  Distinct, sorted.
-CREATE OR REPLACE FUNCTION leo_enrich_symbols(p jsonb)
-RETURNS text[]
-LANGUAGE sql
-IMMUTABLE
-SET search_path = pg_catalog, public
-AS $$
-	WITH pos AS (
-		SELECT CASE WHEN jsonb_typeof(p) = 'object'
-			    THEN coalesce(p -> 'positions', p -> 'holdings') END AS v
-	)
-	SELECT coalesce(array_agg(DISTINCT s ORDER BY s), '{}')
-	  FROM (SELECT btrim(s) AS s FROM pos,
-		LATERAL (SELECT unnest(leo_enrich_strings(pos.v)) AS s
-			  WHERE jsonb_typeof(pos.v) = 'array'
-			 UNION ALL
-			 SELECT k FROM jsonb_object_keys(CASE WHEN jsonb_typeof(pos.v) = 'object'
-							      THEN pos.v ELSE '{}' END) AS k) z) y
-	 WHERE s <> ''
-$$;
-
--- The fields of the document of one profile of the current tenant (SPEC 8),
--- as json:
---   {"job_titles": [..], "segments": [..], "location": "..", "symbols": [..],
+-- The fields of the documents of profiles of the current tenant (SPEC 8),
+-- one row per profile found, as json:
+--   {"job_titles": .., "segments": .., "location": "..", "portfolio": ..,
 --    "events": [{"type": "VIEW", "entity": "NEWS", "text": "headline"}, ..]}
+-- job_titles, segments and portfolio (portfolio_snapshot) as the profile
+-- holds them: the document (src/enrich/document.c) takes from them what it
+-- can, so a malformed field costs nothing here.
 -- events: the newest p_events behavioural events, newest first (occurred_at,
 -- then event_id), each with the headline of its NEWS, the symbol of its
--- ALERT's rule or the name of its CAMPAIGN (null when that is gone).  NULL
--- when the profile does not exist (or is not the current tenant's).
+-- ALERT's rule or the name of its CAMPAIGN (null when that is gone).  One
+-- set-based query for a whole batch: the labels are joined, not looked up
+-- one event at a time.
+CREATE OR REPLACE FUNCTION leo_enrich_fields_of(p_profile_ids text[], p_events integer)
+RETURNS TABLE (pid text, fields jsonb)
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, public
+AS $$
+	WITH me AS (
+		SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid AS t
+	), p AS (
+		SELECT p.* FROM cdp_profiles p, me
+		 WHERE p.tenant_id = me.t AND p.profile_id = ANY (p_profile_ids)
+	), ev AS (
+		SELECT p.profile_id, e.*
+		  FROM p CROSS JOIN LATERAL (
+			SELECT b.event_type, b.entity_type, b.entity_id, b.occurred_at, b.event_id
+			  FROM behavioral_events b
+			 WHERE b.tenant_id = p.tenant_id AND b.profile_id = p.profile_id
+			 ORDER BY b.occurred_at DESC, b.event_id DESC
+			 LIMIT greatest(p_events, 0)) e
+	), lab AS (
+		SELECT ev.profile_id,
+		       jsonb_agg(jsonb_build_object('type', ev.event_type, 'entity', ev.entity_type,
+				'text', CASE ev.entity_type WHEN 'NEWS' THEN n.headline
+					WHEN 'ALERT' THEN r.symbol::text WHEN 'CAMPAIGN' THEN c.campaign_name END)
+				ORDER BY ev.occurred_at DESC, ev.event_id DESC) AS events
+		  FROM ev CROSS JOIN me
+		  LEFT JOIN news_feed n ON ev.entity_type = 'NEWS'
+		   AND n.news_id = CASE WHEN ev.entity_type = 'NEWS' AND length(ev.entity_id) BETWEEN 1 AND 18
+					  AND ltrim(ev.entity_id, '0123456789') = ''
+				     THEN ev.entity_id::bigint END
+		  LEFT JOIN alert_rules r ON ev.entity_type = 'ALERT' AND r.rule_id = ev.entity_id
+		   AND r.tenant_id = me.t
+		  LEFT JOIN campaign c ON ev.entity_type = 'CAMPAIGN' AND c.tenant_id = me.t
+		   AND c.campaign_id = ev.entity_id
+		 GROUP BY ev.profile_id
+	)
+	SELECT p.profile_id, jsonb_build_object(
+		'job_titles', p.job_titles, 'segments', p.segments,
+		'location', p.living_location, 'portfolio', p.portfolio_snapshot,
+		'events', coalesce(lab.events, '[]'))
+	  FROM p LEFT JOIN lab ON lab.profile_id = p.profile_id
+$$;
+
+-- The fields of one profile (leo_enrich_fields_of); NULL when the profile
+-- does not exist (or is not the current tenant's).
 CREATE OR REPLACE FUNCTION leo_enrich_fields(p_profile_id text, p_events integer)
 RETURNS jsonb
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, public
 AS $$
-	SELECT jsonb_build_object(
-		'job_titles', to_jsonb(leo_enrich_strings(p.job_titles)),
-		'segments', to_jsonb(leo_enrich_strings(p.segments)),
-		'location', nullif(btrim(p.living_location), ''),
-		'symbols', to_jsonb(leo_enrich_symbols(p.portfolio_snapshot)),
-		'events', coalesce((
-			SELECT jsonb_agg(jsonb_build_object('type', e.event_type,
-					'entity', e.entity_type, 'text', e.label)
-					ORDER BY e.occurred_at DESC, e.event_id DESC)
-			  FROM (SELECT b.event_type, b.entity_type, b.occurred_at, b.event_id,
-				       CASE b.entity_type
-				       WHEN 'NEWS' THEN (SELECT n.headline FROM news_feed n
-							  WHERE b.entity_id ~ '^[0-9]{1,18}$'
-							    AND n.news_id = b.entity_id::bigint)
-				       WHEN 'ALERT' THEN (SELECT r.symbol::text FROM alert_rules r
-							   WHERE r.rule_id = b.entity_id
-							     AND r.tenant_id = p.tenant_id)
-				       WHEN 'CAMPAIGN' THEN (SELECT c.campaign_name FROM campaign c
-							      WHERE c.tenant_id = p.tenant_id
-								AND c.campaign_id = b.entity_id)
-				       END AS label
-				  FROM behavioral_events b
-				 WHERE b.tenant_id = p.tenant_id AND b.profile_id = p.profile_id
-				 ORDER BY b.occurred_at DESC, b.event_id DESC
-				 LIMIT greatest(p_events, 0)) e), '[]'))
-	  FROM cdp_profiles p
-	 WHERE p.tenant_id = nullif(current_setting('app.current_tenant_id', true), '')::uuid
-	   AND p.profile_id = p_profile_id
+	SELECT fields FROM leo_enrich_fields_of(ARRAY[p_profile_id], p_events)
 $$;
 
 -- Claim up to p_limit due jobs over all active tenants for p_owner and
@@ -194,8 +170,11 @@ BEGIN
 			  FROM due WHERE j.tenant_id = t AND j.job_id = due.job_id
 			RETURNING j.job_id, j.profile_id, j.attempts
 		)
-		SELECT t, c.job_id, c.profile_id, c.attempts + 1, leo_enrich_fields(c.profile_id, p_events)
-		  FROM claimed c ORDER BY c.job_id;
+		SELECT t, c.job_id, c.profile_id, c.attempts + 1, f.fields
+		  FROM claimed c
+		  LEFT JOIN leo_enrich_fields_of(ARRAY(SELECT c2.profile_id FROM claimed c2), p_events) f
+		    ON f.pid = c.profile_id
+		 ORDER BY c.job_id;
 		GET DIAGNOSTICS got = ROW_COUNT;
 		left_n := left_n - got;
 	END LOOP;
@@ -297,6 +276,8 @@ $$;
 -- interest_embedding and end the job done, in the caller's transaction.
 -- 'done'; 'gone' (the job or its profile was deleted meanwhile: nothing to
 -- write); 'lost' (the job exists but p_owner no longer holds it).
+-- leo_enrich_done_many(owner, tenant, jobs[], embeddings[] as real[] text):
+-- the same for a batch in one statement, a result per job.
 -- leo_enrich_news_done(news_id, embedding): true when written (the row had
 -- none yet).
 CREATE OR REPLACE FUNCTION leo_enrich_make_writers()
@@ -354,6 +335,40 @@ BEGIN
 END
 $$$f$, coalesce(pcast, ''));
 	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION public.leo_enrich_done_many(p_owner text, p_tenant uuid,
+	p_job_ids bigint[], p_embeddings text[])
+RETURNS TABLE (job_id bigint, result text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+#variable_conflict use_column
+BEGIN
+	PERFORM leo_enrich_tenant(p_tenant);
+	RETURN QUERY
+	WITH v AS (
+		SELECT u.job_id, u.emb FROM unnest(p_job_ids, p_embeddings) AS u(job_id, emb)
+	), j AS (
+		SELECT e.job_id, e.profile_id, e.status = 'running' AND e.lease_owner = p_owner AS mine
+		  FROM embedding_job e
+		 WHERE e.tenant_id = p_tenant AND e.job_id = ANY (p_job_ids)
+		   FOR UPDATE OF e
+	), up AS (
+		UPDATE cdp_profiles p SET interest_embedding = v.emb::real[]%s
+		  FROM j JOIN v ON v.job_id = j.job_id
+		 WHERE j.mine AND p.tenant_id = p_tenant AND p.profile_id = j.profile_id
+		RETURNING j.job_id
+	), fin AS (
+		UPDATE embedding_job e SET status = 'done', lease_owner = NULL, lease_until = NULL
+		  FROM up WHERE e.tenant_id = p_tenant AND e.job_id = up.job_id
+		RETURNING e.job_id
+	)
+	SELECT v.job_id, CASE WHEN fin.job_id IS NOT NULL THEN 'done'
+			      WHEN j.job_id IS NOT NULL AND NOT j.mine THEN 'lost'
+			      ELSE 'gone' END
+	  FROM v LEFT JOIN j ON j.job_id = v.job_id LEFT JOIN fin ON fin.job_id = v.job_id;
+END
+$$$f$, coalesce(pcast, ''));
+	EXECUTE format($f$
 CREATE OR REPLACE FUNCTION public.leo_enrich_news_done(p_news_id bigint, p_embedding real[])
 RETURNS boolean
 LANGUAGE sql
@@ -367,6 +382,7 @@ AS $$
 	SELECT EXISTS (SELECT 1 FROM w)
 $$$f$, coalesce(ncast, ''));
 	REVOKE ALL ON FUNCTION leo_enrich_done(text, uuid, bigint, real[]),
+		leo_enrich_done_many(text, uuid, bigint[], text[]),
 		leo_enrich_news_done(bigint, real[]) FROM PUBLIC;
 END
 $mk$;

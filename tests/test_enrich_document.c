@@ -1,8 +1,9 @@
 /*
  * test_enrich_document.c — the text of a profile (document.c): the layout
  * document.h shows, the same fields giving the same text, events in the
- * order given (newest first) and none past the limit, malformed fields,
- * values kept on their line, news.
+ * order given (newest first) and none past the limit, the strings taken
+ * from fields of every shape (malformed ones too), the symbols of a
+ * portfolio, values kept on their line, news.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,8 @@
 
 static const char fields_json[] =
 	"{\"job_titles\": [\"Portfolio manager\", \"Analyst\"], \"segments\": [\"high value\"],"
-	" \"location\": \"Hanoi\", \"symbols\": [\"AAPL\", \"VNM\"],"
+	" \"location\": \"Hanoi\", \"portfolio\": {\"cash\": 5, \"positions\": [{\"symbol\": \"VNM\"},"
+	" {\"symbol\": \"AAPL\", \"qty\": 2}, {\"symbol\": \"VNM\"}]},"
 	" \"events\": [{\"type\": \"CONVERT\", \"entity\": \"CAMPAIGN\", \"text\": \"Summer savers\"},"
 	" {\"type\": \"CLICK\", \"entity\": \"ALERT\", \"text\": \"AAPL\"},"
 	" {\"type\": \"VIEW\", \"entity\": \"NEWS\", \"text\": null},"
@@ -82,9 +84,16 @@ static void test_malformed_fields(void **state)
 	char *d;
 
 	(void)state;
-	d = doc_of("{\"job_titles\": \"not a list\", \"segments\": [1, {}, \"vip\"],"
-		   " \"location\": 7, \"events\": [{}, 3]}", 50);
-	assert_string_equal(d, "segments: vip\nevents:\nevent entity\nevent entity\n");
+	d = doc_of("{\"job_titles\": {\"not\": \"a list\"}, \"segments\": [1, {}, \" \", \"vip\", [\"x\"]],"
+		   " \"location\": 7, \"portfolio\": [\"AAPL\"], \"events\": [{}, 3]}", 50);
+	assert_string_equal(d, "segments: 1; vip\nevents:\nevent entity\nevent entity\n");
+	free(d);
+	d = doc_of("{\"job_titles\": \"Trader\", \"segments\": [{\"name\": \"vip\"}, {\"title\": \"new\"}],"
+		   " \"portfolio\": {\"positions\": {\"VIC\": 1, \"FPT\": 3}}}", 50);
+	assert_string_equal(d, "job titles: Trader\nsegments: vip; new\nsymbols: FPT, VIC\n");
+	free(d);
+	d = doc_of("{\"portfolio\": {\"holdings\": [\"BTC\", \"ETH\", \"BTC\"]}}", 50);
+	assert_string_equal(d, "symbols: BTC, ETH\n");
 	free(d);
 	d = doc_of("[]", 50);
 	assert_string_equal(d, "");

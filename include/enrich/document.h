@@ -14,9 +14,17 @@
  *   click alert: AAPL
  *   view news: Apple beats estimates
  *
+ * The fields (leo_enrich_fields_of, schema/47_enrich.sql) hold the
+ * profile's job_titles, segments, living_location and portfolio_snapshot as
+ * they are, and its newest events.  Of job_titles and segments: a string is
+ * itself; an array gives its strings, its numbers and the "name", "title"
+ * or "symbol" of its objects; anything else nothing; blank ones dropped.
+ * symbols: of the portfolio's "positions" (or "holdings") the strings as
+ * above, or the keys when it is an object; sorted bytewise, each once.
  * Events as the fields list them (newest first), at most max_events; one
  * whose entity is gone has no ": text".  Control characters in a value
  * become spaces and runs of spaces one space, so a value stays on its line.
+ * A field holds at most 256 items.
  */
 #ifndef LEO_DOCUMENT_H
 #define LEO_DOCUMENT_H

@@ -186,10 +186,32 @@ void estore_vec_text(const float *v, char *buf)
 }
 
 static const char estore_done_sql[] = "SELECT leo_enrich_done($1, $2, $3, $4::real[])";
+static const char estore_many_sql[] =
+	"SELECT job_id, result FROM leo_enrich_done_many($1, $2, $3::bigint[], $4::text[])";
 static const char estore_fail_sql[] =
 	"SELECT leo_enrich_fail($1, $2, $3, $4, $5, $6, $7)";
 
-/* Send one job's statement into the pipeline. */
+/* 'done' 'queued' 'failed' 'gone' 'lost' -> the metric's result. */
+static enum enrich_result estore_result(const char *v)
+{
+	if (strcmp(v, "done") == 0)
+		return ER_DONE;
+	if (strcmp(v, "queued") == 0)
+		return ER_RETRY;
+	if (strcmp(v, "failed") == 0)
+		return ER_FAILED;
+	if (strcmp(v, "gone") == 0)
+		return ER_GONE;
+	return ER_LOST;
+}
+
+/* One statement of a pipeline and whose result it carries. */
+struct estore_stmt {
+	int job;		/* its job's index; -1: none (BEGIN, COMMIT) */
+	bool many;		/* leo_enrich_done_many of job's tenant: a row per job */
+};
+
+/* A job's fail statement (or its done, alone). */
 static int estore_send_one(struct estore *s, const char *owner, const struct estore_job *j,
 			   const struct estore_outcome *o, int max_attempts, char *vbuf)
 {
@@ -212,43 +234,87 @@ static int estore_send_one(struct estore *s, const char *owner, const struct est
 	}
 }
 
-/* 'done' 'queued' 'failed' 'gone' 'lost' -> the metric's result. */
-static enum enrich_result estore_result(const char *v)
+/* leo_enrich_done_many for the done jobs of jobs[t]'s tenant: the job ids
+ * and the embeddings as text[] ("{\"{v,..}\",..}").  0 or -1. */
+static int estore_send_many(struct estore *s, const char *owner, const struct estore_job *jobs,
+			    const struct estore_outcome *o, int n, int t)
 {
-	if (strcmp(v, "done") == 0)
-		return ER_DONE;
-	if (strcmp(v, "queued") == 0)
-		return ER_RETRY;
-	if (strcmp(v, "failed") == 0)
-		return ER_FAILED;
-	if (strcmp(v, "gone") == 0)
-		return ER_GONE;
-	return ER_LOST;
+	size_t cap = 64, len = 0;
+	char *ids, *vecs;
+	int rc;
+
+	for (int i = 0; i < n; i++)
+		if (o[i].vec)
+			cap += ESTORE_VEC_TEXT + 3;
+	ids = malloc((size_t)n * 24 + 3);
+	vecs = malloc(cap);
+	if (!ids || !vecs) {
+		free(ids);
+		free(vecs);
+		return -1;
+	}
+	{
+		char *io = ids;
+
+		*io++ = '{';
+		vecs[len++] = '{';
+		for (int i = 0; i < n; i++) {
+			if (!o[i].vec || strcmp(jobs[i].tenant, jobs[t].tenant) != 0)
+				continue;
+			if (io[-1] != '{') {
+				*io++ = ',';
+				vecs[len++] = ',';
+			}
+			io += sprintf(io, "%lld", jobs[i].job_id);
+			vecs[len++] = '"';
+			estore_vec_text(o[i].vec, vecs + len);
+			len += strlen(vecs + len);
+			vecs[len++] = '"';
+		}
+		*io++ = '}';
+		*io = '\0';
+		vecs[len++] = '}';
+		vecs[len] = '\0';
+	}
+	{
+		const char *p[] = { owner, jobs[t].tenant, ids, vecs };
+
+		rc = PQsendQueryParams(s->conn, estore_many_sql, 4, NULL, p, NULL, NULL, 0) ? 0 : -1;
+	}
+	free(ids);
+	free(vecs);
+	return rc;
 }
 
-/* Read the pipeline's results: nq statements then the sync.  Each
- * statement's first value goes to o[k].result (k counts the statements
- * from first_job).  0, -1 when a statement failed, -2 when the connection
- * is gone. */
-static int estore_read(struct estore *s, int nq, int first_job, int njobs,
-		       struct estore_outcome *o, int has_tx)
+/* Read the results of nq statements and the sync; each statement's result
+ * to its job (a done_many's rows by job id).  0, -1 when a statement
+ * failed, -2 when the connection is gone. */
+static int estore_read(struct estore *s, const struct estore_stmt *st, int nq,
+		       const struct estore_job *jobs, struct estore_outcome *o, int n)
 {
 	PGresult *r;
 	int rc = 0;
 
 	for (int q = 0; q < nq; q++) {
-		int k = q - (has_tx ? 1 : 0) + first_job;
-
 		while ((r = PQgetResult(s->conn)) != NULL) {
-			ExecStatusType st = PQresultStatus(r);
+			ExecStatusType x = PQresultStatus(r);
 
-			if (st == PGRES_FATAL_ERROR && rc == 0)
+			if (x == PGRES_FATAL_ERROR && rc == 0)
 				log_warn("database: %s", estore_errmsg(s->conn, r));
-			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+			if (x != PGRES_COMMAND_OK && x != PGRES_TUPLES_OK)
 				rc = -1;
-			if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && k >= first_job &&
-			    k < first_job + njobs)
-				o[k].result = estore_result(PQgetvalue(r, 0, 0));
+			if (x == PGRES_TUPLES_OK && st[q].many) {
+				for (int row = 0; row < PQntuples(r); row++) {
+					long long id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+
+					for (int i = 0; i < n; i++)
+						if (o[i].vec && jobs[i].job_id == id &&
+						    strcmp(jobs[i].tenant, jobs[st[q].job].tenant) == 0)
+							o[i].result = estore_result(PQgetvalue(r, row, 1));
+				}
+			} else if (x == PGRES_TUPLES_OK && st[q].job >= 0 && PQntuples(r) == 1) {
+				o[st[q].job].result = estore_result(PQgetvalue(r, 0, 0));
+			}
 			PQclear(r);
 		}
 	}
@@ -261,25 +327,51 @@ static int estore_read(struct estore *s, int nq, int first_job, int njobs,
 	return rc;
 }
 
-/* Batch (tx) or one job alone (!tx, n == 1).  0, -1, -2 as estore_read. */
+/* Send the statements of jobs[0..n) (tx: in one transaction, the done ones
+ * by tenant in done_many; else each alone) and read them.  0, -1, -2 as
+ * estore_read. */
 static int estore_pipe(struct estore *s, const char *owner, const struct estore_job *jobs,
-		       struct estore_outcome *o, int first, int n, int max_attempts, bool tx,
-		       char *vbuf)
+		       struct estore_outcome *o, int n, int max_attempts, bool tx, char *vbuf)
 {
-	int rc;
+	struct estore_stmt *st = calloc((size_t)n + 2, sizeof(*st));
+	int nq = 0, rc;
 
+	if (!st)
+		return -1;
 	if (!PQenterPipelineMode(s->conn))
-		return -2;
-	if (tx && !PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-		return -2;
-	for (int i = first; i < first + n; i++)
+		goto lost;
+	if (tx) {
+		if (!PQsendQueryParams(s->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+			goto lost;
+		st[nq++] = (struct estore_stmt){ .job = -1 };
+	}
+	for (int i = 0; i < n; i++) {
+		bool first_of_tenant = true;
+
+		if (tx && o[i].vec) {
+			for (int k = 0; k < i && first_of_tenant; k++)
+				if (o[k].vec && strcmp(jobs[k].tenant, jobs[i].tenant) == 0)
+					first_of_tenant = false;
+			if (!first_of_tenant)
+				continue;
+			if (estore_send_many(s, owner, jobs, o, n, i))
+				goto lost;
+			st[nq++] = (struct estore_stmt){ .job = i, .many = true };
+			continue;
+		}
 		if (estore_send_one(s, owner, &jobs[i], &o[i], max_attempts, vbuf))
-			return -2;
-	if (tx && !PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-		return -2;
+			goto lost;
+		st[nq++] = (struct estore_stmt){ .job = i };
+	}
+	if (tx) {
+		if (!PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+			goto lost;
+		st[nq++] = (struct estore_stmt){ .job = -1 };
+	}
 	if (!PQpipelineSync(s->conn))
-		return -2;
-	rc = estore_read(s, n + (tx ? 2 : 0), first, n, o, tx);
+		goto lost;
+	rc = estore_read(s, st, nq, jobs, o, n);
+	free(st);
 	if (rc == -2 || !PQexitPipelineMode(s->conn))
 		return -2;
 	if (rc && tx) {
@@ -291,6 +383,9 @@ static int estore_pipe(struct estore *s, const char *owner, const struct estore_
 		PQclear(r);
 	}
 	return rc;
+lost:
+	free(st);
+	return -2;
 }
 
 int estore_finish(struct estore *s, const char *owner, const struct estore_job *jobs,
@@ -307,18 +402,18 @@ int estore_finish(struct estore *s, const char *owner, const struct estore_job *
 	}
 	for (int i = 0; i < n; i++)
 		o[i].result = ER_LOST;
-	rc = estore_pipe(s, owner, jobs, o, 0, n, max_attempts, true, vbuf);
+	rc = estore_pipe(s, owner, jobs, o, n, max_attempts, true, vbuf);
 	if (rc == -1) {
 		/* one statement failed and took the batch with it: one by one */
 		for (int i = 0; i < n && rc != -2; i++) {
 			o[i].result = ER_LOST;
-			rc = estore_pipe(s, owner, &jobs[i], &o[i], 0, 1, max_attempts, false, vbuf);
+			rc = estore_pipe(s, owner, &jobs[i], &o[i], 1, max_attempts, false, vbuf);
 			if (rc == -1 && o[i].vec) {
 				/* the write itself is refused: record why instead */
 				struct estore_outcome f = { .error = "the database refused the embedding",
 							    .permanent = true };
 
-				rc = estore_pipe(s, owner, &jobs[i], &f, 0, 1, max_attempts, false, vbuf);
+				rc = estore_pipe(s, owner, &jobs[i], &f, 1, max_attempts, false, vbuf);
 				o[i].result = f.result;
 			}
 		}

@@ -64,7 +64,9 @@ struct jobs {
 	int *at;			/* ... in[k] is texts[at[k]] */
 	float *tmp;			/* ... their answers, in that order */
 	int m;
-	struct timespec t0;
+	struct timespec t0;		/* the embedding's start */
+	struct timespec tc;		/* the claim's start */
+	double claim_s, embed_s;	/* for the debug line of the batch */
 	long long news_after;		/* the news cursor */
 };
 
@@ -137,6 +139,7 @@ static void jobs_round_over(struct jobs *j, bool more)
 static void jobs_record(struct jobs *j, const struct embed_result *r)
 {
 	struct estore_outcome *o = calloc((size_t)j->n, sizeof(*o));
+	struct timespec t;
 	bool ok = true;
 
 	if (!o) {
@@ -156,6 +159,7 @@ static void jobs_record(struct jobs *j, const struct embed_result *r)
 			o[i].vec = j->vecs + (size_t)i * EMBED_DIM;
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (estore_finish(j->store, j->owner, j->jobs, o, j->n, j->c.max_attempts)) {
 		jobs_set_ready(j, false);
 		ok = false;
@@ -167,7 +171,8 @@ static void jobs_record(struct jobs *j, const struct embed_result *r)
 					 j->jobs[i].tenant, j->jobs[i].profile_id,
 					 o[i].error ? o[i].error : "attempts used up");
 		}
-		log_debug("batch of %d jobs recorded", j->n);
+		log_debug("batch of %d jobs recorded (claim %.1f ms, embed %.1f ms, record %.1f ms)",
+			  j->n, j->claim_s * 1e3, j->embed_s * 1e3, jobs_since(&t) * 1e3);
 	}
 	free(o);
 	jobs_round_over(j, ok);	/* more jobs, or else the news */
@@ -196,7 +201,8 @@ static void jobs_on_embedded(const struct embed_result *r, void *arg)
 {
 	struct jobs *j = arg;
 
-	enrich_metrics_embed_seconds(jobs_since(&j->t0));
+	j->embed_s = jobs_since(&j->t0);
+	enrich_metrics_embed_seconds(j->embed_s);
 	if (r && r->ok)
 		for (int k = 0; k < j->m; k++)
 			memcpy(j->vecs + (size_t)j->at[k] * EMBED_DIM, j->tmp + (size_t)k * EMBED_DIM,
@@ -306,6 +312,7 @@ static void jobs_round(struct jobs *j)
 
 	if (j->busy || j->draining)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &j->tc);
 	n = estore_claim(j->store, j->owner, j->c.lease_s, j->c.batch_size, j->c.events_per_profile,
 			 j->c.max_attempts, &j->jobs);
 	if (n < 0) {
@@ -313,6 +320,7 @@ static void jobs_round(struct jobs *j)
 		return;
 	}
 	jobs_set_ready(j, true);
+	j->claim_s = jobs_since(&j->tc);
 	if (n == 0) {
 		estore_jobs_free(j->jobs, 0);
 		j->jobs = NULL;

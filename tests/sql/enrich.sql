@@ -39,10 +39,6 @@ SELECT is((SELECT count(*) FROM embedding_job WHERE tenant_id = :A), 1::bigint,
 UPDATE cdp_profiles SET living_location = 'Hanoi' WHERE tenant_id = :A;
 SELECT is((SELECT count(*) FROM embedding_job WHERE tenant_id = :A), 1::bigint,
 	'a change of other columns queues nothing');
-SELECT is(leo_enrich_strings('"x"'), '{x}', 'strings: a string');
-SELECT is(leo_enrich_strings('{"a": 1}'), '{}', 'strings: an object gives nothing');
-SELECT is(leo_enrich_symbols('{"positions": {"FPT": 3, "VIC": 1}}'), '{FPT,VIC}',
-	'symbols: keys of an object of positions');
 
 SET ROLE leo_enricher;
 SELECT is((SELECT count(*) FROM embedding_job), 0::bigint, 'no tenant set: no job is visible');
@@ -51,12 +47,13 @@ SELECT is((SELECT count(*) FROM c1), 1::bigint, 'w1 claims the due job over all 
 SELECT is(current_setting('app.current_tenant_id', true), '', 'the caller''s tenant is restored');
 SELECT is((SELECT tenant_id FROM c1), :A::uuid, '... of tenant A');
 SELECT is((SELECT attempt FROM c1), 1, '... attempt 1');
-SELECT is((SELECT fields FROM c1), '{"job_titles": ["Portfolio manager", "Analyst"], "segments": [],
-	"location": "Hanoi", "symbols": ["AAPL", "VNM"],
+SELECT is((SELECT fields FROM c1), '{"job_titles": ["Portfolio manager", "Analyst"],
+	"segments": {"not": "an array"}, "location": "Hanoi",
+	"portfolio": {"cash": 100, "positions": [{"symbol": "VNM", "qty": 1}, {"symbol": "AAPL"}]},
 	"events": [{"type": "CONVERT", "entity": "CAMPAIGN", "text": "Summer savers"},
 		   {"type": "CLICK", "entity": "ALERT", "text": "AAPL"},
 		   {"type": "VIEW", "entity": "NEWS", "text": "Apple beats estimates"}]}'::jsonb,
-	'fields: cleaned lists, symbols, the newest 3 events newest first with their labels');
+	'fields: the profile''s own, the newest 3 events newest first with their labels');
 SELECT is((SELECT count(*) FROM leo_enrich_claim('w2', 60, 10)), 0::bigint,
 	'a held job is not claimed by another worker');
 \set JA '(SELECT job_id FROM c1)'
@@ -160,6 +157,29 @@ SELECT results_eq('SELECT * FROM leo_enrich_backlog()', $$VALUES (0::bigint, 0::
 	'backlog: nothing waiting');
 RESET ROLE;
 
+-- A batch written in one statement: done for the jobs held, lost for a
+-- job held by another worker, gone for a job that no longer exists.
+RESET ROLE;
+INSERT INTO cdp_profiles (tenant_id, profile_id) VALUES (:A, 'M1'), (:A, 'M2');
+UPDATE embedding_job SET status = 'running', lease_owner = 'w9', lease_until = now() + interval '1 min'
+ WHERE tenant_id = :A AND profile_id = 'M2';
+SELECT (SELECT job_id FROM embedding_job WHERE profile_id = 'M1') AS m1,
+       (SELECT job_id FROM embedding_job WHERE profile_id = 'M2') AS m2,
+       array_fill(0.5::real, ARRAY[1536])::text AS v \gset
+SET ROLE leo_enricher;
+SELECT is((SELECT count(*) FROM leo_enrich_claim('w1', 60, 10)), 1::bigint,
+	'M1''s job claimed (M2''s is held by w9)');
+SELECT results_eq(format($$SELECT job_id, result FROM leo_enrich_done_many('w1', %L,
+	ARRAY[%s, %s, 987654321], ARRAY[%L, %L, %L]) ORDER BY job_id$$, :A, :m1, :m2, :'v', :'v', :'v'),
+	format($$VALUES (%s::bigint, 'done'), (%s, 'lost'), (987654321, 'gone')$$, :m1, :m2),
+	'done_many: done, lost, gone');
+SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT results_eq($$SELECT profile_id, interest_embedding IS NOT NULL FROM cdp_profiles
+		    WHERE profile_id IN ('M1', 'M2') ORDER BY 1$$,
+	$$VALUES ('M1', true), ('M2', false)$$, '... only the held job''s profile written');
+RESET ROLE;
+DELETE FROM cdp_profiles WHERE tenant_id = :A AND profile_id IN ('M1', 'M2');
+
 -- The vector writer: with the columns of a type named vector (a stand-in
 -- for pgvector's, which this server may lack), the writers cast to it.
 CREATE SCHEMA fakevec;
@@ -169,6 +189,8 @@ ALTER TABLE cdp_profiles ADD COLUMN interest_embedding fakevec.vector;
 SELECT leo_enrich_make_writers();
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname = 'leo_enrich_done'),
 	'interest_embedding = p_embedding::fakevec\.vector', 'done casts to the vector type');
+SELECT matches((SELECT prosrc FROM pg_proc WHERE proname = 'leo_enrich_done_many'),
+	'interest_embedding = v\.emb::real\[\]::fakevec\.vector', 'done_many casts to it too');
 SELECT matches((SELECT prosrc FROM pg_proc WHERE proname = 'leo_enrich_news_done'),
 	'content_embedding = p_embedding\s', 'news stays real[] while its column is');
 GRANT USAGE ON SCHEMA fakevec TO leo_enrich;
