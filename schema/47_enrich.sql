@@ -52,7 +52,8 @@ AS $$
 $$;
 
 -- The fields of the documents of profiles of the current tenant (SPEC 8),
--- one row per profile found, as json:
+-- one row per profile found, as json (json, not jsonb: cheaper to build,
+-- and the worker parses the text anyway):
 --   {"job_titles": .., "segments": .., "location": "..", "portfolio": ..,
 --    "events": [{"type": "VIEW", "entity": "NEWS", "text": "headline"}, ..]}
 -- job_titles, segments and portfolio (portfolio_snapshot) as the profile
@@ -64,7 +65,7 @@ $$;
 -- set-based query for a whole batch: the labels are joined, not looked up
 -- one event at a time.
 CREATE OR REPLACE FUNCTION leo_enrich_fields_of(p_profile_ids text[], p_events integer)
-RETURNS TABLE (pid text, fields jsonb)
+RETURNS TABLE (pid text, fields json)
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, public
@@ -84,7 +85,7 @@ AS $$
 			 LIMIT greatest(p_events, 0)) e
 	), lab AS (
 		SELECT ev.profile_id,
-		       jsonb_agg(jsonb_build_object('type', ev.event_type, 'entity', ev.entity_type,
+		       json_agg(json_build_object('type', ev.event_type, 'entity', ev.entity_type,
 				'text', CASE ev.entity_type WHEN 'NEWS' THEN n.headline
 					WHEN 'ALERT' THEN r.symbol::text WHEN 'CAMPAIGN' THEN c.campaign_name END)
 				ORDER BY ev.occurred_at DESC, ev.event_id DESC) AS events
@@ -99,17 +100,17 @@ AS $$
 		   AND c.campaign_id = ev.entity_id
 		 GROUP BY ev.profile_id
 	)
-	SELECT p.profile_id, jsonb_build_object(
+	SELECT p.profile_id, json_build_object(
 		'job_titles', p.job_titles, 'segments', p.segments,
 		'location', p.living_location, 'portfolio', p.portfolio_snapshot,
-		'events', coalesce(lab.events, '[]'))
+		'events', coalesce(lab.events, '[]'::json))
 	  FROM p LEFT JOIN lab ON lab.profile_id = p.profile_id
 $$;
 
 -- The fields of one profile (leo_enrich_fields_of); NULL when the profile
 -- does not exist (or is not the current tenant's).
 CREATE OR REPLACE FUNCTION leo_enrich_fields(p_profile_id text, p_events integer)
-RETURNS jsonb
+RETURNS json
 LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, public
@@ -125,7 +126,7 @@ $$;
 -- app.current_tenant_id is restored before returning.
 CREATE OR REPLACE FUNCTION leo_enrich_claim(p_owner text, p_lease_s integer, p_limit integer,
 	p_events integer DEFAULT 50, p_max_attempts integer DEFAULT 5)
-RETURNS TABLE (tenant_id uuid, job_id bigint, profile_id text, attempt integer, fields jsonb)
+RETURNS TABLE (tenant_id uuid, job_id bigint, profile_id text, attempt integer, fields json)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$
@@ -276,8 +277,10 @@ $$;
 -- interest_embedding and end the job done, in the caller's transaction.
 -- 'done'; 'gone' (the job or its profile was deleted meanwhile: nothing to
 -- write); 'lost' (the job exists but p_owner no longer holds it).
--- leo_enrich_done_many(owner, tenant, jobs[], embeddings[] as real[] text):
--- the same for a batch in one statement, a result per job.
+-- leo_enrich_done_many(owner, tenant, jobs[], embeddings): the same for a
+-- batch in one statement, a result per job; embeddings holds the batch's
+-- vectors one after the other (1536 each, in the order of jobs), so the
+-- worker sends it as one binary float4 array.
 -- leo_enrich_news_done(news_id, embedding): true when written (the row had
 -- none yet).
 CREATE OR REPLACE FUNCTION leo_enrich_make_writers()
@@ -336,7 +339,7 @@ END
 $$$f$, coalesce(pcast, ''));
 	EXECUTE format($f$
 CREATE OR REPLACE FUNCTION public.leo_enrich_done_many(p_owner text, p_tenant uuid,
-	p_job_ids bigint[], p_embeddings text[])
+	p_job_ids bigint[], p_embeddings real[])
 RETURNS TABLE (job_id bigint, result text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
@@ -346,14 +349,15 @@ BEGIN
 	PERFORM leo_enrich_tenant(p_tenant);
 	RETURN QUERY
 	WITH v AS (
-		SELECT u.job_id, u.emb FROM unnest(p_job_ids, p_embeddings) AS u(job_id, emb)
+		SELECT u.job_id, p_embeddings[(u.k - 1) * 1536 + 1 : u.k * 1536] AS emb
+		  FROM unnest(p_job_ids) WITH ORDINALITY AS u(job_id, k)
 	), j AS (
 		SELECT e.job_id, e.profile_id, e.status = 'running' AND e.lease_owner = p_owner AS mine
 		  FROM embedding_job e
 		 WHERE e.tenant_id = p_tenant AND e.job_id = ANY (p_job_ids)
 		   FOR UPDATE OF e
 	), up AS (
-		UPDATE cdp_profiles p SET interest_embedding = v.emb::real[]%s
+		UPDATE cdp_profiles p SET interest_embedding = v.emb%s
 		  FROM j JOIN v ON v.job_id = j.job_id
 		 WHERE j.mine AND p.tenant_id = p_tenant AND p.profile_id = j.profile_id
 		RETURNING j.job_id
@@ -382,7 +386,7 @@ AS $$
 	SELECT EXISTS (SELECT 1 FROM w)
 $$$f$, coalesce(ncast, ''));
 	REVOKE ALL ON FUNCTION leo_enrich_done(text, uuid, bigint, real[]),
-		leo_enrich_done_many(text, uuid, bigint[], text[]),
+		leo_enrich_done_many(text, uuid, bigint[], real[]),
 		leo_enrich_news_done(bigint, real[]) FROM PUBLIC;
 END
 $mk$;

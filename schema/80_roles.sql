@@ -77,7 +77,7 @@ GRANT UPDATE (status, attempts, last_error, run_after, lease_owner, lease_until,
 GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_enrich;
 GRANT EXECUTE ON FUNCTION leo_enrich_claim(text, integer, integer, integer, integer),
 	leo_enrich_done(text, uuid, bigint, real[]),
-	leo_enrich_done_many(text, uuid, bigint[], text[]),
+	leo_enrich_done_many(text, uuid, bigint[], real[]),
 	leo_enrich_fail(text, uuid, bigint, text, boolean, double precision, integer),
 	leo_enrich_news_pick(bigint, integer), leo_enrich_news_done(bigint, real[]),
 	leo_enrich_backlog() TO leo_enrich;

@@ -1,23 +1,23 @@
 /*
  * bench_enrich_write.c — the ceiling of leo-enrich's throughput: write
  * ready-made 1536-float embeddings to N profiles of one tenant, in batches
- * of B, each batch one pipelined transaction of B UPDATEs, the embedding
- * sent as real[] text as the worker sends it (estore_vec_text), and nothing
- * else: no claim, no document, no embedding computed.  The vectors are made
- * before the clock starts.
+ * of B, each batch one pipelined transaction of B UPDATEs, each embedding
+ * sent as a binary float4[] as the worker sends its batch (estore.c), and
+ * nothing else: no claim, no document, no embedding computed, no job.  The
+ * vectors are made before the clock starts.
  *
  *   bench_enrich_write CONNINFO TENANT N B
  *
  * Profiles are "p1".."pN".  Prints "profiles N seconds S per_second R".
  */
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "embed_hashing.h"
-#include "estore.h"
 
 static double bew_now(void)
 {
@@ -27,8 +27,36 @@ static double bew_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+static unsigned char *bew_be32(unsigned char *o, uint32_t v)
+{
+	o[0] = (unsigned char)(v >> 24);
+	o[1] = (unsigned char)(v >> 16);
+	o[2] = (unsigned char)(v >> 8);
+	o[3] = (unsigned char)v;
+	return o + 4;
+}
+
+/* v as array_send's float4[] into buf; its length. */
+static int bew_bin(const float *v, unsigned char *buf)
+{
+	unsigned char *o = bew_be32(buf, 1);
+
+	o = bew_be32(o, 0);
+	o = bew_be32(o, 700);
+	o = bew_be32(o, EMBED_DIM);
+	o = bew_be32(o, 1);
+	for (int k = 0; k < EMBED_DIM; k++) {
+		uint32_t bits;
+
+		memcpy(&bits, &v[k], sizeof(bits));
+		o = bew_be32(o, 4);
+		o = bew_be32(o, bits);
+	}
+	return (int)(o - buf);
+}
+
 static int bew_batch(PGconn *c, const char *tenant, const float *vecs, int first, int n,
-		     char *vbuf)
+		     unsigned char *vbuf)
 {
 	PGresult *r;
 	int rc = 0;
@@ -41,13 +69,16 @@ static int bew_batch(PGconn *c, const char *tenant, const float *vecs, int first
 		return -1;
 	for (int i = first; i < first + n; i++) {
 		char id[32];
-		const char *p[] = { tenant, id, vbuf };
+		const char *p[] = { tenant, id, (const char *)vbuf };
+		const Oid types[] = { 0, 0, 1021 };
+		int lens[] = { 0, 0, 0 };
+		const int fmts[] = { 0, 0, 1 };
 
 		snprintf(id, sizeof(id), "p%d", i + 1);
-		estore_vec_text(vecs + (size_t)i * EMBED_DIM, vbuf);
-		if (!PQsendQueryParams(c, "UPDATE cdp_profiles SET interest_embedding = $3::real[] "
-				       "WHERE tenant_id = $1 AND profile_id = $2", 3, NULL, p, NULL,
-				       NULL, 0))
+		lens[2] = bew_bin(vecs + (size_t)i * EMBED_DIM, vbuf);
+		if (!PQsendQueryParams(c, "UPDATE cdp_profiles SET interest_embedding = $3 "
+				       "WHERE tenant_id = $1 AND profile_id = $2", 3, types, p, lens,
+				       fmts, 0))
 			return -1;
 	}
 	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(c))
@@ -74,7 +105,7 @@ int main(int argc, char **argv)
 {
 	PGconn *c;
 	float *vecs;
-	char *vbuf = malloc(ESTORE_VEC_TEXT);
+	unsigned char *vbuf = malloc(20 + EMBED_DIM * 8);
 	int n, b;
 	double t0, t;
 

@@ -6,7 +6,8 @@
 # 10,000) with 50 behavioural events each (load.sql), then in the same run:
 #   enrich   leo-enrich with the hashing embedder, batch B (default 64),
 #            from its start until every job is done: claim, documents,
-#            embedding, write, end to end;
+#            embedding, write, end to end; with 1 worker, then with 2
+#            (two processes sharing the queue, as several workers do);
 #   ceiling  bench_enrich_write: the same N embeddings, ready-made, written
 #            in batches of B in one transaction each, nothing else.
 # Each is run ROUNDS times (default 3), alternating, the jobs queued again
@@ -28,7 +29,7 @@ cmake --build "$dir" --target leo-enrich bench_enrich_write -j 2 >/dev/null
 work=$(mktemp -d)
 chmod 755 "$work"
 stop() {
-	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
+	[ -z "${pid:-}" ] || kill "${pids[@]}" 2>/dev/null || true
 	scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -63,23 +64,37 @@ requeue() {
 	sql -c "VACUUM ANALYZE embedding_job" -c "VACUUM ANALYZE cdp_profiles"
 }
 
-for r in $(seq "$rounds"); do
-	[ "$r" -eq 1 ] || requeue
+# enrich_run ROUND WORKERS: the queue worked from the start of the workers
+# until the last job is done (its updated_at), every embedding written.
+pids=()
+enrich_run() {
+	local t0 t1 done_n w
 	t0=$(date +%s.%N)
-	"$dir/leo-enrich" --config "$work/enrich.yaml" 2>"$work/enrich.log" &
-	pid=$!
+	pids=()
+	for w in $(seq "$2"); do
+		"$dir/leo-enrich" --config "$work/enrich.yaml" 2>"$work/enrich-$w.log" &
+		pids+=($!)
+	done
+	pid=${pids[0]}
 	while [ "$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT count(*) FROM embedding_job WHERE status <> 'done'")" != 0 ]; do
-		sleep 0.05
-		kill -0 "$pid" || { cat "$work/enrich.log"; exit 1; }
+		sleep 0.5
+		kill -0 "${pids[0]}" || { cat "$work/enrich-1.log"; exit 1; }
 	done
 	t1=$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT extract(epoch FROM max(updated_at)) FROM embedding_job")
-	kill "$pid"
-	wait "$pid"
+	kill "${pids[@]}"
+	wait "${pids[@]}"
 	pid=
 	done_n=$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT count(*) FROM cdp_profiles WHERE interest_embedding IS NOT NULL")
-	awk -v r="$r" -v n="$done_n" -v a="$t0" -v b="$t1" \
-		'BEGIN { printf "round %d enrich   profiles %d seconds %.3f per_second %.0f\n", r, n, b - a, n / (b - a) }'
+	awk -v r="$1" -v w="$2" -v n="$done_n" -v a="$t0" -v b="$t1" \
+		'BEGIN { printf "round %d enrich x%d profiles %d seconds %.3f per_second %.0f\n", r, w, n, b - a, n / (b - a) }'
+}
+
+for r in $(seq "$rounds"); do
+	[ "$r" -eq 1 ] || requeue
+	enrich_run "$r" 1
+	requeue
+	enrich_run "$r" 2
 	sql -c "VACUUM ANALYZE cdp_profiles"
-	printf 'round %d ceiling  ' "$r"
+	printf 'round %d ceiling   ' "$r"
 	"$dir/bench/enrich/bench_enrich_write" "$conn" "$tenant" "$n" "$b"
 done

@@ -15,6 +15,7 @@
 #include "estore.h"
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ void estore_vec_text(const float *v, char *buf)
 
 static const char estore_done_sql[] = "SELECT leo_enrich_done($1, $2, $3, $4::real[])";
 static const char estore_many_sql[] =
-	"SELECT job_id, result FROM leo_enrich_done_many($1, $2, $3::bigint[], $4::text[])";
+	"SELECT job_id, result FROM leo_enrich_done_many($1, $2, $3::bigint[], $4)";
 static const char estore_fail_sql[] =
 	"SELECT leo_enrich_fail($1, $2, $3, $4, $5, $6, $7)";
 
@@ -234,55 +235,69 @@ static int estore_send_one(struct estore *s, const char *owner, const struct est
 	}
 }
 
+/* Append a big-endian 32-bit word. */
+static unsigned char *estore_be32(unsigned char *o, uint32_t v)
+{
+	o[0] = (unsigned char)(v >> 24);
+	o[1] = (unsigned char)(v >> 16);
+	o[2] = (unsigned char)(v >> 8);
+	o[3] = (unsigned char)v;
+	return o + 4;
+}
+
 /* leo_enrich_done_many for the done jobs of jobs[t]'s tenant: the job ids
- * and the embeddings as text[] ("{\"{v,..}\",..}").  0 or -1. */
+ * as text, the embeddings one after the other as one float4[] in binary
+ * (array_send's format: ndim, no nulls, element type, dimension, lower
+ * bound, then each element's length and bits), so neither side prints or
+ * parses 1536 numbers per job.  0 or -1. */
 static int estore_send_many(struct estore *s, const char *owner, const struct estore_job *jobs,
 			    const struct estore_outcome *o, int n, int t)
 {
-	size_t cap = 64, len = 0;
-	char *ids, *vecs;
-	int rc;
+	char *ids = malloc((size_t)n * 24 + 3), *io;
+	unsigned char *bin, *bo;
+	int nd = 0, rc;
 
 	for (int i = 0; i < n; i++)
-		if (o[i].vec)
-			cap += ESTORE_VEC_TEXT + 3;
-	ids = malloc((size_t)n * 24 + 3);
-	vecs = malloc(cap);
-	if (!ids || !vecs) {
+		nd += o[i].vec && strcmp(jobs[i].tenant, jobs[t].tenant) == 0;
+	bin = malloc(20 + (size_t)nd * EMBED_DIM * 8);
+	if (!ids || !bin) {
 		free(ids);
-		free(vecs);
+		free(bin);
 		return -1;
 	}
-	{
-		char *io = ids;
+	io = ids;
+	*io++ = '{';
+	bo = estore_be32(bin, 1);		/* ndim */
+	bo = estore_be32(bo, 0);		/* no nulls */
+	bo = estore_be32(bo, 700);		/* float4 */
+	bo = estore_be32(bo, (uint32_t)(nd * EMBED_DIM));
+	bo = estore_be32(bo, 1);		/* lower bound */
+	for (int i = 0; i < n; i++) {
+		if (!o[i].vec || strcmp(jobs[i].tenant, jobs[t].tenant) != 0)
+			continue;
+		if (io[-1] != '{')
+			*io++ = ',';
+		io += sprintf(io, "%lld", jobs[i].job_id);
+		for (int k = 0; k < EMBED_DIM; k++) {
+			uint32_t bits;
 
-		*io++ = '{';
-		vecs[len++] = '{';
-		for (int i = 0; i < n; i++) {
-			if (!o[i].vec || strcmp(jobs[i].tenant, jobs[t].tenant) != 0)
-				continue;
-			if (io[-1] != '{') {
-				*io++ = ',';
-				vecs[len++] = ',';
-			}
-			io += sprintf(io, "%lld", jobs[i].job_id);
-			vecs[len++] = '"';
-			estore_vec_text(o[i].vec, vecs + len);
-			len += strlen(vecs + len);
-			vecs[len++] = '"';
+			memcpy(&bits, &o[i].vec[k], sizeof(bits));
+			bo = estore_be32(bo, 4);
+			bo = estore_be32(bo, bits);
 		}
-		*io++ = '}';
-		*io = '\0';
-		vecs[len++] = '}';
-		vecs[len] = '\0';
 	}
+	*io++ = '}';
+	*io = '\0';
 	{
-		const char *p[] = { owner, jobs[t].tenant, ids, vecs };
+		const char *p[] = { owner, jobs[t].tenant, ids, (const char *)bin };
+		const Oid types[] = { 0, 0, 0, 1021 };	/* _float4 */
+		const int lens[] = { 0, 0, 0, (int)(bo - bin) };
+		const int fmts[] = { 0, 0, 0, 1 };
 
-		rc = PQsendQueryParams(s->conn, estore_many_sql, 4, NULL, p, NULL, NULL, 0) ? 0 : -1;
+		rc = PQsendQueryParams(s->conn, estore_many_sql, 4, types, p, lens, fmts, 0) ? 0 : -1;
 	}
 	free(ids);
-	free(vecs);
+	free(bin);
 	return rc;
 }
 
