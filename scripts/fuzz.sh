@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER OPTIONS...]
 #
-# TARGET is one of tests/fuzz/fuzz_TARGET.c (cond, market, control, cfg,
+# TARGET is one of tests/fuzz/fuzz_TARGET.c (cond, market, control, cfg, embed,
 # httpd).  Builds with clang in build-fuzz/ (LEO_FUZZ=ON: the core carries
 # coverage instrumentation, the targets link libFuzzer), then runs one job
 # for SECONDS.  New inputs go to build-fuzz/corpus/TARGET (seeded from

@@ -79,6 +79,19 @@ it_wait "SELECT count(*) = 131 FROM embedding_job WHERE status = 'done'" 3
 after=$(it_sql -c "SELECT md5(interest_embedding::text) FROM cdp_profiles WHERE tenant_id = '$A' AND profile_id = 'nurse-1'")
 [ "$before" != "$after" ] || it_fail "the changed profile's embedding did not change"
 it_ok "a changed profile is embedded again on NOTIFY"
+
+# ---- SIGHUP: a bad file keeps the running config, a good one is taken
+cp "$it_tmp/h.yaml" "$it_tmp/h.good"
+printf 'enrich:\n  batch_size: 0\n' >"$it_tmp/h.yaml"
+kill -HUP "${it_pids[h]}"
+it_wait_log h "has errors; keeping the running configuration" 10
+sed 's/batch_size: 16/batch_size: 4/' "$it_tmp/h.good" >"$it_tmp/h.yaml"
+kill -HUP "${it_pids[h]}"
+it_wait_log h "SIGHUP: reloading" 10 1
+it_sql -c "UPDATE cdp_profiles SET segments = '[\"reloaded\"]' WHERE tenant_id = '$A' AND profile_id LIKE 'nurse-%'"
+it_wait "SELECT count(*) = 141 FROM embedding_job WHERE status = 'done'" 5
+grep -q "batch of 4 jobs recorded" "$it_tmp/daemon-h.log" || it_fail "batch_size 4 not in effect after SIGHUP"
+it_ok "SIGHUP: a bad file is refused, a good one changes batch_size"
 it_stop h
 
 # ---- openai
