@@ -37,6 +37,7 @@ struct enrich_cfg_enrich {
 	int news;			/* 0 false, 1 true */
 	int backoff_initial_s;
 	int backoff_max_s;
+	int workers;			/* lanes.h */
 };
 
 struct enrich_cfg {

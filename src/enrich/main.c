@@ -3,16 +3,19 @@
  *
  * THREADS
  *
- *   loop   this thread: libevent base with the signals (as events), the
- *          LISTEN connection, the poll timer and every round of work
- *          (jobs.c): claims and writes over its own connection, the hashing
- *          embedder in place, the openai embedder's requests on curlev.
+ *   loop   this thread: libevent base with the signals (as events), and
+ *          worker lane 0 (lanes.c): its LISTEN connection, poll timer and
+ *          rounds of work (jobs.c): claims and writes over its own
+ *          connection, the hashing embedder in place, the openai
+ *          embedder's requests on curlev.
+ *   lane-N enrich.workers - 1 more lanes, each the same on a base and
+ *          connections of its own.
  *   stats  a libevent base of its own: the HTTP stats endpoint (httpd.c)
  *          and the systemd watchdog, so both go on while the loop waits on
  *          the database.
  *
- * SIGTERM/SIGINT: no new round; the batch in flight (an openai request, at
- * most embedder.timeout_ms) is recorded, then the loop ends.  Jobs claimed
+ * SIGTERM/SIGINT: no new round; each lane's batch in flight (an openai
+ * request, at most embedder.timeout_ms) is recorded, then the loops end.  Jobs claimed
  * but never recorded (kill -9) come back when their lease runs out.
  * SIGHUP: load the config again; the enrich section's keys change, the
  * others keep their values (and a warning says so).
@@ -29,12 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "curlev.h"
-#include "embed_openai.h"
 #include "enrich_cfg.h"
 #include "enrich_metrics.h"
 #include "httpd.h"
-#include "jobs.h"
+#include "lanes.h"
 #include "log.h"
 #include "pool.h"
 #include "prog.h"
@@ -48,9 +49,7 @@ struct main_enrich {
 	struct event_base *base;	/* the loop thread's */
 	struct prog_stats stats;
 	struct pool *pool;
-	struct curlev *cv;
-	struct embed_openai *openai;
-	struct jobs *jobs;
+	struct lanes *lanes;
 	struct httpd *httpd;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
@@ -95,7 +94,7 @@ static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("signal %d: stopping (recording the batch in flight)", (int)sig);
 	main_notified(sdnotify_stopping(), "STOPPING");
-	jobs_drain(d->jobs);
+	lanes_drain(d->lanes);
 }
 
 static void main_on_hup(evutil_socket_t sig, short what, void *arg)
@@ -118,7 +117,7 @@ static void main_on_hup(evutil_socket_t sig, short what, void *arg)
 	enrich_cfg_free(d->cfg);
 	d->cfg = next;
 	log_setup(d->args.log_level_forced ? d->args.log_level : next->log.level, next->log.format);
-	jobs_reload(d->jobs, &next->enrich);
+	lanes_reload(d->lanes, &next->enrich);
 	main_notified(sdnotify_ready(), "READY");
 	main_notified(sdnotify_status("configuration reloaded"), "STATUS");
 }
@@ -178,39 +177,11 @@ static void main_free_event(struct event *ev)
 		event_free(ev);
 }
 
-/* The openai embedder, its key read once from its file.  0 or -1 (logged). */
-static int main_openai(struct main_enrich *d)
-{
-	const struct enrich_cfg_embedder *e = &d->cfg->embedder;
-	char *key = NULL;
-	struct embed_openai_cfg oc = { .base_url = e->base_url, .model = e->model,
-				       .timeout_ms = e->timeout_ms };
-
-	if (e->api_key_file[0]) {
-		key = secret_read("enrich.embedder.api_key_file", e->api_key_file);
-		if (!key)
-			return -1;
-		oc.api_key = key;
-	}
-	d->cv = curlev_new(d->base);
-	if (d->cv)
-		d->openai = embed_openai_new(&oc, d->cv);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
-	if (!d->openai) {
-		log_error("cannot set up the openai embedder");
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct main_enrich d = { .args = { .name = "leo-enrich",
 					   .default_config = ENRICH_CFG_DEFAULT_PATH } };
-	char owner[128], host[64] = "";
+	char owner[128], host[64] = "", *key = NULL;
 	int rc;
 	uint64_t wd_usec;
 
@@ -261,24 +232,26 @@ int main(int argc, char **argv)
 		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
 		goto out;
 	}
-	if (d.cfg->embedder.kind == EK_OPENAI && main_openai(&d)) {
-		rc = EX_CONFIG;
-		goto out;
-	}
-	d.jobs = jobs_new(d.base, d.pool, d.openai, &d.cfg->enrich, owner, main_ready, &d);
-	if (!d.jobs) {
-		log_error("out of memory");
-		goto out;
-	}
 	d.httpd = httpd_start(d.stats.base, &d.cfg->stats, main_is_ready, &d);
 	if (!d.httpd) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	if (jobs_start(d.jobs)) {
-		log_error("cannot start the poll timer");
-		goto out;
+	/* the openai key, read once from its file */
+	if (d.cfg->embedder.kind == EK_OPENAI && d.cfg->embedder.api_key_file[0]) {
+		key = secret_read("enrich.embedder.api_key_file", d.cfg->embedder.api_key_file);
+		if (!key) {
+			rc = EX_CONFIG;
+			goto out;
+		}
 	}
+	d.lanes = lanes_start(d.base, d.pool, d.cfg, key, owner, main_ready, &d);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	if (!d.lanes)
+		goto out;
 	wd_usec = sdnotify_watchdog_usec();
 	if (wd_usec > 0 && main_watchdog_start(&d, wd_usec)) {
 		log_error("cannot start the watchdog timer");
@@ -297,9 +270,7 @@ out:
 	atomic_store(&d.stopping, true);
 	prog_stats_stop(&d.stats);
 	httpd_stop(d.httpd);
-	curlev_free(d.cv);	/* a request still in flight ends transient: retried later */
-	jobs_free(d.jobs);
-	embed_openai_free(d.openai);
+	lanes_free(d.lanes);	/* the other lanes drained and joined */
 	pool_free(d.pool);
 	main_free_event(d.ev_watchdog);
 	main_free_event(d.ev_beat);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_enrich: the real leo-enrich against a real database, as role leo_enricher.
-#   hashing   profiles of two tenants with events: every job done, every
+#   hashing   two workers in one process (enrich.workers) on profiles of two
+#             tenants with events: every job done by one of them, every
 #             embedding of norm 1, the same fields giving the same vector in
 #             both tenants, a profile nearer to one sharing its titles and
 #             symbols, news embedded, metrics and health;
@@ -51,7 +52,7 @@ INSERT INTO behavioral_events (tenant_id, profile_id, event_type, entity_type, e
 SELECT tenant_id, profile_id, 'CONVERT', 'CAMPAIGN', 'C1' FROM cdp_profiles WHERE profile_id LIKE 'nurse-%';
 SQL
 it_eq "$(it_sql -c "SELECT count(*) FROM embedding_job WHERE status = 'queued'")" 130 "queued jobs"
-enrich_config h "poll_interval_s: 60" "batch_size: 16"
+enrich_config h "poll_interval_s: 60" "batch_size: 16" "workers: 2"
 enrich_start h
 it_wait "SELECT count(*) = 130 FROM embedding_job WHERE status = 'done'" 30
 it_eq "$(it_sql -c "SELECT count(*) FROM cdp_profiles WHERE interest_embedding IS NOT NULL")" 130 "embeddings written"
@@ -65,6 +66,8 @@ it_eq "$(it_sql -c "WITH v AS (SELECT profile_id, interest_embedding e FROM cdp_
 it_wait "SELECT count(*) = 2 FROM news_feed WHERE content_embedding IS NOT NULL" 10
 it_ok "news embedded"
 it_eq "$(it_metric 'leo_enrich_jobs_total{result="done"}')" 130 "leo_enrich_jobs_total{result=done}"
+grep -q '\[lane-1\] batch of' "$it_tmp/daemon-h.log" || it_fail "the second lane recorded no batch"
+it_ok "both lanes worked the queue"
 it_eq "$(it_metric 'leo_enrich_news_total{result="done"}')" 2 "leo_enrich_news_total{result=done}"
 it_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$it_port/readyz")" 200 "/readyz"
 if command -v promtool >/dev/null; then
