@@ -6,8 +6,8 @@
 # 10,000) with 50 behavioural events each (load.sql), then in the same run:
 #   enrich   leo-enrich with the hashing embedder, batch B (default 64),
 #            from its start until every job is done: claim, documents,
-#            embedding, write, end to end; with 1 worker, then with 2
-#            (two processes sharing the queue, as several workers do);
+#            embedding, write, end to end; with enrich.workers 1, then 2
+#            (two workers in the one process, sharing the queue);
 #   ceiling  bench_enrich_write: the same N embeddings, ready-made, written
 #            in batches of B in one transaction each, nothing else.
 # Each is run ROUNDS times (default 3), alternating, the jobs queued again
@@ -29,7 +29,7 @@ cmake --build "$dir" --target leo-enrich bench_enrich_write -j 2 >/dev/null
 work=$(mktemp -d)
 chmod 755 "$work"
 stop() {
-	[ -z "${pid:-}" ] || kill "${pids[@]}" 2>/dev/null || true
+	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
 	scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -44,7 +44,8 @@ sql -v n="$n" -f bench/enrich/load.sql
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), PostgreSQL $(sql -c 'SHOW server_version')"
 echo "== loaded $n profiles, $(sql -c 'SELECT count(*) FROM behavioral_events') events in $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s; batch $b"
 
-cat >"$work/enrich.yaml" <<YAML
+for w in 1 2; do
+	cat >"$work/enrich-$w.yaml" <<YAML
 database:
   conninfo: "dbname=leo_bench_enrich user=leo_enricher"
 enrich:
@@ -52,9 +53,11 @@ enrich:
   batch_size: $b
   events_per_profile: 50
   news: false
+  workers: $w
 stats:
   listen: ""
 YAML
+done
 conn="dbname=leo_bench_enrich user=leo_enricher"
 
 requeue() {
@@ -64,25 +67,20 @@ requeue() {
 	sql -c "VACUUM ANALYZE embedding_job" -c "VACUUM ANALYZE cdp_profiles"
 }
 
-# enrich_run ROUND WORKERS: the queue worked from the start of the workers
+# enrich_run ROUND WORKERS: the queue worked from the start of leo-enrich
 # until the last job is done (its updated_at), every embedding written.
-pids=()
 enrich_run() {
-	local t0 t1 done_n w
+	local t0 t1 done_n
 	t0=$(date +%s.%N)
-	pids=()
-	for w in $(seq "$2"); do
-		"$dir/leo-enrich" --config "$work/enrich.yaml" 2>"$work/enrich-$w.log" &
-		pids+=($!)
-	done
-	pid=${pids[0]}
+	"$dir/leo-enrich" --config "$work/enrich-$2.yaml" 2>"$work/enrich.log" &
+	pid=$!
 	while [ "$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT count(*) FROM embedding_job WHERE status <> 'done'")" != 0 ]; do
 		sleep 0.5
-		kill -0 "${pids[0]}" || { cat "$work/enrich-1.log"; exit 1; }
+		kill -0 "$pid" || { cat "$work/enrich.log"; exit 1; }
 	done
 	t1=$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT extract(epoch FROM max(updated_at)) FROM embedding_job")
-	kill "${pids[@]}"
-	wait "${pids[@]}"
+	kill "$pid"
+	wait "$pid"
 	pid=
 	done_n=$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT count(*) FROM cdp_profiles WHERE interest_embedding IS NOT NULL")
 	awk -v r="$1" -v w="$2" -v n="$done_n" -v a="$t0" -v b="$t1" \

@@ -52,6 +52,7 @@ static void lanes_on_reload(evutil_socket_t fd, short what, void *arg)
 	c = ln->next;
 	pthread_mutex_unlock(&ln->lock);
 	jobs_reload(ln->jobs, &c);
+	log_debug("lane %d: configuration reloaded", ln->id);
 }
 
 static void lanes_on_drain(evutil_socket_t fd, short what, void *arg)

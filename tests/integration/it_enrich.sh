@@ -90,7 +90,7 @@ kill -HUP "${it_pids[h]}"
 it_wait_log h "has errors; keeping the running configuration" 10
 sed 's/batch_size: 16/batch_size: 4/' "$it_tmp/h.good" >"$it_tmp/h.yaml"
 kill -HUP "${it_pids[h]}"
-it_wait_log h "SIGHUP: reloading" 10 1
+it_wait_log h "lane 1: configuration reloaded" 10
 it_sql -c "UPDATE cdp_profiles SET segments = '[\"reloaded\"]' WHERE tenant_id = '$A' AND profile_id LIKE 'nurse-%'"
 it_wait "SELECT count(*) = 141 FROM embedding_job WHERE status = 'done'" 5
 grep -q "batch of 4 jobs recorded" "$it_tmp/daemon-h.log" || it_fail "batch_size 4 not in effect after SIGHUP"
