@@ -514,8 +514,8 @@ int estore_news_done(struct estore *s, const struct estore_news *news, const flo
 				rc = -1;
 			}
 			enrich_metrics_news(0);
-		} else {
-			enrich_metrics_news(1);
+		} else if (PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't') {
+			enrich_metrics_news(1);	/* not when another worker's came first */
 		}
 		PQclear(r);
 	}

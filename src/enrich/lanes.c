@@ -6,7 +6,8 @@
  * (libevent's pthread locking makes event_active safe across threads):
  * ev_reload (the new enrich section is copied into the lane first, under
  * the lane's lock) and ev_drain.  Each lane's thread ends when its jobs
- * break its loop after draining.
+ * break its loop after draining.  News rows are not claimed, so only lane 0
+ * embeds them (enrich.news): two lanes would embed each row twice.
  */
 #include "lanes.h"
 
@@ -81,6 +82,7 @@ static int lanes_make(struct lane *ln, struct pool *pool, const struct enrich_cf
 		      const char *api_key, const char *owner, jobs_ready_fn *ready, void *arg)
 {
 	char who[160];
+	struct enrich_cfg_enrich e;
 
 	if (c->embedder.kind == EK_OPENAI) {
 		struct embed_openai_cfg oc = { .base_url = c->embedder.base_url,
@@ -92,7 +94,9 @@ static int lanes_make(struct lane *ln, struct pool *pool, const struct enrich_cf
 			return -1;
 	}
 	snprintf(who, sizeof(who), "%s:%d", owner, ln->id);
-	ln->jobs = jobs_new(ln->base, pool, ln->openai, &c->enrich, who, ready, arg);
+	e = c->enrich;
+	e.news = ln->id == 0 ? e.news : 0;
+	ln->jobs = jobs_new(ln->base, pool, ln->openai, &e, who, ready, arg);
 	ln->ev_reload = event_new(ln->base, -1, 0, lanes_on_reload, ln);
 	ln->ev_drain = event_new(ln->base, -1, 0, lanes_on_drain, ln);
 	return ln->jobs && ln->ev_reload && ln->ev_drain ? 0 : -1;
@@ -142,6 +146,7 @@ void lanes_reload(struct lanes *l, const struct enrich_cfg_enrich *c)
 	for (int i = 1; i < l->n; i++) {
 		pthread_mutex_lock(&l->lane[i].lock);
 		l->lane[i].next = *c;
+		l->lane[i].next.news = 0;	/* lane 0's */
 		pthread_mutex_unlock(&l->lane[i].lock);
 		event_active(l->lane[i].ev_reload, EV_TIMEOUT, 0);
 	}
