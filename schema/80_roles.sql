@@ -52,3 +52,32 @@ GRANT EXECUTE ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], le
 		text, timestamptz, jsonb),
 	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
 	leo_deliver_backlog() TO leo_deliver;
+
+-- leo_enrich: the privileges leo-enrich needs (its functions are in
+-- 47_enrich.sql and run as the caller, so RLS holds for each row).  It reads
+-- what a profile's document is made of, and writes only the embedding
+-- columns and its queue's working columns.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_enrich') THEN
+		CREATE ROLE leo_enrich NOLOGIN;
+	END IF;
+END
+$$;
+ALTER ROLE leo_enrich NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+COMMENT ON ROLE leo_enrich IS 'Privileges of the leo-enrich worker; grant to its login role.';
+
+GRANT USAGE ON SCHEMA public TO leo_enrich;
+GRANT SELECT ON cdp_profiles, behavioral_events, alert_rules, campaign, news_feed,
+	embedding_job TO leo_enrich;
+GRANT UPDATE (interest_embedding, updated_at) ON cdp_profiles TO leo_enrich;
+GRANT UPDATE (content_embedding, updated_at) ON news_feed TO leo_enrich;
+GRANT UPDATE (status, attempts, last_error, run_after, lease_owner, lease_until, updated_at)
+	ON embedding_job TO leo_enrich;
+GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_enrich;
+GRANT EXECUTE ON FUNCTION leo_enrich_claim(text, integer, integer, integer, integer),
+	leo_enrich_done(text, uuid, bigint, real[]),
+	leo_enrich_done_many(text, uuid, bigint[], real[]),
+	leo_enrich_fail(text, uuid, bigint, text, boolean, double precision, integer),
+	leo_enrich_news_pick(bigint, integer), leo_enrich_news_done(bigint, real[]),
+	leo_enrich_backlog() TO leo_enrich;

@@ -8,7 +8,10 @@
 # rules of every operator family, starts the matcher and the sender (every
 # channel a file of JSON lines, one tenant's email from a template),
 # replays the prices as one market_snapshot UPDATE per trading day, prints a
-# report, and stops everything it started, whatever happens.
+# report, then runs leo-enrich on the profiles (given job titles, segments,
+# portfolios and events) and prints, for two profiles, their nearest
+# profiles and news by cosine similarity, and stops everything it started,
+# whatever happens.
 #
 #   scripts/demo.sh               on PostgreSQL 15 (Debian's)
 #   scripts/demo.sh --pg 18       on 18 (the npm build, scripts/pg-install.sh);
@@ -33,10 +36,10 @@ echo "== build"
 leo_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 work=$(mktemp -d /tmp/leo-demo.XXXXXX)
-daemon= sender=
+daemon= sender= enricher=
 cleanup() {
 	local p
-	for p in $daemon $sender; do
+	for p in $daemon $sender $enricher; do
 		if kill -0 "$p" 2>/dev/null; then
 			kill -TERM "$p"
 			wait "$p" || true
@@ -315,3 +318,83 @@ wait "$sender"
 daemon= sender=
 tail -n 2 "$work/daemon.log" | sed 's/^/  daemon: /'
 tail -n 1 "$work/sender.log" | sed 's/^/  sender: /'
+
+echo
+echo "== leo-enrich: embeddings of profiles and news"
+psql -X -q -d postgres -c "CREATE ROLE leo_demo_enricher LOGIN IN ROLE leo_enrich"
+sql <<'SQL'
+-- what a profile's document is made of: titles, segments, a city, a
+-- portfolio of Dow symbols and events on the news, rules and a campaign
+INSERT INTO news_feed (headline, body, source, related_symbols) VALUES
+	('Microsoft and Intel lead a chip and software rally', 'Technology shares rose.', 'demo wire', '{MSFT,INTC}'),
+	('Boeing wins a large aircraft order', 'Aerospace up.', 'demo wire', '{BA}'),
+	('Coca-Cola raises its dividend', 'Consumer staples steady.', 'demo wire', '{KO}'),
+	('Oil majors slide as crude falls', 'Exxon lower.', 'demo wire', '{XOM}');
+INSERT INTO campaign (tenant_id, campaign_id, campaign_code, campaign_name)
+SELECT tenant_id, 'tech-week', 'TECH', 'Technology week' FROM tenant;
+WITH kind AS (
+	SELECT * FROM (VALUES
+		(0, '["Software engineer", "Tech investor"]', '["active trader"]', 'Hanoi', 'MSFT,INTC,IBM', 'Microsoft'),
+		(1, '["Pilot", "Aerospace engineer"]', '["long term"]', 'Da Nang', 'BA,UTX,HON', 'Boeing'),
+		(2, '["Retiree", "Dividend investor"]', '["income seeker"]', 'Ho Chi Minh City', 'KO,PG,JNJ', 'Coca-Cola'),
+		(3, '["Petroleum engineer"]', '["energy"]', 'Vung Tau', 'XOM,CVX', 'Oil'))
+	AS k(n, titles, segs, city, syms, topic)
+)
+UPDATE cdp_profiles p
+   SET job_titles = k.titles::jsonb, segments = k.segs::jsonb,
+       living_location = (ARRAY[k.city, 'Hanoi', 'Hue', 'Can Tho', 'Hai Phong'])[1 + substr(p.profile_id, 8)::int % 5],
+       portfolio_snapshot = jsonb_build_object('positions',
+		(SELECT jsonb_agg(jsonb_build_object('symbol', s)) FROM unnest(string_to_array(k.syms, ',')) s))
+  FROM kind k
+ WHERE k.n = substr(p.profile_id, 8)::int % 4;
+INSERT INTO behavioral_events (tenant_id, profile_id, event_type, entity_type, entity_id)
+SELECT p.tenant_id, p.profile_id, 'VIEW', 'NEWS', n.news_id::text
+  FROM cdp_profiles p JOIN news_feed n
+    ON n.headline LIKE '%' || (ARRAY['Microsoft', 'Boeing', 'Coca-Cola', 'Oil'])[1 + substr(p.profile_id, 8)::int % 4] || '%';
+INSERT INTO behavioral_events (tenant_id, profile_id, event_type, entity_type, entity_id)
+SELECT tenant_id, profile_id, 'CLICK', 'CAMPAIGN', 'tech-week' FROM cdp_profiles
+ WHERE substr(profile_id, 8)::int % 4 = 0;
+SQL
+cat >"$work/leo-enrich.yaml" <<YAML
+database:
+  conninfo: "dbname=leo_demo user=leo_demo_enricher"
+stats:
+  listen: ""
+YAML
+build/leo-enrich --config "$work/leo-enrich.yaml" 2>"$work/enrich.log" &
+enricher=$!
+for _ in $(seq 300); do
+	[ "$(sql -c "SELECT count(*) FROM embedding_job WHERE status IN ('queued', 'running')")" = 0 ] &&
+	[ "$(sql -c "SELECT count(*) FROM news_feed WHERE content_embedding IS NULL")" = 0 ] && break
+	kill -0 "$enricher" 2>/dev/null || { cat "$work/enrich.log"; exit 1; }
+	sleep 0.1
+done
+sed 's/^/  enrich: /' "$work/enrich.log"
+echo "embedded: $(sql -c "SELECT count(*) FROM cdp_profiles WHERE interest_embedding IS NOT NULL") profiles, $(sql -c "SELECT count(*) FROM news_feed WHERE content_embedding IS NOT NULL") news"
+# cosine similarity: pgvector's <=> when the columns are vectors, else the
+# dot product of the real[] (both are L2-normalised)
+if [ "$(sql -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'cdp_profiles'::regclass AND attname = 'interest_embedding'")" = "real[]" ]; then
+	cosp='(SELECT sum(x * y) FROM unnest(a.interest_embedding, b.interest_embedding) u(x, y))'
+	cosn='(SELECT sum(x * y) FROM unnest(a.interest_embedding, n.content_embedding) u(x, y))'
+else
+	cosp='1 - (a.interest_embedding <=> b.interest_embedding)'
+	cosn='1 - (a.interest_embedding <=> n.content_embedding)'
+fi
+for who in client-04 client-06; do
+	tenant=5f0c8a2e-1d3b-4c7a-9e21-6b8d4f2a1c01
+	echo
+	echo "$who of Acme Securities: $(sql -c "SELECT job_titles::text || ' in ' || living_location || ', holding ' || (SELECT string_agg(x->>'symbol', ' ') FROM jsonb_array_elements(portfolio_snapshot->'positions') x) FROM cdp_profiles WHERE tenant_id = '$tenant' AND profile_id = '$who'")"
+	echo "  nearest profiles:"
+	sql -c "SELECT '    ' || b.profile_id || '  ' || round(($cosp)::numeric, 3) || '  ' || b.job_titles::text
+		  FROM cdp_profiles a JOIN cdp_profiles b ON b.tenant_id = a.tenant_id AND b.profile_id <> a.profile_id
+		 WHERE a.tenant_id = '$tenant' AND a.profile_id = '$who'
+		 ORDER BY $cosp DESC, b.profile_id LIMIT 3"
+	echo "  nearest news:"
+	sql -c "SELECT '    ' || round(($cosn)::numeric, 3) || '  ' || n.headline
+		  FROM cdp_profiles a, news_feed n
+		 WHERE a.tenant_id = '$tenant' AND a.profile_id = '$who' AND n.content_embedding IS NOT NULL
+		 ORDER BY $cosn DESC LIMIT 2"
+done
+kill -TERM "$enricher"
+wait "$enricher"
+enricher=

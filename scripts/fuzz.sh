@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh TARGET SECONDS [LIBFUZZER OPTIONS...]
 #
 # TARGET is one of tests/fuzz/fuzz_TARGET.c (cond, market, control, cfg,
-# httpd, tmpl, receipt).  Builds with clang in build-fuzz/ (LEO_FUZZ=ON: the core carries
+# httpd, tmpl, receipt, embed).  Builds with clang in build-fuzz/ (LEO_FUZZ=ON: the core carries
 # coverage instrumentation, the targets link libFuzzer), then runs one job
 # for SECONDS.  New inputs go to build-fuzz/corpus/TARGET (seeded from
 # tests/data/fuzz/TARGET, which is never written to); crashes to

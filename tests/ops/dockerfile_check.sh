@@ -45,16 +45,16 @@ user=$(grep '^USER ' "$df" | tail -n 1 | cut -d' ' -f2)
 case "$user" in
 "" | root | root:* | 0 | 0:*) no "the runtime stage must end with a non-root USER" ;;
 esac
-grep -q '^EXPOSE 9464 9465$' "$df" || no "EXPOSE 9464 9465 missing"
+grep -q '^EXPOSE 9464 9465 9466$' "$df" || no "EXPOSE 9464 9465 9466 missing"
 grep -q '^STOPSIGNAL SIGTERM$' "$df" || no "STOPSIGNAL SIGTERM missing"
 # Each program's container config listens on 0.0.0.0, rewritten from the
 # shipped file's line (which must stay as the sed expects), and is copied in.
-for pp in leo-alertd:9464 leo-deliver:9465; do
+for pp in leo-alertd:9464 leo-deliver:9465 leo-enrich:9466; do
 	p=${pp%:*} port=${pp#*:}
 	grep -q "listen: \"0.0.0.0:$port\"" "$df" || no "$p's config does not listen on 0.0.0.0:$port"
 	grep -q "^  listen: \"127.0.0.1:$port\"\$" "$src/config/$p.yaml" ||
 		no "config/$p.yaml no longer has the stats.listen line the Dockerfile rewrites"
-	grep -q "/out/usr/sbin/$p .*/usr/sbin/\|/out/usr/sbin/$p /usr/sbin/" "$df" || no "$p is not copied into the image"
+	grep -q "^COPY --from=build .*/out/usr/sbin/$p " "$df" || no "$p is not copied into the image"
 	grep -q "/out/etc/leo-alertd/$p.yaml" "$df" || no "$p.yaml is not copied into the image"
 done
 exit $fail

@@ -3,7 +3,8 @@
 # leo_template from schema/*.sql with scripts/schema-apply.sh, and the login
 # role leo_daemon (member of leo_alertd, no password: the throwaway cluster
 # trusts local connections) that tests use to act as the daemon, and
-# leo_sender (member of leo_deliver) to act as the sender.
+# leo_sender (member of leo_deliver) to act as the sender, and leo_enricher
+# (member of leo_enrich) to act as leo-enrich.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -31,5 +32,13 @@ BEGIN
 END
 $$;
 GRANT leo_deliver TO leo_sender;
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_enricher') THEN
+		CREATE ROLE leo_enricher LOGIN;
+	END IF;
+END
+$$;
+GRANT leo_enrich TO leo_enricher;
 SQL
 echo "leo_template ready"
