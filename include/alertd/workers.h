@@ -5,8 +5,11 @@
  * pushed them, which is commit order.
  *
  * All workers_* calls but workers_start/stop/free/progress are made by the loop
- * thread only.  A push onto a full queue blocks the loop until the worker
- * makes room: back-pressure reaches the LISTEN socket, nothing is dropped.
+ * thread only, and none of them waits: a message for a full queue is kept,
+ * in order, in that worker's spill (workers.c's DESIGN).  The loop stops
+ * reading notifications while workers_backlog() and calls workers_flush()
+ * until it is false: back-pressure reaches PostgreSQL's queue, nothing is
+ * dropped, and the loop keeps serving its timers and signals.
  */
 #ifndef LEO_WORKERS_H
 #define LEO_WORKERS_H
@@ -57,6 +60,11 @@ void workers_catch_up(struct workers *w, const char *symbol, const char *rule_id
 void workers_remove_tenant(struct workers *w, const char *tenant_id);
 void workers_sweep(struct workers *w);
 void workers_set_limits(struct workers *w, const struct rules_limits *lim);
+
+/* Messages spilled because a queue was full wait for room. */
+bool workers_backlog(const struct workers *w);
+/* Move spilled messages into queues with room; true when none is left. */
+bool workers_flush(struct workers *w);
 
 /* For the watchdog: messages processed so far and messages waiting. */
 void workers_progress(struct workers *w, uint64_t *processed, uint64_t *waiting);

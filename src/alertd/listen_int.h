@@ -85,6 +85,10 @@ struct listen {
 	size_t rq_n, rq_cap;
 	struct listen_req *rq;
 
+	struct event *ev_throttle;	/* throttle.c: workers behind */
+	int64_t throttled_since_us;	/* monotonic; 0 when reading */
+	int64_t throttle_carry_us;	/* held, not yet counted */
+
 	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
 	uint64_t fence_seq;
 	struct fence *fences;		/* fence.c: sent, not yet seen */

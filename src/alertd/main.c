@@ -15,8 +15,10 @@
  *   writer-N  database.pool_size writer threads (writer.c), each writing
  *             batches over one pooled connection.
  *
- * Data flows loop -> workers -> writers through bounded queues that block
- * when full; the only way back (a claim that lost, so the rule must be
+ * Data flows loop -> workers -> writers through bounded queues; the loop
+ * never waits on a worker's (a full one spills, and the loop stops reading
+ * notifications until it drains: throttle.c), a worker waits on a full
+ * writer queue; the only way back (a claim that lost, so the rule must be
  * re-read) is listen_refetch, which never blocks.  Shut-down runs the other
  * way round: stop intake, let the workers drain, let the writers flush,
  * then free everything (the ASan build checks that nothing leaks).
@@ -174,7 +176,7 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
 /*
  * Stats thread: tell systemd we are alive while work goes on — the loop
  * runs (its heartbeat moved) with nothing waiting for the workers, or the
- * workers make progress on what waits (the loop may be blocked behind them,
+ * workers make progress on what waits (the loop may be throttled behind them,
  * which is back-pressure, not a hang), or the daemon is stopping (the loop
  * has ended; TimeoutStopSec bounds the flush).
  */

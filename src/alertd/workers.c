@@ -9,10 +9,15 @@
  * locks).  Because a rule and the ticks of its symbol travel through the
  * same FIFO, the worker sees them in the order the loop saw the commits.
  *
- * Each queue is a bounded queue (core's bq.h).  A full queue
- * blocks the loop's push: the loop then stops reading the LISTEN socket and
- * PostgreSQL queues the notifications — back-pressure, never a drop.  The
- * worker pops everything waiting in one go, then works without the lock.
+ * Each queue is a bounded queue (core's bq.h).  The loop never waits on
+ * one: a message that finds its queue full (or finds older messages of that
+ * worker still waiting beside it) goes to the worker's spill, a list the
+ * loop alone owns, in order.  While any spill holds messages the loop stops
+ * reading the LISTEN socket (workers_backlog; listen.c's throttle) and
+ * PostgreSQL queues the notifications — back-pressure, never a drop — and
+ * moves spilled messages on as room appears (workers_flush).  A spill thus
+ * holds at most what one burst or one load produced.  The worker pops
+ * everything waiting in one go, then works without the lock.
  *
  * Events the rule table emits go to the emit callback synchronously on the
  * worker thread (the writer queue, which blocks in turn when full).  The
@@ -84,6 +89,8 @@ struct workers_one {
 
 	struct bq q;			/* of struct workers_msg */
 	bool q_ok;			/* q initialised */
+	struct workers_msg *spill;	/* loop thread only: waits for room in q */
+	size_t spill_head, spill_n, spill_cap;	/* spill[head .. n) waits */
 	struct workers_msg *local;	/* worker thread only: popped batch */
 	size_t lcap;
 };
@@ -203,18 +210,80 @@ static void *workers_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: append to worker i's queue, waiting while it is full. */
+/* Loop thread: keep m, in order, for when worker i's queue has room. */
+static int workers_spill(struct workers_one *o, const struct workers_msg *m)
+{
+	if (o->spill_head && o->spill_head == o->spill_n)
+		o->spill_head = o->spill_n = 0;
+	if (o->spill_n == o->spill_cap) {
+		size_t live = o->spill_n - o->spill_head;
+		size_t ncap = o->spill_cap ? o->spill_cap * 2 : 256;
+		struct workers_msg *ns;
+
+		if (o->spill_head) {	/* slide the live part down first */
+			memmove(o->spill, o->spill + o->spill_head, live * sizeof(*o->spill));
+			o->spill_head = 0;
+			o->spill_n = live;
+		}
+		if (o->spill_n == o->spill_cap) {
+			ns = realloc(o->spill, ncap * sizeof(*ns));
+			if (!ns)
+				return -1;
+			o->spill = ns;
+			o->spill_cap = ncap;
+		}
+	}
+	o->spill[o->spill_n++] = *m;
+	return 0;
+}
+
+/* Loop thread: move worker i's spilled messages into its queue while it has
+ * room.  True when nothing is left spilled. */
+static bool workers_flush_one(struct workers_one *o)
+{
+	while (o->spill_head < o->spill_n &&
+	       bq_try_push(&o->q, &o->spill[o->spill_head]) == 0)
+		o->spill_head++;
+	if (o->spill_head < o->spill_n)
+		return false;
+	o->spill_head = o->spill_n = 0;
+	return true;
+}
+
+/* Loop thread: append to worker i's queue, or to its spill when the queue
+ * is full; never waits.  Counted in `waiting` from here on either way. */
 static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 {
+	struct workers_one *o = &w->one[i];
+
 	metrics_set(METRIC_QUEUE_WORKER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
-	if (bq_push(&w->one[i].q, m) == 0)
+	if (o->spill_head == o->spill_n && bq_try_push(&o->q, m) == 0)
 		return;
-	/* never: the queue is closed only by nobody; kept for the contract */
-	atomic_fetch_sub(&w->waiting, 1);
-	log_error("worker %d: queue closed, message %d lost", i, (int)m->kind);
-	if (m->kind == WORKERS_TICK)
-		w->flight(w->emit_arg, -1);
-	free(m->rule);
+	if (workers_spill(o, m) == 0)
+		return;
+	/* out of memory: wait for room rather than lose the message */
+	log_warn("worker %d: out of memory spilling; waiting for queue room", i);
+	while (!workers_flush_one(o))
+		(void)bq_push(&o->q, &o->spill[o->spill_head++]);
+	(void)bq_push(&o->q, m);
+}
+
+bool workers_flush(struct workers *w)
+{
+	bool empty = true;
+
+	for (int i = 0; i < w->n; i++)
+		if (!workers_flush_one(&w->one[i]))
+			empty = false;
+	return empty;
+}
+
+bool workers_backlog(const struct workers *w)
+{
+	for (int i = 0; i < w->n; i++)
+		if (w->one[i].spill_head < w->one[i].spill_n)
+			return true;
+	return false;
 }
 
 static void workers_broadcast(struct workers *w, const struct workers_msg *m)
@@ -266,7 +335,7 @@ fail:
 		struct workers_msg stop = { .kind = WORKERS_STOP };
 
 		for (int i = 0; i < started; i++) {
-			workers_push(w, i, &stop);
+			(void)bq_push(&w->one[i].q, &stop);
 			pthread_join(w->one[i].thread, NULL);
 		}
 		for (int i = 0; i < w->n; i++) {
@@ -287,7 +356,15 @@ void workers_stop(struct workers *w)
 
 	if (!w)
 		return;
-	workers_broadcast(w, &stop);
+	/* shut-down may wait: what is spilled goes first, then STOP */
+	for (int i = 0; i < w->n; i++) {
+		struct workers_one *o = &w->one[i];
+
+		while (o->spill_head < o->spill_n)
+			(void)bq_push(&o->q, &o->spill[o->spill_head++]);
+		(void)bq_push(&o->q, &stop);
+	}
+	atomic_fetch_add(&w->waiting, (uint_fast64_t)w->n);
 	for (int i = 0; i < w->n; i++) {
 		struct workers_one *o = &w->one[i];
 
@@ -295,6 +372,7 @@ void workers_stop(struct workers *w)
 		rules_free(o->rules);
 		bq_destroy(&o->q);
 		free(o->local);
+		free(o->spill);
 	}
 	free(w->one);
 	w->one = NULL;
