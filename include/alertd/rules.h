@@ -129,6 +129,16 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		  bool has_chg, dec_t chg, int64_t now_us);
 
 /*
+ * The change from a checkpoint to the current price, at start-up (load.c):
+ * rules_tick, except that a rule whose last firing is at or after
+ * since_us (the checkpoint's observation) does not fire on it — it already
+ * fired for this change before the restart — and a level rule among them
+ * is left disarmed, as after a firing.
+ */
+size_t rules_replay(struct rules *t, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t now_us, int64_t since_us);
+
+/*
  * Expiry sweep: emits RULES_EXPIRE for every rule past expires_at and drops
  * it.  The worker calls it at least every engine.resync_interval_s.
  */

@@ -33,10 +33,15 @@ typedef void (*workers_emit_fn)(void *arg, const struct rules_event *ev,
 typedef void (*workers_flight_fn)(void *arg, int delta);
 
 struct workers;
+struct ckpt;
 
+/*
+ * ckpt (may be NULL) hears of every event emitted and every tick evaluated
+ * (ckpt.h); it must outlive the workers.
+ */
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      workers_flight_fn flight, void *emit_arg)
+			      workers_flight_fn flight, void *emit_arg, struct ckpt *ckpt)
 	__attribute__((warn_unused_result));
 
 /* Drain every queue, join the threads, free what they used.  Another
@@ -49,8 +54,13 @@ int workers_owner(const struct workers *w, const char *symbol);
 
 void workers_seed(struct workers *w, const char *symbol, dec_t price, bool has_chg,
 		  dec_t chg);
+/* recv_us: when the loop observed the change, unique per tick (listen_observed_us);
+ * it is also the evaluation's time, so a firing's at_us names its tick. */
 void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_chg,
 		  dec_t chg, int64_t recv_us);
+/* A tick replaying the change from a checkpoint observed at since_us (rules_replay). */
+void workers_replay(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t recv_us, int64_t since_us);
 /* Copies def.  Returns -1 only when out of memory. */
 int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
 	__attribute__((warn_unused_result));

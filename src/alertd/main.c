@@ -39,6 +39,7 @@
 
 #include "alertd_metrics.h"
 #include "alertd_cfg.h"
+#include "ckpt.h"
 #include "httpd.h"
 #include "listen.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct main_daemon {
 	struct event_base *base;	/* the loop thread's */
 	struct prog_stats stats;	/* the stats thread and its base */
 	struct pool *pool;
+	struct ckpt *ckpt;		/* workers and writers; freed after both */
 	struct writer *writer;
 	struct workers *workers;
 	struct listen *listen;
@@ -287,14 +289,16 @@ int main(int argc, char **argv)
 		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
 		goto out;
 	}
-	d.writer = writer_start(d.pool, d.cfg->database.pool_size,
-				d.cfg->engine.queue_capacity, d.cfg->writer.batch_max_rows,
-				d.cfg->writer.batch_max_delay_ms, main_refetch, &d);
+	d.ckpt = ckpt_new();
+	if (d.ckpt)
+		d.writer = writer_start(d.pool, d.cfg->database.pool_size,
+					d.cfg->engine.queue_capacity, d.cfg->writer.batch_max_rows,
+					d.cfg->writer.batch_max_delay_ms, main_refetch, &d, d.ckpt);
 	lim = main_limits(d.cfg);
 	if (d.writer)
 		d.workers = workers_start(d.cfg->engine.worker_threads,
 					  d.cfg->engine.queue_capacity, &lim, main_emit,
-					  main_flight, d.writer);
+					  main_flight, d.writer, d.ckpt);
 	if (d.workers)
 		d.listen = listen_new(d.base, d.pool, d.workers, d.cfg->listen.market_channel,
 				      d.cfg->engine.resync_interval_s, main_ready, &d);
@@ -331,6 +335,7 @@ out:
 	listen_stop(d.listen);
 	workers_stop(d.workers);
 	writer_stop(d.writer);
+	ckpt_free(d.ckpt);
 	prog_stats_stop(&d.stats);	/* it served /healthz while the writers flushed */
 	workers_free(d.workers);
 	httpd_stop(d.httpd);

@@ -421,8 +421,9 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		r->flags |= RF_REARM;
 	if (cflags & COND_F_EDGE)
 		r->flags |= RF_EDGE;
+	/* last_us also for a replay after a restart (rules_replay) */
 	if ((def->rearm && def->cooldown_s > 0) || def->rearm_hysteresis > 0 ||
-	    def->expires_at_us != 0) {
+	    def->expires_at_us != 0 || last != 0) {
 		r->ext = calloc(1, sizeof(*r->ext));
 		if (!r->ext)
 			goto oom_slot;
@@ -600,6 +601,17 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		 * can only make a windowed move see a narrower range. */
 	}
 	return t->cand.n;
+}
+
+size_t rules_replay(struct rules *t, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t now_us, int64_t since_us)
+{
+	size_t n;
+
+	t->replay_since_us = since_us > 0 ? since_us : 0;
+	n = rules_tick(t, symbol, price, has_chg, chg, now_us);
+	t->replay_since_us = 0;
+	return n;
 }
 
 void rules_sweep(struct rules *t, int64_t now_us)

@@ -85,6 +85,14 @@ bool trigger_fire(struct rules *t, uint32_t ri, int64_t now_us,
 	struct rule *r = rules_at(t, ri);
 	struct rules_event ev;
 
+	if (t->replay_since_us && r->ext && r->ext->last_us >= t->replay_since_us) {
+		/* fired for this change before a restart (rules_replay) */
+		if (!(r->flags & RF_EDGE)) {
+			r->flags &= (uint8_t)~RF_ARMED;
+			rules_set_watch(t, ri, false);
+		}
+		return false;
+	}
 	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
 	    r->ext->last_us != 0 &&
 	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * TRIGGER_US_PER_S) {

@@ -41,6 +41,7 @@
 
 #include "alertd_metrics.h"
 #include "bq.h"
+#include "ckpt.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -52,6 +53,7 @@
 enum workers_kind {
 	WORKERS_SEED,
 	WORKERS_TICK,
+	WORKERS_REPLAY,
 	WORKERS_UPSERT,
 	WORKERS_REMOVE,
 	WORKERS_CATCH_UP,
@@ -75,7 +77,7 @@ struct workers_msg {
 	char symbol[RULES_SYMBOL_CAP];
 	char id[RULE_ID_SIZE];		/* rule id or tenant id */
 	struct workers_rule *rule;	/* UPSERT: owned */
-	int64_t count, last_us;		/* CATCH_UP */
+	int64_t count, last_us;		/* CATCH_UP; REPLAY: last_us is since */
 	struct rules_limits lim;
 };
 
@@ -100,6 +102,7 @@ struct workers {
 	workers_emit_fn emit;
 	workers_flight_fn flight;
 	void *emit_arg;
+	struct ckpt *ckpt;		/* may be NULL; not owned */
 	atomic_uint_fast64_t processed;
 	atomic_uint_fast64_t waiting;
 	struct workers_one *one;
@@ -118,6 +121,8 @@ static void workers_emit(void *arg, const struct rules_event *ev)
 		metrics_add(METRIC_ALERTS_FIRED, 1);
 	else
 		metrics_add(METRIC_RULES_REJECTED_EXPIRED, 1);
+	if (o->w->ckpt)
+		ckpt_fired(o->w->ckpt, ev->symbol);
 	o->w->emit(o->w->emit_arg, ev, o->cur_recv_us);
 }
 
@@ -144,9 +149,17 @@ static bool workers_apply(struct workers_one *o, struct workers_msg *m)
 			log_error("worker: out of memory seeding %s", m->symbol);
 		break;
 	case WORKERS_TICK:
+	case WORKERS_REPLAY:
+		/* the tick's observation is its time: a firing's at_us names it */
 		metrics_add(METRIC_RULE_EVALUATIONS,
+			    m->kind == WORKERS_TICK ?
 			    rules_tick(o->rules, m->symbol, m->price, m->has_chg, m->chg,
-				       now));
+				       o->cur_recv_us) :
+			    rules_replay(o->rules, m->symbol, m->price, m->has_chg, m->chg,
+					 o->cur_recv_us, m->last_us));
+		if (o->w->ckpt)
+			ckpt_ticked(o->w->ckpt, m->symbol, m->price, m->has_chg, m->chg,
+				    o->cur_recv_us);
 		o->w->flight(o->w->emit_arg, -1);
 		break;
 	case WORKERS_UPSERT:
@@ -199,7 +212,8 @@ static void *workers_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (running)
 				running = workers_apply(o, &o->local[i]);
-			else if (o->local[i].kind == WORKERS_TICK)	/* after STOP */
+			else if (o->local[i].kind == WORKERS_TICK ||
+				 o->local[i].kind == WORKERS_REPLAY)	/* after STOP */
 				o->w->flight(o->w->emit_arg, -1);
 			else	/* nothing follows STOP; free what would leak */
 				free(o->local[i].rule);
@@ -294,7 +308,7 @@ static void workers_broadcast(struct workers *w, const struct workers_msg *m)
 
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      workers_flight_fn flight, void *emit_arg)
+			      workers_flight_fn flight, void *emit_arg, struct ckpt *ckpt)
 {
 	struct workers *w = calloc(1, sizeof(*w));
 	int started = 0;
@@ -305,6 +319,7 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 	w->emit = emit;
 	w->flight = flight;
 	w->emit_arg = emit_arg;
+	w->ckpt = ckpt;
 	w->one = calloc((size_t)w->n, sizeof(*w->one));
 	if (!w->one)
 		goto fail;
@@ -404,6 +419,17 @@ void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_c
 {
 	struct workers_msg m = { .kind = WORKERS_TICK, .price = price,
 				 .has_chg = has_chg, .chg = chg, .recv_us = recv_us };
+
+	workers_copy(m.symbol, sizeof(m.symbol), symbol);
+	w->flight(w->emit_arg, 1);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
+void workers_replay(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t recv_us, int64_t since_us)
+{
+	struct workers_msg m = { .kind = WORKERS_REPLAY, .price = price, .has_chg = has_chg,
+				 .chg = chg, .recv_us = recv_us, .last_us = since_us };
 
 	workers_copy(m.symbol, sizeof(m.symbol), symbol);
 	w->flight(w->emit_arg, 1);
