@@ -39,6 +39,10 @@ struct rules_def {
 	int64_t expires_at_us;		/* 0 = never; µs since the epoch */
 	int64_t trigger_count;
 	int64_t last_triggered_at_us;	/* 0 = never */
+	/* REARM: firing times of its recent past, oldest first (the flood
+	 * guard's history after a restart; taken by a rule new to the table) */
+	const int64_t *recent_us;
+	size_t nrecent;
 };
 
 enum rules_event_kind {

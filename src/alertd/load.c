@@ -27,9 +27,36 @@
 #include "payload.h"
 #include "registry.h"
 
+/* Column 11 of row i (LOAD_RULE_RECENT): newest first in, oldest first out. */
+static size_t load_recent(PGresult *r, int i, int64_t *out)
+{
+	const char *p = PQgetvalue(r, i, 11);
+	size_t n = 0;
+
+	if (PQnfields(r) < 12 || PQgetisnull(r, i, 11))
+		return 0;
+	while (*p && n < LOAD_RECENT_MAX) {
+		char *end;
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p)
+			break;
+		out[n++] = v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	for (size_t a = 0, b = n; a + 1 < b; a++, b--) {
+		int64_t t = out[a];
+
+		out[a] = out[b - 1];
+		out[b - 1] = t;
+	}
+	return n;
+}
+
 /* Row i of r, read with LOAD_RULE_COLS (load.h), by column position. */
 void load_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us, bool load)
 {
+	static int64_t recent[LOAD_RECENT_MAX];	/* loop thread only */
 	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
 	const char *why = NULL;
 	char was[RULES_SYMBOL_CAP];
@@ -44,7 +71,10 @@ void load_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us, bool 
 		.expires_at_us = strtoll(PQgetvalue(r, i, 8), NULL, 10),
 		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
 		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
+		.recent_us = recent,
 	};
+
+	def.nrecent = load_recent(r, i, recent);
 
 	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
 	    !listen_map_get(&l->tenants, def.tenant_id)) {

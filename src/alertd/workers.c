@@ -66,7 +66,7 @@ enum workers_kind {
 /* A rule definition and its strings in one allocation. */
 struct workers_rule {
 	struct rules_def def;
-	char buf[];
+	_Alignas(int64_t) char buf[];	/* recent_us, then the strings */
 };
 
 struct workers_msg {
@@ -440,7 +440,8 @@ int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_
 {
 	size_t lid = strlen(def->rule_id) + 1, lt = strlen(def->tenant_id) + 1;
 	size_t ls = strlen(def->symbol) + 1, lc = def->condition_len + 1;
-	struct workers_rule *r = malloc(sizeof(*r) + lid + lt + ls + lc);
+	size_t lr = def->nrecent * sizeof(int64_t);
+	struct workers_rule *r = malloc(sizeof(*r) + lr + lid + lt + ls + lc);
 	struct workers_msg m = { .kind = WORKERS_UPSERT, .recv_us = recv_us };
 	char *p;
 
@@ -448,6 +449,14 @@ int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_
 		return -1;
 	r->def = *def;
 	p = r->buf;
+	/* the times first: buf is aligned for them (a flexible array after the def) */
+	if (lr) {
+		memcpy(p, def->recent_us, lr);
+		r->def.recent_us = (const int64_t *)(void *)p;
+		p += lr;
+	} else {
+		r->def.recent_us = NULL;
+	}
 	memcpy(p, def->rule_id, lid);
 	r->def.rule_id = p;
 	p += lid;
