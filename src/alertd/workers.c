@@ -16,7 +16,11 @@
  * reading the LISTEN socket (workers_backlog; listen.c's throttle) and
  * PostgreSQL queues the notifications — back-pressure, never a drop — and
  * moves spilled messages on as room appears (workers_flush).  A spill thus
- * holds at most what one burst or one load produced.  The worker pops
+ * holds at most what one burst or one load produced, and never more than
+ * WORKERS_SPILL_MAX messages: past that the push waits for room after all
+ * (NB: only a load of a very large rule set gets there — it streams rows
+ * faster than the workers take them, and waiting then bounds its memory
+ * as the blocking queue did; a burst is far smaller).  The worker pops
  * everything waiting in one go, then works without the lock.
  *
  * Events the rule table emits go to the emit callback synchronously on the
@@ -49,6 +53,9 @@
 
 /* Messages taken off a queue per wake-up, at most. */
 #define WORKERS_POP_MAX 4096
+
+/* Messages a worker's spill holds before a push waits (about 26 MB). */
+#define WORKERS_SPILL_MAX 65536
 
 enum workers_kind {
 	WORKERS_SEED,
@@ -273,10 +280,11 @@ static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 	metrics_set(METRIC_QUEUE_WORKER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
 	if (o->spill_head == o->spill_n && bq_try_push(&o->q, m) == 0)
 		return;
-	if (workers_spill(o, m) == 0)
+	if (o->spill_n - o->spill_head < WORKERS_SPILL_MAX && workers_spill(o, m) == 0)
 		return;
-	/* out of memory: wait for room rather than lose the message */
-	log_warn("worker %d: out of memory spilling; waiting for queue room", i);
+	/* spill full or out of memory: wait for room rather than lose it */
+	if (o->spill_n - o->spill_head < WORKERS_SPILL_MAX)
+		log_warn("worker %d: out of memory spilling; waiting for queue room", i);
 	while (!workers_flush_one(o))
 		(void)bq_push(&o->q, &o->spill[o->spill_head++]);
 	(void)bq_push(&o->q, m);
