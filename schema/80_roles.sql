@@ -26,6 +26,10 @@ GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_alertd;
 GRANT SELECT ON leo_reason TO leo_alertd;
 GRANT EXECUTE ON FUNCTION leo_write_firings(uuid, integer[], text[], bigint[], bigint[], text[],
 	numeric[], numeric[], numeric[], numeric[]), leo_expire_rules(text[]) TO leo_alertd;
+-- the checkpoints (44_checkpoint.sql): read at start-up, written by the writer
+GRANT SELECT, INSERT, UPDATE ON leo_checkpoint TO leo_alertd;
+GRANT EXECUTE ON FUNCTION leo_write_checkpoints(text[], numeric[], numeric[], bigint[])
+	TO leo_alertd;
 
 -- leo_deliver: the privileges leo-deliver needs (its functions are in
 -- 46_deliver.sql and run as the caller, so RLS holds for each row).

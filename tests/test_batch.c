@@ -96,7 +96,7 @@ static int setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 
 	assert_non_null(e);
-	e->ops = (struct batch_ops){ fake_exec, fake_retry, &e->f };
+	e->ops = (struct batch_ops){ fake_exec, fake_retry, &e->f, NULL };
 	e->set.ops = &e->ops;
 	e->set.rows = 100;
 	*state = e;

@@ -904,6 +904,9 @@ static int m_upsert(struct rules *t, int i, const struct m_snap *snaps, int64_t 
 			r->armed = false;
 		else
 			return 1;	/* caller fires it */
+	} else if (!m_edge(r) && snaps[r->sym].hp && r->count > 0 && r->rearm &&
+		   !m_rearm_ok(r, &snaps[r->sym])) {
+		r->armed = false;	/* fired, not past its hysteresis since */
 	}
 	return 0;
 }

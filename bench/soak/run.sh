@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Load and soak test of leo-alertd.  See BENCHMARKS.md, "Soak (bench/soak)".
 #
-#   bench/soak/run.sh [--minutes M] [--rules N] [--rate TICKS_PER_S] [--keep]
+#   bench/soak/run.sh [--minutes M] [--rules N] [--rate TICKS_PER_S] [--kills K] [--keep]
 #
 #   --minutes M   length of the feed (default 10)
 #   --rules N     rules kept ACTIVE, about (default 3000)
 #   --rate R      price changes per second between checkpoints, an integer
 #                 (default 100)
+#   --kills K     kill -9 the daemon K times (at every third checkpoint),
+#                 change prices while it is down, start it again (default 0)
 #   --keep        leave the work directory (record, logs, samples) behind
 #
 # Builds leo-alertd (RelWithDebInfo, build-soak/), starts a throwaway
@@ -26,14 +28,16 @@ cmdline="bench/soak/run.sh $*"
 minutes=10
 rules=3000
 rate=100
+kills=0
 keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--minutes) minutes=$2; shift 2 ;;
 	--rules) rules=$2; shift 2 ;;
 	--rate) rate=$2; shift 2 ;;
+	--kills) kills=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \?//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \?//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -56,6 +60,7 @@ cleanup() {
 		[ -n "$p" ] && kill "$p" 2>/dev/null || true
 	done
 	[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null || true
+	[ -f "$W/daemon.pid" ] && kill -KILL "$(cat "$W/daemon.pid")" 2>/dev/null || true
 	"$top/scripts/pgtmp.sh" stop "$W/pg" || true
 	if [ $keep -eq 0 ]; then
 		rm -rf "$W"
@@ -113,7 +118,9 @@ YAML
 log "driver: setting up $rules rules"
 "$py" "$here/soak.py" drive --db soak --port "$port" --pgdir "$W/pg" \
 	--record "$W/record.jsonl" --ready "$W/setup.done" \
-	--minutes "$minutes" --rules "$rules" --rate "$rate" &
+	--minutes "$minutes" --rules "$rules" --rate "$rate" --kills "$kills" \
+	--pidfile "$W/daemon.pid" --daemon "$build/leo-alertd" --config "$W/leo.yaml" \
+	--daemon-log "$W/daemon.log" &
 drpid=$!
 while [ ! -f "$W/setup.done" ]; do
 	kill -0 "$drpid" 2>/dev/null || { wait "$drpid"; exit 1; }
@@ -123,11 +130,12 @@ done
 log "starting leo-alertd"
 "$build/leo-alertd" --config "$W/leo.yaml" >"$W/daemon.log" 2>&1 &
 dpid=$!
+echo "$dpid" >"$W/daemon.pid"	# the driver's kill -9 starts the next one and writes its pid
 t0=$(date +%s.%N)
 (
-	while kill -0 "$dpid" 2>/dev/null; do
+	while p=$(cat "$W/daemon.pid") && kill -0 "$p" 2>/dev/null; do
 		awk -v t0="$t0" -v now="$(date +%s.%N)" \
-			'/^VmRSS:/ { printf "%.1f %d\n", now - t0, $2 }' "/proc/$dpid/status" 2>/dev/null || true
+			'/^VmRSS:/ { printf "%.1f %d\n", now - t0, $2 }' "/proc/$p/status" 2>/dev/null || true
 		sleep 2
 	done
 ) >"$W/rss.txt" &
@@ -145,10 +153,19 @@ wait "$spid" 2>/dev/null || true
 spid=""
 
 log "stopping leo-alertd"
-kill -TERM "$dpid"
 rc=0
-wait "$dpid" || rc=$?
+if [ "$(cat "$W/daemon.pid")" = "$dpid" ]; then
+	kill -TERM "$dpid"
+	wait "$dpid" || rc=$?
+else
+	# started by the driver after a kill -9: not our child, its status unseen
+	wait "$dpid" 2>/dev/null || true
+	p=$(cat "$W/daemon.pid")
+	kill -TERM "$p"
+	while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+fi
 dpid=""
+rm -f "$W/daemon.pid"
 [ $rc -eq 0 ] || log "leo-alertd exited with status $rc after SIGTERM"
 
 echo "== soak: $cmdline"

@@ -50,7 +50,9 @@
 	X(DB_RECONNECTS, "leo_db_reconnects_total", "",                               \
 	  "Reconnections to PostgreSQL.")                                             \
 	X(BATCHES_FAILED, "leo_batches_failed_total", "",                             \
-	  "Write batches that failed and were retried or split.")
+	  "Write batches that failed and were retried or split.")                     \
+	X(LISTEN_THROTTLED, "leo_listen_throttled_seconds_total", "",                 \
+	  "Seconds the loop left notifications unread because workers were behind.")
 
 /* leo_http_connections follows these: httpd.c registers it. */
 #define ALERTD_METRICS_GAUGES(X)                                                      \

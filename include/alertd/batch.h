@@ -59,6 +59,11 @@ struct batch_ops {
 	 */
 	bool (*retry)(void *arg, int attempt);
 	void *arg;
+	/*
+	 * May be NULL: evs[0..n) are done with, committed or dropped for good
+	 * (not called for what shutdown gives up on).
+	 */
+	void (*done)(void *arg, const struct batch_ev *evs, size_t n);
 };
 
 struct batch_set {

@@ -24,13 +24,29 @@ enum load_mode { LOAD_RESTART, LOAD_RECONNECT, LOAD_RESYNC };
  * costs a catalog look-up a row: a tenth of the server's time at a load).
  */
 #define LOAD_RULE_COLS LOAD_RULE_COLS_WITH("status::text")
+/*
+ * Column 11: a REARM rule's firings of the last day (at most
+ * LOAD_RECENT_MAX, newest first, µs since the epoch, comma-separated; NULL
+ * when none), from its agent_task rows: the flood guard's history, rebuilt
+ * at load (rules_def.recent_us).
+ */
+#define LOAD_RECENT_MAX 1000
+#define LOAD_RULE_RECENT                                                        \
+	" CASE WHEN trigger_mode = 'REARM' AND trigger_count > 0"                \
+	" AND last_triggered_at > now() - interval '1 day' THEN"                 \
+	" (SELECT string_agg(x.us::text, ',') FROM (SELECT"                      \
+	" (extract(epoch FROM a.created_at) * 1000000)::bigint AS us"            \
+	" FROM agent_task a WHERE a.rule_id = alert_rules.rule_id"               \
+	" AND a.created_at > now() - interval '1 day'"                           \
+	" ORDER BY a.created_at DESC LIMIT 1000) x) END"
 #define LOAD_RULE_COLS_WITH(status)                                             \
 	"SELECT rule_id, tenant_id::text, symbol, condition_logic::text, "       \
 	status ", trigger_mode = 'REARM', cooldown_seconds,"                     \
 	" rearm_hysteresis::text,"                                              \
 	" coalesce((extract(epoch FROM expires_at) * 1000000)::bigint, 0),"      \
 	" trigger_count,"                                                       \
-	" coalesce((extract(epoch FROM last_triggered_at) * 1000000)::bigint, 0)" \
+	" coalesce((extract(epoch FROM last_triggered_at) * 1000000)::bigint, 0)," \
+	LOAD_RULE_RECENT                                                        \
 	" FROM alert_rules"
 
 

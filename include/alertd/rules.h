@@ -39,6 +39,10 @@ struct rules_def {
 	int64_t expires_at_us;		/* 0 = never; µs since the epoch */
 	int64_t trigger_count;
 	int64_t last_triggered_at_us;	/* 0 = never */
+	/* REARM: firing times of its recent past, oldest first (the flood
+	 * guard's history after a restart; taken by a rule new to the table) */
+	const int64_t *recent_us;
+	size_t nrecent;
 };
 
 enum rules_event_kind {
@@ -127,6 +131,16 @@ size_t rules_remove_tenant(struct rules *t, const char *tenant_id);
  */
 size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		  bool has_chg, dec_t chg, int64_t now_us);
+
+/*
+ * The change from a checkpoint to the current price, at start-up (load.c):
+ * rules_tick, except that a rule whose last firing is at or after
+ * since_us (the checkpoint's observation) does not fire on it — it already
+ * fired for this change before the restart — and a level rule among them
+ * is left disarmed, as after a firing.
+ */
+size_t rules_replay(struct rules *t, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t now_us, int64_t since_us);
 
 /*
  * Expiry sweep: emits RULES_EXPIRE for every rule past expires_at and drops

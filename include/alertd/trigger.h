@@ -10,6 +10,7 @@
 #define LEO_TRIGGER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rules;
@@ -28,6 +29,16 @@ bool trigger_fire(struct rules *t, uint32_t ri, int64_t now_us,
 void trigger_process(struct rules *t, uint32_t ri, int64_t now_us,
 		     const struct eval_snap *prev, const struct eval_snap *cur,
 		     const struct eval_window *win);
+
+/*
+ * After a restart: rule r's flood history from its recent firings (oldest
+ * first; rules_def.recent_us), as if it had made them here.  Needs r->ext.
+ */
+void trigger_flood_seed(struct rules *t, struct rule *r, const int64_t *times, size_t n,
+			int64_t now_us);
+
+/* A level rule that does not hold may re-arm at cur (its hysteresis passed). */
+bool trigger_rearm_ok(const struct rule *r, const struct eval_snap *cur);
 
 /* Rule r is past its expires_at: it never fires again (rules_sweep drops it). */
 bool trigger_expired(const struct rule *r, int64_t now_us);

@@ -5,8 +5,11 @@
  * pushed them, which is commit order.
  *
  * All workers_* calls but workers_start/stop/free/progress are made by the loop
- * thread only.  A push onto a full queue blocks the loop until the worker
- * makes room: back-pressure reaches the LISTEN socket, nothing is dropped.
+ * thread only, and none of them waits: a message for a full queue is kept,
+ * in order, in that worker's spill (workers.c's DESIGN).  The loop stops
+ * reading notifications while workers_backlog() and calls workers_flush()
+ * until it is false: back-pressure reaches PostgreSQL's queue, nothing is
+ * dropped, and the loop keeps serving its timers and signals.
  */
 #ifndef LEO_WORKERS_H
 #define LEO_WORKERS_H
@@ -30,10 +33,15 @@ typedef void (*workers_emit_fn)(void *arg, const struct rules_event *ev,
 typedef void (*workers_flight_fn)(void *arg, int delta);
 
 struct workers;
+struct ckpt;
 
+/*
+ * ckpt (may be NULL) hears of every event emitted and every tick evaluated
+ * (ckpt.h); it must outlive the workers.
+ */
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      workers_flight_fn flight, void *emit_arg)
+			      workers_flight_fn flight, void *emit_arg, struct ckpt *ckpt)
 	__attribute__((warn_unused_result));
 
 /* Drain every queue, join the threads, free what they used.  Another
@@ -46,8 +54,13 @@ int workers_owner(const struct workers *w, const char *symbol);
 
 void workers_seed(struct workers *w, const char *symbol, dec_t price, bool has_chg,
 		  dec_t chg);
+/* recv_us: when the loop observed the change, unique per tick (listen_observed_us);
+ * it is also the evaluation's time, so a firing's at_us names its tick. */
 void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_chg,
 		  dec_t chg, int64_t recv_us);
+/* A tick replaying the change from a checkpoint observed at since_us (rules_replay). */
+void workers_replay(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t recv_us, int64_t since_us);
 /* Copies def.  Returns -1 only when out of memory. */
 int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
 	__attribute__((warn_unused_result));
@@ -57,6 +70,11 @@ void workers_catch_up(struct workers *w, const char *symbol, const char *rule_id
 void workers_remove_tenant(struct workers *w, const char *tenant_id);
 void workers_sweep(struct workers *w);
 void workers_set_limits(struct workers *w, const struct rules_limits *lim);
+
+/* Messages spilled because a queue was full wait for room. */
+bool workers_backlog(const struct workers *w);
+/* Move spilled messages into queues with room; true when none is left. */
+bool workers_flush(struct workers *w);
 
 /* For the watchdog: messages processed so far and messages waiting. */
 void workers_progress(struct workers *w, uint64_t *processed, uint64_t *waiting);

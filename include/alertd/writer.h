@@ -23,10 +23,16 @@
 typedef void (*writer_refetch_fn)(void *arg, const char *tenant_id, const char *rule_id);
 
 struct writer;
+struct ckpt;
 
+/*
+ * ckpt (may be NULL): told of every event done with, and its advanced
+ * checkpoints written with the batches (or alone, WRITER_CKPT_MS after
+ * they advanced when no batch comes).  It must outlive the writer.
+ */
 struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 			    int batch_max_rows, int batch_max_delay_ms,
-			    writer_refetch_fn refetch, void *refetch_arg)
+			    writer_refetch_fn refetch, void *refetch_arg, struct ckpt *ckpt)
 	__attribute__((warn_unused_result));
 
 /* Queue one event; the same rule always goes to the same thread, in order. */

@@ -13,6 +13,8 @@
 
 #include "batch.h"
 
+struct ckpt;
+
 /* Asked to read a rule's counter again: another daemon claimed a firing. */
 typedef void (*wsql_refetch_fn)(void *arg, const char *tenant_id, const char *rule_id);
 
@@ -21,6 +23,7 @@ struct wsql_conn {
 	bool prepared;			/* the batch statement is prepared on conn */
 	wsql_refetch_fn refetch;	/* may be NULL */
 	void *refetch_arg;
+	struct ckpt *ckpt;		/* may be NULL: checkpoints to write */
 };
 
 /*
@@ -30,5 +33,12 @@ struct wsql_conn {
  */
 enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const struct batch_ev *evs,
 			     size_t n, char **errmsg) __attribute__((warn_unused_result));
+
+/*
+ * A transaction of nothing but the checkpoints that advanced (when no batch
+ * comes to carry them).  As wsql_write; BATCH_OK also when there were none.
+ */
+enum batch_result wsql_checkpoint(struct wsql_conn *wc, char **errmsg)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -23,6 +23,8 @@ void batch_write(const struct batch_ops *ops, const char *tenant, const struct b
 
 		if (r == BATCH_OK) {
 			free(err);
+			if (ops->done)
+				ops->done(ops->arg, evs, n);
 			return;
 		}
 		metrics_add(METRIC_BATCHES_FAILED, 1);
@@ -32,6 +34,8 @@ void batch_write(const struct batch_ops *ops, const char *tenant, const struct b
 					  evs[0].ev.rule_id, (long long)evs[0].ev.seq, tenant,
 					  err ? err : "unknown error");
 				free(err);
+				if (ops->done)
+					ops->done(ops->arg, evs, 1);
 				return;
 			}
 			free(err);

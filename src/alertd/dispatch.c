@@ -136,7 +136,7 @@ int dispatch_burst(struct listen *l, struct decode_burst *b)
 				e->v.px.has_chg = t->has_chg;
 			}
 			workers_tick(l->workers, t->symbol, t->price, t->has_chg, t->chg,
-				     b->recv_us);
+				     listen_observed_us(l, b->recv_us));
 			metrics_touch(METRIC_LAST_TICK);
 			break;
 		}

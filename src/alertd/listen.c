@@ -86,6 +86,7 @@
 #include "alertd_metrics.h"
 #include "payload.h"
 #include "registry.h"
+#include "throttle.h"
 
 #define LISTEN_QUEUE_SAMPLE_S 5
 
@@ -322,6 +323,7 @@ static void listen_teardown(struct listen *l)
 		event_free(l->ev_read);
 		l->ev_read = NULL;
 	}
+	throttle_stop(l);
 	PQfinish(l->lc);
 	PQfinish(l->qc);
 	l->lc = l->qc = NULL;
@@ -414,6 +416,8 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (throttle_hold(l))
+		return;		/* the workers are behind: PostgreSQL keeps the rest */
 	if (!PQconsumeInput(l->lc)) {
 		listen_lost(l, listen_errmsg(l->lc, NULL));
 		return;
@@ -425,6 +429,8 @@ static void listen_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (b.n && dispatch_burst(l, &b))
 		listen_lost(l, "rule look-up failed");
+	else if (l->ev_read)
+		(void)throttle_hold(l);
 	free(b.items);
 }
 

@@ -85,6 +85,12 @@ struct listen {
 	size_t rq_n, rq_cap;
 	struct listen_req *rq;
 
+	int64_t last_obs_us;		/* listen_observed_us: the last one given */
+
+	struct event *ev_throttle;	/* throttle.c: workers behind */
+	int64_t throttled_since_us;	/* monotonic; 0 when reading */
+	int64_t throttle_carry_us;	/* held, not yet counted */
+
 	char fence_chan[32];		/* leo_fence_<16 random hex digits> */
 	uint64_t fence_seq;
 	struct fence *fences;		/* fence.c: sent, not yet seen */
@@ -112,5 +118,16 @@ int listen_per_tenant(struct listen *l, char *const *tenants, size_t n,
 void listen_clear_results(PGresult **res, size_t n);
 
 void listen_remove_rule(struct listen *l, const char *rule_id, const char *symbol_hint);
+
+/*
+ * A tick's observation time: recv_us, but past the last one given, so that
+ * no two ticks share one (a firing's at_us, and so last_triggered_at, then
+ * tells which tick it was: rules_replay compares them with a checkpoint).
+ */
+static inline int64_t listen_observed_us(struct listen *l, int64_t recv_us)
+{
+	l->last_obs_us = recv_us > l->last_obs_us ? recv_us : l->last_obs_us + 1;
+	return l->last_obs_us;
+}
 
 #endif

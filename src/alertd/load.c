@@ -5,6 +5,14 @@
  * (streamed through a cursor), and applies them as they arrive.  What it
  * loads and why, at start-up, reconnect and resync: listen.c's DESIGN
  * ("Load").  Loop thread only.
+ *
+ * Checkpoints (schema/44_checkpoint.sql, ckpt.c).  At start-up a symbol
+ * whose checkpoint differs from its current price is seeded with the
+ * checkpoint, and once the rules are queued the current price follows as
+ * one replayed change (workers_replay): what fired, or would have, between
+ * the checkpoint and a crash is evaluated once, and a rule that fired after
+ * the checkpoint does not fire again on it.  A reconnect needs none of
+ * this: the loop still knows the last price it passed on.
  */
 #include "load.h"
 
@@ -19,9 +27,36 @@
 #include "payload.h"
 #include "registry.h"
 
+/* Column 11 of row i (LOAD_RULE_RECENT): newest first in, oldest first out. */
+static size_t load_recent(PGresult *r, int i, int64_t *out)
+{
+	const char *p = PQgetvalue(r, i, 11);
+	size_t n = 0;
+
+	if (PQnfields(r) < 12 || PQgetisnull(r, i, 11))
+		return 0;
+	while (*p && n < LOAD_RECENT_MAX) {
+		char *end;
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p)
+			break;
+		out[n++] = v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	for (size_t a = 0, b = n; a + 1 < b; a++, b--) {
+		int64_t t = out[a];
+
+		out[a] = out[b - 1];
+		out[b - 1] = t;
+	}
+	return n;
+}
+
 /* Row i of r, read with LOAD_RULE_COLS (load.h), by column position. */
 void load_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us, bool load)
 {
+	static int64_t recent[LOAD_RECENT_MAX];	/* loop thread only */
 	const char *id = PQgetvalue(r, i, 0), *symbol = PQgetvalue(r, i, 2);
 	const char *why = NULL;
 	char was[RULES_SYMBOL_CAP];
@@ -36,7 +71,10 @@ void load_apply_row(struct listen *l, PGresult *r, int i, int64_t recv_us, bool 
 		.expires_at_us = strtoll(PQgetvalue(r, i, 8), NULL, 10),
 		.trigger_count = strtoll(PQgetvalue(r, i, 9), NULL, 10),
 		.last_triggered_at_us = strtoll(PQgetvalue(r, i, 10), NULL, 10),
+		.recent_us = recent,
 	};
+
+	def.nrecent = load_recent(r, i, recent);
 
 	if (strcmp(PQgetvalue(r, i, 4), "ACTIVE") != 0 ||
 	    !listen_map_get(&l->tenants, def.tenant_id)) {
@@ -80,16 +118,41 @@ static void load_drop_stale(void *arg, const char *rule_id, const char *symbol)
 	workers_remove(l->workers, symbol, rule_id);
 }
 
-/* Apply the market rows of a load: seed (start-up) or catch up (reconnect). */
-static int load_apply_market(struct listen *l, PGresult *r, enum load_mode mode)
+/* The checkpoint of market row i (columns 3..5), when it has a usable one. */
+static bool load_checkpoint(PGresult *r, int i, dec_t *price, bool *has_chg, dec_t *chg)
+{
+	const char *why = NULL;
+
+	*has_chg = !PQgetisnull(r, i, 4);
+	*chg = 0;
+	if (PQgetisnull(r, i, 3) || PQgetisnull(r, i, 5))
+		return false;
+	if (dec_parse(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3), DEC_PRICE, price,
+		      &why) ||
+	    (*has_chg && dec_parse(PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4),
+				   DEC_PRICE, chg, &why))) {
+		log_warn("leo_checkpoint %s: unusable: %s", PQgetvalue(r, i, 0),
+			 why ? why : "null");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Apply the market rows of a load: seed (start-up) or catch up (reconnect).
+ * At start-up, the rows to replay from their checkpoints go to replay[]
+ * (PQntuples(r) long), their count to *nreplay.
+ */
+static int load_apply_market(struct listen *l, PGresult *r, enum load_mode mode,
+			     int *replay, size_t *nreplay)
 {
 	int64_t now = clock_wall_us();
 
 	for (int i = 0; i < PQntuples(r); i++) {
 		const char *sym = PQgetvalue(r, i, 0), *why = NULL;
 		struct listen_ent *e;
-		dec_t price, chg = 0;
-		bool has_chg = !PQgetisnull(r, i, 2), added;
+		dec_t price, chg = 0, cp_price, cp_chg;
+		bool has_chg = !PQgetisnull(r, i, 2), added, cp_has_chg;
 
 		if (PQgetisnull(r, i, 1) ||
 		    dec_parse(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), DEC_PRICE,
@@ -103,7 +166,11 @@ static int load_apply_market(struct listen *l, PGresult *r, enum load_mode mode)
 		e = listen_map_put(&l->prices, sym, &added);
 		if (!e)
 			return -1;
-		if (mode == LOAD_RESTART) {
+		if (mode == LOAD_RESTART && load_checkpoint(r, i, &cp_price, &cp_has_chg, &cp_chg) &&
+		    (cp_price != price || cp_has_chg != has_chg || cp_chg != chg)) {
+			workers_seed(l->workers, sym, cp_price, cp_has_chg, cp_chg);
+			replay[(*nreplay)++] = i;
+		} else if (mode == LOAD_RESTART) {
 			workers_seed(l->workers, sym, price, has_chg, chg);
 		} else if (added || e->v.px.price != price || e->v.px.has_chg != has_chg ||
 			   e->v.px.chg != chg) {
@@ -263,7 +330,8 @@ int load_run(struct listen *l, enum load_mode mode)
 {
 	PGresult *snap = NULL, *market = NULL, *ten = NULL;
 	char **ids = NULL;
-	size_t nt = 0, nrules = 0;
+	int *replay = NULL;
+	size_t nt = 0, nrules = 0, nreplay = 0;
 	int rc = -1;
 	int64_t now = clock_wall_us();
 
@@ -273,10 +341,15 @@ int load_run(struct listen *l, enum load_mode mode)
 		goto out;
 	snap = listen_exec(l, "SELECT pg_current_snapshot()::text", 0, NULL,
 			   PGRES_TUPLES_OK);
-	market = listen_exec(l, "SELECT symbol, price::text, change_percent::text"
-			     " FROM market_snapshot WHERE price IS NOT NULL",
+	market = listen_exec(l, "SELECT m.symbol, m.price::text, m.change_percent::text,"
+			     " c.price::text, c.change_percent::text, c.observed_us"
+			     " FROM market_snapshot m LEFT JOIN leo_checkpoint c USING (symbol)"
+			     " WHERE m.price IS NOT NULL",
 			     0, NULL, PGRES_TUPLES_OK);
 	if (!snap || !market || PQntuples(snap) != 1 || load_key(l))
+		goto out;
+	replay = calloc((size_t)PQntuples(market) + 1, sizeof(*replay));
+	if (!replay)
 		goto out;
 	ten = listen_exec(l, "SELECT t::text FROM leo_active_tenants() t", 0, NULL,
 			  PGRES_TUPLES_OK);
@@ -305,7 +378,7 @@ int load_run(struct listen *l, enum load_mode mode)
 		payload_snapshot_free(&l->dec.snap);
 		l->dec.snap = s;
 		l->dec.have_snap = true;
-		if (load_apply_market(l, market, mode))
+		if (load_apply_market(l, market, mode, replay, &nreplay))
 			goto out;
 	}
 	/* tenants: the set is exactly what the database says now */
@@ -327,6 +400,20 @@ int load_run(struct listen *l, enum load_mode mode)
 	l->gen++;
 	if (load_rules(l, ids, nt, now, &nrules))
 		goto out;
+	/* after the rules, so that they see the change */
+	for (size_t k = 0; k < nreplay; k++) {
+		int i = replay[k];
+		const char *sym = PQgetvalue(market, i, 0);
+		struct listen_ent *e = listen_map_get(&l->prices, sym);
+
+		if (e)
+			workers_replay(l->workers, sym, e->v.px.price, e->v.px.has_chg,
+				       e->v.px.chg, listen_observed_us(l, clock_wall_us()),
+				       strtoll(PQgetvalue(market, i, 5), NULL, 10));
+	}
+	if (nreplay)
+		log_info("checkpoints: %zu symbols moved since their checkpoint, replayed"
+			 " as one change each", nreplay);
 	PQclear(listen_exec(l, "COMMIT", 0, NULL, PGRES_COMMAND_OK));
 	if (PQtransactionStatus(l->qc) != PQTRANS_IDLE)
 		goto out;
@@ -337,6 +424,7 @@ int load_run(struct listen *l, enum load_mode mode)
 		 nt, nrules, mode == LOAD_RESTART ? ", snapshots seeded" : ", prices caught up");
 	rc = 0;
 out:
+	free(replay);
 	free(ids);
 	PQclear(ten);
 	PQclear(market);

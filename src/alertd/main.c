@@ -15,8 +15,10 @@
  *   writer-N  database.pool_size writer threads (writer.c), each writing
  *             batches over one pooled connection.
  *
- * Data flows loop -> workers -> writers through bounded queues that block
- * when full; the only way back (a claim that lost, so the rule must be
+ * Data flows loop -> workers -> writers through bounded queues; the loop
+ * never waits on a worker's (a full one spills, and the loop stops reading
+ * notifications until it drains: throttle.c), a worker waits on a full
+ * writer queue; the only way back (a claim that lost, so the rule must be
  * re-read) is listen_refetch, which never blocks.  Shut-down runs the other
  * way round: stop intake, let the workers drain, let the writers flush,
  * then free everything (the ASan build checks that nothing leaks).
@@ -37,6 +39,7 @@
 
 #include "alertd_metrics.h"
 #include "alertd_cfg.h"
+#include "ckpt.h"
 #include "httpd.h"
 #include "listen.h"
 #include "log.h"
@@ -53,6 +56,7 @@ struct main_daemon {
 	struct event_base *base;	/* the loop thread's */
 	struct prog_stats stats;	/* the stats thread and its base */
 	struct pool *pool;
+	struct ckpt *ckpt;		/* workers and writers; freed after both */
 	struct writer *writer;
 	struct workers *workers;
 	struct listen *listen;
@@ -167,7 +171,7 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
 /*
  * Stats thread: tell systemd we are alive while work goes on — the loop
  * runs (its heartbeat moved) with nothing waiting for the workers, or the
- * workers make progress on what waits (the loop may be blocked behind them,
+ * workers make progress on what waits (the loop may be throttled behind them,
  * which is back-pressure, not a hang), or the daemon is stopping (the loop
  * has ended; TimeoutStopSec bounds the flush).
  */
@@ -261,14 +265,16 @@ int main(int argc, char **argv)
 		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
 		goto out;
 	}
-	d.writer = writer_start(d.pool, d.cfg->database.pool_size,
-				d.cfg->engine.queue_capacity, d.cfg->writer.batch_max_rows,
-				d.cfg->writer.batch_max_delay_ms, main_refetch, &d);
+	d.ckpt = ckpt_new();
+	if (d.ckpt)
+		d.writer = writer_start(d.pool, d.cfg->database.pool_size,
+					d.cfg->engine.queue_capacity, d.cfg->writer.batch_max_rows,
+					d.cfg->writer.batch_max_delay_ms, main_refetch, &d, d.ckpt);
 	lim = main_limits(d.cfg);
 	if (d.writer)
 		d.workers = workers_start(d.cfg->engine.worker_threads,
 					  d.cfg->engine.queue_capacity, &lim, main_emit,
-					  main_flight, d.writer);
+					  main_flight, d.writer, d.ckpt);
 	if (d.workers)
 		d.listen = listen_new(d.base, d.pool, d.workers, d.cfg->listen.market_channel,
 				      d.cfg->engine.resync_interval_s, main_ready, &d);
@@ -305,6 +311,7 @@ out:
 	listen_stop(d.listen);
 	workers_stop(d.workers);
 	writer_stop(d.writer);
+	ckpt_free(d.ckpt);
 	prog_stats_stop(&d.stats);	/* it served /healthz while the writers flushed */
 	workers_free(d.workers);
 	httpd_stop(d.httpd);

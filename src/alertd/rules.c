@@ -421,8 +421,9 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		r->flags |= RF_REARM;
 	if (cflags & COND_F_EDGE)
 		r->flags |= RF_EDGE;
+	/* last_us also for a replay after a restart (rules_replay) */
 	if ((def->rearm && def->cooldown_s > 0) || def->rearm_hysteresis > 0 ||
-	    def->expires_at_us != 0) {
+	    def->expires_at_us != 0 || last != 0 || (def->rearm && def->nrecent)) {
 		r->ext = calloc(1, sizeof(*r->ext));
 		if (!r->ext)
 			goto oom_slot;
@@ -460,6 +461,9 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 		goto oom_id;
 	}
 	t->count++;
+	/* a rule new to the table takes its flood history from the row's tasks */
+	if (!changed && def->rearm && def->nrecent && r->ext)
+		trigger_flood_seed(t, r, def->recent_us, def->nrecent, now_us);
 
 	/* An edge rule that holds without a crossing is watched (see rulecand.c). */
 	if ((r->flags & RF_EDGE) && !(r->flags & (RF_SCANNED | RF_MOVEIDX)) &&
@@ -469,8 +473,11 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 	/* SPEC: a level condition is checked against the current snapshot. */
 	if (!(r->flags & RF_EDGE) && s->snap.has_price) {
 		holds = eval_node(rules_nodes(r, &buf), NULL, &s->snap, s->win);
-		if (holds && count > 0 && !changed)
-			r->flags &= (uint8_t)~RF_ARMED;	/* restart: same episode */
+		/* restart: the same episode, or (REARM) not past its hysteresis
+		 * since the last firing: disarmed, as it was */
+		if (count > 0 && !changed && (holds || ((r->flags & RF_REARM) &&
+							!trigger_rearm_ok(r, &s->snap))))
+			r->flags &= (uint8_t)~RF_ARMED;
 		else if (holds)
 			(void)trigger_fire(t, ri, now_us, NULL, &s->snap);
 	}
@@ -600,6 +607,17 @@ size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		 * can only make a windowed move see a narrower range. */
 	}
 	return t->cand.n;
+}
+
+size_t rules_replay(struct rules *t, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t now_us, int64_t since_us)
+{
+	size_t n;
+
+	t->replay_since_us = since_us > 0 ? since_us : 0;
+	n = rules_tick(t, symbol, price, has_chg, chg, now_us);
+	t->replay_since_us = 0;
+	return n;
 }
 
 void rules_sweep(struct rules *t, int64_t now_us)

@@ -132,6 +132,7 @@ struct rules {
 
 	uint32_t epoch;
 	struct rules_vec cand;	/* scratch for rules_tick */
+	int64_t replay_since_us;	/* rules_replay: rules fired since then hold; 0 */
 };
 
 /* ------------------------------------------------------------------ */

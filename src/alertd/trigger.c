@@ -85,6 +85,14 @@ bool trigger_fire(struct rules *t, uint32_t ri, int64_t now_us,
 	struct rule *r = rules_at(t, ri);
 	struct rules_event ev;
 
+	if (t->replay_since_us && r->ext && r->ext->last_us >= t->replay_since_us) {
+		/* fired for this change before a restart (rules_replay) */
+		if (!(r->flags & RF_EDGE)) {
+			r->flags &= (uint8_t)~RF_ARMED;
+			rules_set_watch(t, ri, false);
+		}
+		return false;
+	}
 	if ((r->flags & RF_REARM) && r->ext && r->ext->cooldown_s > 0 &&
 	    r->ext->last_us != 0 &&
 	    now_us < r->ext->last_us + (int64_t)r->ext->cooldown_s * TRIGGER_US_PER_S) {
@@ -117,8 +125,19 @@ bool trigger_fire(struct rules *t, uint32_t ri, int64_t now_us,
 	return false;
 }
 
+void trigger_flood_seed(struct rules *t, struct rule *r, const int64_t *times, size_t n,
+			int64_t now_us)
+{
+	int64_t window_us = t->lim.flood_window_s * TRIGGER_US_PER_S;
+
+	/* the guard itself records them: same ring, same limits */
+	for (size_t i = 0; i < n; i++)
+		if (times[i] > now_us - window_us && times[i] <= now_us)
+			(void)trigger_flooded(t, r, times[i]);
+}
+
 /* A level rule that does not hold re-arms (hysteresis for single comparisons). */
-static bool trigger_rearm_ok(const struct rule *r, const struct eval_snap *cur)
+bool trigger_rearm_ok(const struct rule *r, const struct eval_snap *cur)
 {
 	struct cond_node buf;
 	const struct cond_node *c = rules_nodes(r, &buf);

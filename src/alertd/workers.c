@@ -9,10 +9,19 @@
  * locks).  Because a rule and the ticks of its symbol travel through the
  * same FIFO, the worker sees them in the order the loop saw the commits.
  *
- * Each queue is a bounded queue (core's bq.h).  A full queue
- * blocks the loop's push: the loop then stops reading the LISTEN socket and
- * PostgreSQL queues the notifications — back-pressure, never a drop.  The
- * worker pops everything waiting in one go, then works without the lock.
+ * Each queue is a bounded queue (core's bq.h).  The loop never waits on
+ * one: a message that finds its queue full (or finds older messages of that
+ * worker still waiting beside it) goes to the worker's spill, a list the
+ * loop alone owns, in order.  While any spill holds messages the loop stops
+ * reading the LISTEN socket (workers_backlog; listen.c's throttle) and
+ * PostgreSQL queues the notifications — back-pressure, never a drop — and
+ * moves spilled messages on as room appears (workers_flush).  A spill thus
+ * holds at most what one burst or one load produced, and never more than
+ * WORKERS_SPILL_MAX messages: past that the push waits for room after all
+ * (NB: only a load of a very large rule set gets there — it streams rows
+ * faster than the workers take them, and waiting then bounds its memory
+ * as the blocking queue did; a burst is far smaller).  The worker pops
+ * everything waiting in one go, then works without the lock.
  *
  * Events the rule table emits go to the emit callback synchronously on the
  * worker thread (the writer queue, which blocks in turn when full).  The
@@ -36,6 +45,7 @@
 
 #include "alertd_metrics.h"
 #include "bq.h"
+#include "ckpt.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -44,9 +54,13 @@
 /* Messages taken off a queue per wake-up, at most. */
 #define WORKERS_POP_MAX 4096
 
+/* Messages a worker's spill holds before a push waits (about 26 MB). */
+#define WORKERS_SPILL_MAX 65536
+
 enum workers_kind {
 	WORKERS_SEED,
 	WORKERS_TICK,
+	WORKERS_REPLAY,
 	WORKERS_UPSERT,
 	WORKERS_REMOVE,
 	WORKERS_CATCH_UP,
@@ -59,7 +73,7 @@ enum workers_kind {
 /* A rule definition and its strings in one allocation. */
 struct workers_rule {
 	struct rules_def def;
-	char buf[];
+	_Alignas(int64_t) char buf[];	/* recent_us, then the strings */
 };
 
 struct workers_msg {
@@ -70,7 +84,7 @@ struct workers_msg {
 	char symbol[RULES_SYMBOL_CAP];
 	char id[RULE_ID_SIZE];		/* rule id or tenant id */
 	struct workers_rule *rule;	/* UPSERT: owned */
-	int64_t count, last_us;		/* CATCH_UP */
+	int64_t count, last_us;		/* CATCH_UP; REPLAY: last_us is since */
 	struct rules_limits lim;
 };
 
@@ -84,6 +98,8 @@ struct workers_one {
 
 	struct bq q;			/* of struct workers_msg */
 	bool q_ok;			/* q initialised */
+	struct workers_msg *spill;	/* loop thread only: waits for room in q */
+	size_t spill_head, spill_n, spill_cap;	/* spill[head .. n) waits */
 	struct workers_msg *local;	/* worker thread only: popped batch */
 	size_t lcap;
 };
@@ -93,6 +109,7 @@ struct workers {
 	workers_emit_fn emit;
 	workers_flight_fn flight;
 	void *emit_arg;
+	struct ckpt *ckpt;		/* may be NULL; not owned */
 	atomic_uint_fast64_t processed;
 	atomic_uint_fast64_t waiting;
 	struct workers_one *one;
@@ -111,6 +128,8 @@ static void workers_emit(void *arg, const struct rules_event *ev)
 		metrics_add(METRIC_ALERTS_FIRED, 1);
 	else
 		metrics_add(METRIC_RULES_REJECTED_EXPIRED, 1);
+	if (o->w->ckpt)
+		ckpt_fired(o->w->ckpt, ev->symbol);
 	o->w->emit(o->w->emit_arg, ev, o->cur_recv_us);
 }
 
@@ -137,9 +156,17 @@ static bool workers_apply(struct workers_one *o, struct workers_msg *m)
 			log_error("worker: out of memory seeding %s", m->symbol);
 		break;
 	case WORKERS_TICK:
+	case WORKERS_REPLAY:
+		/* the tick's observation is its time: a firing's at_us names it */
 		metrics_add(METRIC_RULE_EVALUATIONS,
+			    m->kind == WORKERS_TICK ?
 			    rules_tick(o->rules, m->symbol, m->price, m->has_chg, m->chg,
-				       now));
+				       o->cur_recv_us) :
+			    rules_replay(o->rules, m->symbol, m->price, m->has_chg, m->chg,
+					 o->cur_recv_us, m->last_us));
+		if (o->w->ckpt)
+			ckpt_ticked(o->w->ckpt, m->symbol, m->price, m->has_chg, m->chg,
+				    o->cur_recv_us);
 		o->w->flight(o->w->emit_arg, -1);
 		break;
 	case WORKERS_UPSERT:
@@ -192,7 +219,8 @@ static void *workers_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			if (running)
 				running = workers_apply(o, &o->local[i]);
-			else if (o->local[i].kind == WORKERS_TICK)	/* after STOP */
+			else if (o->local[i].kind == WORKERS_TICK ||
+				 o->local[i].kind == WORKERS_REPLAY)	/* after STOP */
 				o->w->flight(o->w->emit_arg, -1);
 			else	/* nothing follows STOP; free what would leak */
 				free(o->local[i].rule);
@@ -203,18 +231,81 @@ static void *workers_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: append to worker i's queue, waiting while it is full. */
+/* Loop thread: keep m, in order, for when worker i's queue has room. */
+static int workers_spill(struct workers_one *o, const struct workers_msg *m)
+{
+	if (o->spill_head && o->spill_head == o->spill_n)
+		o->spill_head = o->spill_n = 0;
+	if (o->spill_n == o->spill_cap) {
+		size_t live = o->spill_n - o->spill_head;
+		size_t ncap = o->spill_cap ? o->spill_cap * 2 : 256;
+		struct workers_msg *ns;
+
+		if (o->spill_head) {	/* slide the live part down first */
+			memmove(o->spill, o->spill + o->spill_head, live * sizeof(*o->spill));
+			o->spill_head = 0;
+			o->spill_n = live;
+		}
+		if (o->spill_n == o->spill_cap) {
+			ns = realloc(o->spill, ncap * sizeof(*ns));
+			if (!ns)
+				return -1;
+			o->spill = ns;
+			o->spill_cap = ncap;
+		}
+	}
+	o->spill[o->spill_n++] = *m;
+	return 0;
+}
+
+/* Loop thread: move worker i's spilled messages into its queue while it has
+ * room.  True when nothing is left spilled. */
+static bool workers_flush_one(struct workers_one *o)
+{
+	while (o->spill_head < o->spill_n &&
+	       bq_try_push(&o->q, &o->spill[o->spill_head]) == 0)
+		o->spill_head++;
+	if (o->spill_head < o->spill_n)
+		return false;
+	o->spill_head = o->spill_n = 0;
+	return true;
+}
+
+/* Loop thread: append to worker i's queue, or to its spill when the queue
+ * is full; never waits.  Counted in `waiting` from here on either way. */
 static void workers_push(struct workers *w, int i, const struct workers_msg *m)
 {
+	struct workers_one *o = &w->one[i];
+
 	metrics_set(METRIC_QUEUE_WORKER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));
-	if (bq_push(&w->one[i].q, m) == 0)
+	if (o->spill_head == o->spill_n && bq_try_push(&o->q, m) == 0)
 		return;
-	/* never: the queue is closed only by nobody; kept for the contract */
-	atomic_fetch_sub(&w->waiting, 1);
-	log_error("worker %d: queue closed, message %d lost", i, (int)m->kind);
-	if (m->kind == WORKERS_TICK)
-		w->flight(w->emit_arg, -1);
-	free(m->rule);
+	if (o->spill_n - o->spill_head < WORKERS_SPILL_MAX && workers_spill(o, m) == 0)
+		return;
+	/* spill full or out of memory: wait for room rather than lose it */
+	if (o->spill_n - o->spill_head < WORKERS_SPILL_MAX)
+		log_warn("worker %d: out of memory spilling; waiting for queue room", i);
+	while (!workers_flush_one(o))
+		(void)bq_push(&o->q, &o->spill[o->spill_head++]);
+	(void)bq_push(&o->q, m);
+}
+
+bool workers_flush(struct workers *w)
+{
+	bool empty = true;
+
+	for (int i = 0; i < w->n; i++)
+		if (!workers_flush_one(&w->one[i]))
+			empty = false;
+	return empty;
+}
+
+bool workers_backlog(const struct workers *w)
+{
+	for (int i = 0; i < w->n; i++)
+		if (w->one[i].spill_head < w->one[i].spill_n)
+			return true;
+	return false;
 }
 
 static void workers_broadcast(struct workers *w, const struct workers_msg *m)
@@ -225,7 +316,7 @@ static void workers_broadcast(struct workers *w, const struct workers_msg *m)
 
 struct workers *workers_start(int nthreads, int queue_capacity,
 			      const struct rules_limits *lim, workers_emit_fn emit,
-			      workers_flight_fn flight, void *emit_arg)
+			      workers_flight_fn flight, void *emit_arg, struct ckpt *ckpt)
 {
 	struct workers *w = calloc(1, sizeof(*w));
 	int started = 0;
@@ -236,6 +327,7 @@ struct workers *workers_start(int nthreads, int queue_capacity,
 	w->emit = emit;
 	w->flight = flight;
 	w->emit_arg = emit_arg;
+	w->ckpt = ckpt;
 	w->one = calloc((size_t)w->n, sizeof(*w->one));
 	if (!w->one)
 		goto fail;
@@ -266,7 +358,7 @@ fail:
 		struct workers_msg stop = { .kind = WORKERS_STOP };
 
 		for (int i = 0; i < started; i++) {
-			workers_push(w, i, &stop);
+			(void)bq_push(&w->one[i].q, &stop);
 			pthread_join(w->one[i].thread, NULL);
 		}
 		for (int i = 0; i < w->n; i++) {
@@ -287,7 +379,15 @@ void workers_stop(struct workers *w)
 
 	if (!w)
 		return;
-	workers_broadcast(w, &stop);
+	/* shut-down may wait: what is spilled goes first, then STOP */
+	for (int i = 0; i < w->n; i++) {
+		struct workers_one *o = &w->one[i];
+
+		while (o->spill_head < o->spill_n)
+			(void)bq_push(&o->q, &o->spill[o->spill_head++]);
+		(void)bq_push(&o->q, &stop);
+	}
+	atomic_fetch_add(&w->waiting, (uint_fast64_t)w->n);
 	for (int i = 0; i < w->n; i++) {
 		struct workers_one *o = &w->one[i];
 
@@ -295,6 +395,7 @@ void workers_stop(struct workers *w)
 		rules_free(o->rules);
 		bq_destroy(&o->q);
 		free(o->local);
+		free(o->spill);
 	}
 	free(w->one);
 	w->one = NULL;
@@ -332,11 +433,23 @@ void workers_tick(struct workers *w, const char *symbol, dec_t price, bool has_c
 	workers_push(w, workers_owner(w, symbol), &m);
 }
 
+void workers_replay(struct workers *w, const char *symbol, dec_t price, bool has_chg,
+		    dec_t chg, int64_t recv_us, int64_t since_us)
+{
+	struct workers_msg m = { .kind = WORKERS_REPLAY, .price = price, .has_chg = has_chg,
+				 .chg = chg, .recv_us = recv_us, .last_us = since_us };
+
+	workers_copy(m.symbol, sizeof(m.symbol), symbol);
+	w->flight(w->emit_arg, 1);
+	workers_push(w, workers_owner(w, symbol), &m);
+}
+
 int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_us)
 {
 	size_t lid = strlen(def->rule_id) + 1, lt = strlen(def->tenant_id) + 1;
 	size_t ls = strlen(def->symbol) + 1, lc = def->condition_len + 1;
-	struct workers_rule *r = malloc(sizeof(*r) + lid + lt + ls + lc);
+	size_t lr = def->nrecent * sizeof(int64_t);
+	struct workers_rule *r = malloc(sizeof(*r) + lr + lid + lt + ls + lc);
 	struct workers_msg m = { .kind = WORKERS_UPSERT, .recv_us = recv_us };
 	char *p;
 
@@ -344,6 +457,14 @@ int workers_upsert(struct workers *w, const struct rules_def *def, int64_t recv_
 		return -1;
 	r->def = *def;
 	p = r->buf;
+	/* the times first: buf is aligned for them (a flexible array after the def) */
+	if (lr) {
+		memcpy(p, def->recent_us, lr);
+		r->def.recent_us = (const int64_t *)(void *)p;
+		p += lr;
+	} else {
+		r->def.recent_us = NULL;
+	}
 	memcpy(p, def->rule_id, lid);
 	r->def.rule_id = p;
 	p += lid;

@@ -49,6 +49,11 @@
  * batch is bisected until the bad firing is alone, which is logged with its
  * reason and dropped, so it never blocks the others.
  *
+ * Checkpoints (ckpt.c): every event a batch is done with (committed, or
+ * dropped for good) is reported with ckpt_done, and the checkpoints that
+ * advanced ride in the next transaction (wsql.c).  When no batch comes,
+ * thread 0, which then looks every WRITER_CKPT_MS, writes them alone.
+ *
  * Ownership: each thread owns its batches and connection; its queue (core's
  * bq.h) guards itself.  `rows`/`delay_ms` are atomics set by the loop.
  * Wake-up when the last tick in flight is done: a thread about to wait
@@ -71,6 +76,7 @@
 
 #include "batch.h"
 #include "bq.h"
+#include "ckpt.h"
 #include "clock.h"
 #include "fnv.h"
 #include "ids.h"
@@ -81,6 +87,9 @@
 
 /* Events taken off the queue per wake-up, at most. */
 #define WRITER_POP_MAX 4096
+
+/* A checkpoint-only transaction at most this often. */
+#define WRITER_CKPT_MS 100
 
 struct writer_thread {
 	struct writer *w;
@@ -105,6 +114,7 @@ struct writer {
 	atomic_int rows, delay_ms;
 	atomic_uint_fast64_t waiting;
 	atomic_long inflight;		/* ticks still being evaluated */
+	struct ckpt *ckpt;		/* may be NULL; not owned */
 	struct writer_thread *t;
 };
 
@@ -129,6 +139,37 @@ static enum batch_result writer_exec(void *arg, const char *tenant, const struct
 	if (!t->wc.conn)
 		return BATCH_RETRY;
 	return wsql_write(&t->wc, tenant, evs, n, err);
+}
+
+/* batch_ops.done: the symbols' checkpoints may move past these events. */
+static void writer_done(void *arg, const struct batch_ev *evs, size_t n)
+{
+	struct writer_thread *t = arg;
+
+	if (!t->w->ckpt)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ckpt_done(t->w->ckpt, evs[i].ev.symbol, 1);
+}
+
+/* Thread 0, nothing pending: write the checkpoints that advanced, alone. */
+static void writer_checkpoint(struct writer_thread *t)
+{
+	char *err = NULL;
+
+	if (!t->wc.conn) {
+		t->wc.conn = pool_get(t->w->pool);
+		t->wc.prepared = false;
+	}
+	if (t->wc.conn && wsql_checkpoint(&t->wc, &err) != BATCH_OK) {
+		log_warn("writer: checkpoints not written, retrying later: %s",
+			 err ? err : "no connection");
+		if (PQstatus(t->wc.conn) != CONNECTION_OK) {
+			pool_put(t->w->pool, t->wc.conn, true);
+			t->wc.conn = NULL;
+		}
+	}
+	free(err);
 }
 
 /*
@@ -166,6 +207,7 @@ static void *writer_main(void *arg)
 		bool stopping, idle, due;
 		int64_t deadline, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms), timeout = -1;
+		bool ckpt_poll = t->index == 0 && w->ckpt;
 
 		t->set.rows = atomic_load(&w->rows);
 		deadline = batch_deadline(&t->set, delay);
@@ -183,6 +225,8 @@ static void *writer_main(void *arg)
 				timeout = 0;	/* nothing more is coming: write now */
 			else
 				timeout = until > now ? (int)(until - now) : 0;
+		} else if (ckpt_poll) {
+			timeout = WRITER_CKPT_MS;	/* a look at the checkpoints */
 		}
 		n = bq_pop(&t->q, local, lcap, timeout);
 		atomic_store(&t->idle_wait, false);
@@ -191,8 +235,15 @@ static void *writer_main(void *arg)
 
 		for (size_t i = 0; i < n; i++)
 			batch_add(&t->set, &local[i]);
-		if (!batch_pending(&t->set) && !stopping)
+		if (!batch_pending(&t->set) && !stopping) {
+			now = clock_mono_ms();
+			if (ckpt_poll && now >= t->last_ms + WRITER_CKPT_MS &&
+			    ckpt_dirty(w->ckpt)) {
+				writer_checkpoint(t);
+				t->last_ms = clock_mono_ms();
+			}
 			continue;
+		}
 		/*
 		 * inflight before the queue: at zero, every firing of the ticks
 		 * evaluated so far has been pushed, so an empty queue then means
@@ -212,6 +263,8 @@ static void *writer_main(void *arg)
 		if (stopping)
 			break;
 	}
+	if (t->index == 0 && w->ckpt)
+		writer_checkpoint(t);	/* at stop: what is done so far; others may lag */
 	if (t->wc.conn)
 		pool_put(w->pool, t->wc.conn, false);
 	t->wc.conn = NULL;
@@ -261,7 +314,7 @@ static void writer_free_thread(struct writer_thread *t)
 
 struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 			    int batch_max_rows, int batch_max_delay_ms,
-			    writer_refetch_fn refetch, void *refetch_arg)
+			    writer_refetch_fn refetch, void *refetch_arg, struct ckpt *ckpt)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	int started = 0;
@@ -269,6 +322,7 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 	if (!w)
 		return NULL;
 	w->pool = pool;
+	w->ckpt = ckpt;
 	w->n = nthreads > 0 ? nthreads : 1;
 	writer_set_limits(w, batch_max_rows, batch_max_delay_ms);
 	w->t = calloc((size_t)w->n, sizeof(*w->t));
@@ -283,7 +337,8 @@ struct writer *writer_start(struct pool *pool, int nthreads, int queue_capacity,
 		t->index = i;
 		t->wc.refetch = refetch;
 		t->wc.refetch_arg = refetch_arg;
-		t->ops = (struct batch_ops){ writer_exec, writer_retry, t };
+		t->wc.ckpt = ckpt;
+		t->ops = (struct batch_ops){ writer_exec, writer_retry, t, writer_done };
 		t->set.ops = &t->ops;
 		t->q_ok = bq_init(&t->q, cap, sizeof(struct batch_ev)) == 0;
 		t->lcap = cap < WRITER_POP_MAX ? cap : WRITER_POP_MAX;

@@ -13,7 +13,14 @@
  *	       set_config('plan_cache_mode', 'force_generic_plan', true)
  *	SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings(...)
  *	SELECT leo_expire_rules(...)			(when the batch has expiries)
+ *	SELECT leo_write_checkpoints(...)		(when some advanced: ckpt.c)
  *	COMMIT
+ *
+ * The checkpoints ride in whatever transaction comes next; a failed one
+ * gives them back (ckpt_untake).  Test builds and tests only: with
+ * LEO_FAULT_BEFORE_COMMIT=1 in the environment the process ends with
+ * status 137 (as after kill -9) right before sending the COMMIT of a batch
+ * that has firings; without it the point does nothing.
  *
  * The batch statement is prepared once per connection; the function's
  * statement runs with a generic plan (planning it took longer than running
@@ -31,8 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alertd_metrics.h"
+#include "ckpt.h"
 #include "clock.h"
 #include "dec.h"
 #include "log.h"
@@ -92,6 +101,22 @@ static const char wsql_batch[] =
 
 static const char wsql_expire[] = "SELECT leo_expire_rules($1::text[])";
 
+static const char wsql_ckpt[] = "SELECT leo_write_checkpoints($1::text[], $2::numeric[],"
+	" $3::numeric[], $4::bigint[])";
+
+/* The fault point of the DESIGN comment: read once. */
+static bool wsql_fault_before_commit(void)
+{
+	static int on = -1;
+	const char *v;
+
+	if (on < 0) {
+		v = getenv("LEO_FAULT_BEFORE_COMMIT");
+		on = v && strcmp(v, "1") == 0;
+	}
+	return on == 1;
+}
+
 /* Append a dec as an array element, NULL when absent. */
 static void wsql_arr_dec(struct wsql_sbuf *b, bool first, bool has, dec_t v)
 {
@@ -103,6 +128,34 @@ static void wsql_arr_dec(struct wsql_sbuf *b, bool first, bool has, dec_t v)
 	}
 	dec_format(v, num, sizeof(num));
 	wsql_sbuf_add(b, "%s%s", first ? "" : ",", num);
+}
+
+/* Checkpoint rows as the four arrays of wsql_ckpt.  -1 when out of memory. */
+static int wsql_ckpt_build(const struct ckpt_rows *rows, struct wsql_sbuf a[4])
+{
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct ckpt_row *r = &rows->r[i];
+		bool first = i == 0;
+		const char *sep = first ? "{" : ",";
+
+		/* symbols are quoted: they may hold commas, quotes or braces */
+		wsql_sbuf_add(&a[0], "%s\"", sep);
+		for (const char *p = r->symbol; *p; p++)
+			wsql_sbuf_add(&a[0], "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
+		wsql_sbuf_add(&a[0], "\"");
+		if (first)
+			for (int k = 1; k < 4; k++)
+				wsql_sbuf_add(&a[k], "{");
+		wsql_arr_dec(&a[1], first, true, r->price);
+		wsql_arr_dec(&a[2], first, r->has_chg, r->chg);
+		wsql_sbuf_add(&a[3], "%s%lld", first ? "" : ",", (long long)r->observed_us);
+	}
+	for (int k = 0; k < 4; k++) {
+		wsql_sbuf_add(&a[k], "}");
+		if (a[k].oom)
+			return -1;
+	}
+	return 0;
 }
 
 /* A server message as one log line (it may carry DETAIL/HINT lines). */
@@ -301,6 +354,11 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 	bool anyfire = false;
 	enum batch_result res = BATCH_OK;
 	bool sync_seen = false;
+	struct ckpt_rows ck = { 0 };
+	struct wsql_sbuf ca[4] = { { 0 } };
+	const char *cparams[4];
+	int q_ckpt = -1;
+	bool ck_failed = false;
 
 	for (size_t k = 0; k < nparts; k++) {
 		if (wsql_part_build(&parts[k])) {
@@ -308,6 +366,14 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 			goto out;
 		}
 		anyfire |= parts[k].nfire > 0;
+	}
+	if (wc->ckpt && ckpt_take(wc->ckpt, &ck) == 0 && ck.n) {
+		if (wsql_ckpt_build(&ck, ca)) {
+			res = BATCH_RETRY;
+			goto out;
+		}
+		for (int k = 0; k < 4; k++)
+			cparams[k] = ca[k].s;
 	}
 
 	/* planned once per connection: the batch statement is long */
@@ -355,6 +421,16 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 			nsent++;
 		}
 	}
+	if (ck.n) {
+		if (!PQsendQueryParams(c, wsql_ckpt, 4, NULL, cparams, NULL, NULL, 0))
+			goto send_fail;
+		q_ckpt = nsent++;
+	}
+	if (anyfire && wsql_fault_before_commit()) {
+		(void)PQflush(c);
+		log_warn("LEO_FAULT_BEFORE_COMMIT: exiting before the COMMIT");
+		_exit(137);
+	}
 	if (!PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
 	nsent++;
@@ -375,6 +451,11 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 			if (st == PGRES_FATAL_ERROR && res == BATCH_OK) {
 				res = wsql_classify(c, r, q == nsent - 1);
 				*errmsg = wsql_oneline(PQresultErrorMessage(r));
+				if (q == q_ckpt && res == BATCH_BAD) {
+					/* not the firings' fault: retry them without */
+					ck_failed = true;
+					res = BATCH_RETRY;
+				}
 			} else if (st == PGRES_PIPELINE_ABORTED && res == BATCH_OK) {
 				res = BATCH_RETRY;
 			}
@@ -416,6 +497,14 @@ send_fail:
 	if (!*errmsg)
 		*errmsg = wsql_oneline(PQerrorMessage(c));
 out:
+	if (ck_failed)
+		log_error("leo_write_checkpoints() failed: %zu checkpoints not written: %s",
+			  ck.n, *errmsg ? *errmsg : "unknown error");
+	else if (res != BATCH_OK && ck.n)
+		ckpt_untake(wc->ckpt, &ck);
+	ckpt_rows_free(&ck);
+	for (int k = 0; k < 4; k++)
+		free(ca[k].s);
 	for (size_t k = 0; k < nparts; k++)
 		wsql_part_free(&parts[k]);
 	return res;
@@ -427,4 +516,11 @@ enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const str
 	struct wsql_part part = { .tenant = tenant, .evs = evs, .n = n };
 
 	return wsql_exec_parts(wc, &part, 1, errmsg);
+}
+
+enum batch_result wsql_checkpoint(struct wsql_conn *wc, char **errmsg)
+{
+	if (!wc->ckpt || !ckpt_dirty(wc->ckpt))
+		return BATCH_OK;
+	return wsql_exec_parts(wc, NULL, 0, errmsg);
 }

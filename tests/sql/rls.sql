@@ -60,6 +60,7 @@ SELECT set_eq($$SELECT c.relname::text || ' ' || p.priv
 	      ARRAY['market_snapshot SELECT', 'news_feed SELECT', 'alert_rules SELECT',
 		    'consent_management SELECT', 'instruments SELECT', 'leo_notify_key SELECT',
 		    'leo_reason SELECT',
+		    'leo_checkpoint SELECT', 'leo_checkpoint INSERT', 'leo_checkpoint UPDATE',
 		    'delivery_log SELECT',
 		    'delivery_log INSERT', 'agent_task SELECT', 'agent_task INSERT'],
 	      'leo_alertd: exactly the table privileges the daemon needs');
