@@ -56,9 +56,17 @@ void prog_stats_free(struct prog_stats *s);
  * told, not asked, so a lost datagram is worth a debug line only. */
 void prog_notified(int rc, const char *what);
 
-/* Signal sig as an event of base calling fn(arg), added; NULL on failure. */
-struct event *prog_signal(struct event_base *base, int sig, event_callback_fn fn, void *arg)
+/*
+ * The loop thread's event base (libevent usable from every thread, SIGPIPE
+ * ignored) with SIGTERM and SIGINT calling stop(arg) and SIGHUP calling
+ * hup(arg), and the stats thread's base (prog_stats_init).  0, or -1
+ * (logged).  prog_loop_free frees the signal events and the base; the stats
+ * base stays prog_stats_free's.
+ */
+int prog_loop_init(struct event_base **base, struct event *sig[3], struct prog_stats *stats,
+		   event_callback_fn stop, event_callback_fn hup, void *arg)
 	__attribute__((warn_unused_result));
+void prog_loop_free(struct event_base *base, struct event *sig[3]);
 
 /* event_free that takes NULL. */
 void prog_event_free(struct event *ev);

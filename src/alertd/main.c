@@ -27,7 +27,6 @@
  * error, and otherwise swaps it in and hands each part its new values.
  */
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -61,7 +60,8 @@ struct main_daemon {
 	struct workers *workers;
 	struct listen *listen;
 	struct httpd *httpd;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog;
+	struct event *ev_sig[3];	/* SIGTERM, SIGINT, SIGHUP */
+	struct event *ev_beat, *ev_watchdog;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
 	atomic_bool stopping;		/* the loop has ended: flushing */
 	atomic_bool ready;		/* listen's last word: rules loaded, database up */
@@ -245,19 +245,8 @@ int main(int argc, char **argv)
 		goto out;
 
 	/* event base and signals (libevent may be called from other threads) */
-	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() || !(d.base = event_base_new()) ||
-	    prog_stats_init(&d.stats)) {
-		log_error("cannot create the event loop");
+	if (prog_loop_init(&d.base, d.ev_sig, &d.stats, main_on_stop, main_on_hup, &d))
 		goto out;
-	}
-	d.ev_term = prog_signal(d.base, SIGTERM, main_on_stop, &d);
-	d.ev_int = prog_signal(d.base, SIGINT, main_on_stop, &d);
-	d.ev_hup = prog_signal(d.base, SIGHUP, main_on_hup, &d);
-	if (!d.ev_term || !d.ev_int || !d.ev_hup) {
-		log_error("cannot install signal events");
-		goto out;
-	}
 
 	/* connections, writers, workers, listen, http */
 	d.pool = pool_new(&d.cfg->database, "leo-alertd");
@@ -319,12 +308,8 @@ out:
 	pool_free(d.pool);
 	prog_event_free(d.ev_watchdog);
 	prog_event_free(d.ev_beat);
-	prog_event_free(d.ev_hup);
-	prog_event_free(d.ev_int);
-	prog_event_free(d.ev_term);
 	prog_stats_free(&d.stats);
-	if (d.base)
-		event_base_free(d.base);
+	prog_loop_free(d.base, d.ev_sig);
 	libevent_global_shutdown();
 	log_info("stopped");
 	alertd_cfg_free(d.cfg);

@@ -10,7 +10,9 @@
 #include "prog.h"
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -158,7 +160,8 @@ void prog_notified(int rc, const char *what)
 		log_debug("sd_notify %s: %m", what);
 }
 
-struct event *prog_signal(struct event_base *base, int sig, event_callback_fn fn, void *arg)
+static struct event *prog_signal(struct event_base *base, int sig, event_callback_fn fn,
+				 void *arg)
 {
 	struct event *ev = evsignal_new(base, sig, fn, arg);
 
@@ -173,4 +176,32 @@ void prog_event_free(struct event *ev)
 {
 	if (ev)
 		event_free(ev);
+}
+
+int prog_loop_init(struct event_base **base, struct event *sig[3], struct prog_stats *stats,
+		   event_callback_fn stop, event_callback_fn hup, void *arg)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() || !(*base = event_base_new()) || prog_stats_init(stats)) {
+		log_error("cannot create the event loop");
+		return -1;
+	}
+	sig[0] = prog_signal(*base, SIGTERM, stop, arg);
+	sig[1] = prog_signal(*base, SIGINT, stop, arg);
+	sig[2] = prog_signal(*base, SIGHUP, hup, arg);
+	if (!sig[0] || !sig[1] || !sig[2]) {
+		log_error("cannot install signal events");
+		return -1;
+	}
+	return 0;
+}
+
+void prog_loop_free(struct event_base *base, struct event *sig[3])
+{
+	for (int i = 2; i >= 0; i--) {
+		prog_event_free(sig[i]);
+		sig[i] = NULL;
+	}
+	if (base)
+		event_base_free(base);
 }

@@ -18,7 +18,6 @@
  */
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -52,7 +51,8 @@ struct main_sender {
 	struct pickup *pickup;
 	struct receipts *receipts;
 	struct httpd *httpd;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog, *ev_drain;
+	struct event *ev_sig[3];	/* SIGTERM, SIGINT, SIGHUP */
+	struct event *ev_beat, *ev_watchdog, *ev_drain;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
 	atomic_bool ready;		/* loop: the database is reachable */
 	atomic_bool stopping;
@@ -236,18 +236,15 @@ int main(int argc, char **argv)
 	if (deliver_metrics_register())
 		goto out;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || evthread_use_pthreads() ||
-	    !(d.base = event_base_new()) || prog_stats_init(&d.stats)) {
-		log_error("cannot create the event loop");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		log_error("cannot initialise libcurl");
 		goto out;
 	}
-	d.ev_term = prog_signal(d.base, SIGTERM, main_on_stop, &d);
-	d.ev_int = prog_signal(d.base, SIGINT, main_on_stop, &d);
-	d.ev_hup = prog_signal(d.base, SIGHUP, main_on_hup, &d);
+	if (prog_loop_init(&d.base, d.ev_sig, &d.stats, main_on_stop, main_on_hup, &d))
+		goto out;
 	d.ev_drain = event_new(d.base, -1, EV_PERSIST, main_on_drain, &d);
 	d.ev_beat = event_new(d.base, -1, EV_PERSIST, main_on_beat, &d);
-	if (!d.ev_term || !d.ev_int || !d.ev_hup || !d.ev_drain || !d.ev_beat ||
+	if (!d.ev_drain || !d.ev_beat ||
 	    event_add(d.ev_beat, &(struct timeval){ 1, 0 })) {
 		log_error("cannot install the loop's events");
 		goto out;
@@ -312,12 +309,8 @@ out:
 	prog_event_free(d.ev_watchdog);
 	prog_event_free(d.ev_beat);
 	prog_event_free(d.ev_drain);
-	prog_event_free(d.ev_hup);
-	prog_event_free(d.ev_int);
-	prog_event_free(d.ev_term);
 	prog_stats_free(&d.stats);
-	if (d.base)
-		event_base_free(d.base);
+	prog_loop_free(d.base, d.ev_sig);
 	libevent_global_shutdown();
 	curl_global_cleanup();
 	log_info("stopped");

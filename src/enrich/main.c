@@ -21,7 +21,6 @@
  * others keep their values (and a warning says so).
  */
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,7 +50,8 @@ struct main_enrich {
 	struct pool *pool;
 	struct lanes *lanes;
 	struct httpd *httpd;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_beat, *ev_watchdog;
+	struct event *ev_sig[3];	/* SIGTERM, SIGINT, SIGHUP */
+	struct event *ev_beat, *ev_watchdog;
 	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
 	atomic_bool stopping;
 	atomic_bool ready;		/* the database answered the last claim */
@@ -189,19 +189,8 @@ int main(int argc, char **argv)
 	if (enrich_metrics_register())
 		goto out;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() || !(d.base = event_base_new()) ||
-	    prog_stats_init(&d.stats)) {
-		log_error("cannot create the event loop");
+	if (prog_loop_init(&d.base, d.ev_sig, &d.stats, main_on_stop, main_on_hup, &d))
 		goto out;
-	}
-	d.ev_term = prog_signal(d.base, SIGTERM, main_on_stop, &d);
-	d.ev_int = prog_signal(d.base, SIGINT, main_on_stop, &d);
-	d.ev_hup = prog_signal(d.base, SIGHUP, main_on_hup, &d);
-	if (!d.ev_term || !d.ev_int || !d.ev_hup) {
-		log_error("cannot install signal events");
-		goto out;
-	}
 
 	/* connections, embedder, work, http */
 	d.pool = pool_new(&d.cfg->database, "leo-enrich");
@@ -251,12 +240,8 @@ out:
 	pool_free(d.pool);
 	prog_event_free(d.ev_watchdog);
 	prog_event_free(d.ev_beat);
-	prog_event_free(d.ev_hup);
-	prog_event_free(d.ev_int);
-	prog_event_free(d.ev_term);
 	prog_stats_free(&d.stats);
-	if (d.base)
-		event_base_free(d.base);
+	prog_loop_free(d.base, d.ev_sig);
 	libevent_global_shutdown();
 	log_info("stopped");
 	enrich_cfg_free(d.cfg);
