@@ -7,10 +7,14 @@
 #ifndef LEO_LOG_H
 #define LEO_LOG_H
 
+#include <stdatomic.h>
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
-extern enum log_level log_min_level;	/* set once by main, read by all */
+/* Set by main at start and on SIGHUP while other threads log: atomic, relaxed
+ * (a line logged at the old level just after a reload is harmless). */
+extern _Atomic int log_min_level;
 
 void log_setup(enum log_level level, enum log_format format);
 /* Name the calling thread in its log lines ("loop", "worker-0", ...). */
@@ -21,7 +25,8 @@ void log_write(enum log_level level, const char *fmt, ...)
 
 #define log_at(lvl, ...)                                   \
 	do {                                               \
-		if ((lvl) >= log_min_level)                 \
+		if ((int)(lvl) >= atomic_load_explicit(     \
+			    &log_min_level, memory_order_relaxed)) \
 			log_write((lvl), __VA_ARGS__);     \
 	} while (0)
 #define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)

@@ -3,9 +3,8 @@
  *
  * Any thread.  A line is formatted into a stack buffer and written with one
  * write(2), so lines from different threads never interleave.  The format
- * and level are set once by main before any thread starts; log_min_level is
- * read without a lock after that (main may change it again on SIGHUP: a
- * torn read is impossible for an int-sized enum and a stale one harmless).
+ * and level are set by main before any thread starts and again on SIGHUP
+ * while the others log, so both are relaxed atomics.
  */
 #include "log.h"
 
@@ -17,16 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
-enum log_level log_min_level = LOG_LEVEL_INFO;
-static enum log_format log_fmt = LOG_FORMAT_TEXT;
+_Atomic int log_min_level = LOG_LEVEL_INFO;
+static _Atomic int log_fmt = LOG_FORMAT_TEXT;
 static _Thread_local char log_thread[16] = "main";
 
 static const char *const log_names[] = { "debug", "info", "warn", "error" };
 
 void log_setup(enum log_level level, enum log_format format)
 {
-	log_min_level = level;
-	log_fmt = format;
+	atomic_store_explicit(&log_min_level, (int)level, memory_order_relaxed);
+	atomic_store_explicit(&log_fmt, (int)format, memory_order_relaxed);
 }
 
 void log_thread_name(const char *name)
@@ -79,7 +78,7 @@ void log_write(enum log_level level, const char *fmt, ...)
 	n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 
-	if (log_fmt == LOG_FORMAT_JSON) {
+	if (atomic_load_explicit(&log_fmt, memory_order_relaxed) == LOG_FORMAT_JSON) {
 		n = (size_t)snprintf(line, sizeof(line),
 				     "{\"ts\":\"%s\",\"level\":\"%s\",\"thread\":\"", ts,
 				     log_names[level]);
