@@ -3,7 +3,7 @@
 
   e2e.py scrape PORT FILE            save /metrics to FILE
   e2e.py metric FILE NAME            a value from a saved scrape ("NAME{labels}")
-  e2e.py hist BEFORE AFTER NAME [SCALE]
+  e2e.py hist BEFORE AFTER NAME [SCALE]   (NAME may be 'name{label="v"}')
                                      count, p50, p99 (times SCALE, default 1e3:
                                      seconds to ms; interpolated in the
                                      bucket) of a histogram between scrapes
@@ -38,9 +38,12 @@ def value(text, name):
 
 
 def buckets(text, name):
+    """The buckets of histogram NAME, or of one series: NAME{label="v"}."""
+    base, _, label = name.partition("{")
+    prefix = base + "_bucket{" + (label.rstrip("}") + "," if label else "")
     out = []
     for line in text.splitlines():
-        if line.startswith(name + "_bucket{"):
+        if line.startswith(prefix):
             le = line.split('le="')[1].split('"')[0]
             out.append((float("inf") if le == "+Inf" else float(le), float(line.split()[-1])))
     return out

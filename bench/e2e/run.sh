@@ -3,7 +3,7 @@
 # in one run on the same data.  See BENCHMARKS.md, "End to end (bench/e2e)".
 #
 #   bench/e2e/run.sh [--rules "N ..."] [--full] [--seconds S] [--storm-max A]
-#                    [--fsync on|off] [--out FILE] [--keep]
+#                    [--fsync on|off] [--out FILE] [--keep] [--writer-delay-ms D]
 #
 #   --rules "N ..."  rule counts to run (default "10000 100000")
 #   --full           add 1000000 to the rule counts
@@ -13,6 +13,8 @@
 #                    the disk's flush time costs, never for headline figures)
 #   --out FILE       also append the markdown report to FILE
 #   --keep           leave the server and its data directory behind
+#   --writer-delay-ms D  the daemon's writer.batch_max_delay_ms (default: the
+#                    daemon's own default)
 #
 # It starts its own throwaway PostgreSQL (fsync on, synchronous_commit on,
 # full_page_writes on: durable commits, unlike scripts/pgtmp.sh), builds
@@ -41,6 +43,7 @@ storm_max=100000
 fsync=on
 out=""
 keep=0
+wdelay=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rules) rules=$2; shift 2 ;;
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--fsync) fsync=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
+	--writer-delay-ms) wdelay=$2; shift 2 ;;
 	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
@@ -161,8 +165,8 @@ engine:
   flood_window_seconds: 180
 writer:
   batch_max_rows: 500
-  batch_max_delay_ms: 10
-stats:
+${wdelay:+  batch_max_delay_ms: $wdelay
+}stats:
   listen: "127.0.0.1:$port"
 log:
   level: warn
@@ -259,6 +263,13 @@ daemon_feed() {
 	cau=$("$py" "$here/e2e.py" caught "$W/samples.txt" "$t0" "$ticks" "$base")
 	lat=$(latency "$name" "$W/ticks-$name.csv" "$W/recv-$name.csv")
 	hl=$("$py" "$here/e2e.py" hist "$m0" "$m1" leo_tick_to_commit_seconds)
+	local stages="" st sp50 sp99
+	for st in evaluate writer_queue batch commit; do
+		read -r _ sp50 sp99 <<<"$("$py" "$here/e2e.py" hist "$m0" "$m1" \
+			"leo_firing_stage_seconds{stage=\"$st\"}")"
+		stages+="${stages:+, }$st $sp50/$sp99"
+	done
+	R[$name.stages]=$stages
 	R[$name.res]=$res
 	R[$name.cpu_us]=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$ticks" -v h="$clk" \
 		'BEGIN { printf "%.1f", (b - a) / h * 1e6 / (t > 0 ? t : 1) }')
@@ -517,7 +528,7 @@ report_n() {
 			row) what="per-row feed at full speed" ;;
 			s50) what="50-symbol feed at full speed" ;;
 			esac
-			echo "| latency, $what: tick commit -> leo_delivery received | $ln alerts: p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (daemon histogram receive -> commit: p50 $hp50, p99 $hp99 ms) | p50 $(ratio "$pp50" "$lp50") below a poll's p50 time |"
+			echo "| latency, $what: tick commit -> leo_delivery received | $ln alerts: p50 $lp50 ms, p99 $lp99 ms, max $lmax ms (daemon histogram receive -> commit: p50 $hp50, p99 $hp99 ms; stages p50/p99 ms: ${R[$p.$f.stages]}) | p50 $(ratio "$pp50" "$lp50") below a poll's p50 time |"
 		done
 		echo "| per-tick CPU of leo-alertd (utime+stime / ticks; net of the idle ${R[$p.idle]} CPU-s/s) | fixed-row ${R[$p.fixed.cpu_us]} (net ${R[$p.fixed.cpu_net]}) us, fixed-50 ${R[$p.fixed50.cpu_us]} (net ${R[$p.fixed50.cpu_net]}) us, per-row ${R[$p.row.cpu_us]} (net ${R[$p.row.cpu_net]}) us, 50-symbol ${R[$p.s50.cpu_us]} (net ${R[$p.s50.cpu_net]}) us | |"
 		for f in fixed fixed50 row s50; do

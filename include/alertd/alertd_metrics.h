@@ -65,13 +65,31 @@
 	  "pg_notification_queue_usage() of the database, 0 to 1.")                   \
 	X(READY, "leo_ready", "", "1 when rules are loaded and the database answers.")
 
-/* X(id, name, help, bucket upper bounds as a brace list) */
+/*
+ * X(id, name, labels, help, bucket upper bounds as a brace list).  The four
+ * stages of a firing add up to leo_tick_to_commit_seconds: received ->
+ * decided (intake and worker queues, evaluation), decided -> taken by its
+ * writer thread (the writer's queue), taken -> statement sent (waiting in a
+ * batch while the thread writes another), sent -> committed.
+ */
+#define ALERTD_STAGE_BOUNDS                                                           \
+	{ 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,  \
+	  0.25, 1, 5 }
+#define ALERTD_STAGE_HELP "Time a firing spends in each stage, from tick received to commit."
 #define ALERTD_METRICS_HISTOGRAMS(X)                                                  \
-	X(BATCH_ROWS, "leo_batch_rows", "Firings per committed write batch.",          \
+	X(BATCH_ROWS, "leo_batch_rows", "", "Firings per committed write batch.",      \
 	  { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 })                                \
-	X(TICK_TO_COMMIT, "leo_tick_to_commit_seconds",                                \
+	X(TICK_TO_COMMIT, "leo_tick_to_commit_seconds", "",                            \
 	  "From receiving a price change to committing its deliveries.",               \
-	  { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 })
+	  { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 }) \
+	X(STAGE_EVALUATE, "leo_firing_stage_seconds", "stage=\"evaluate\"",           \
+	  ALERTD_STAGE_HELP, ALERTD_STAGE_BOUNDS)                                      \
+	X(STAGE_WRITER_QUEUE, "leo_firing_stage_seconds", "stage=\"writer_queue\"",   \
+	  ALERTD_STAGE_HELP, ALERTD_STAGE_BOUNDS)                                      \
+	X(STAGE_BATCH, "leo_firing_stage_seconds", "stage=\"batch\"",                 \
+	  ALERTD_STAGE_HELP, ALERTD_STAGE_BOUNDS)                                      \
+	X(STAGE_COMMIT, "leo_firing_stage_seconds", "stage=\"commit\"",               \
+	  ALERTD_STAGE_HELP, ALERTD_STAGE_BOUNDS)
 
 /* X(id, name, labels, help); metrics_touch(METRIC_LAST_TICK) on each tick. */
 #define ALERTD_METRICS_AGES(X)                                                        \

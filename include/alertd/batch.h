@@ -21,9 +21,12 @@
 #include "ids.h"
 #include "rules.h"
 
+/* The times are wall clock, in microseconds (leo_firing_stage_seconds). */
 struct batch_ev {
 	struct rules_event ev;
-	int64_t recv_us;		/* wall clock, when its tick was received */
+	int64_t recv_us;		/* its tick was received */
+	int64_t decided_us;		/* the worker pushed it to the writer */
+	int64_t taken_us;		/* its writer thread took it off the queue */
 };
 
 /* A growable array of events. */

@@ -21,7 +21,7 @@ static const struct metrics_desc alertd_metrics_ages[] = {
 };
 #undef ALERTD_METRICS_DESC
 
-#define ALERTD_METRICS_BOUNDS(id, name, help, ...)                                    \
+#define ALERTD_METRICS_BOUNDS(id, name, labels, help, ...)                                    \
 	static const double alertd_metrics_bounds_##id[] = __VA_ARGS__;                \
 	_Static_assert(sizeof(alertd_metrics_bounds_##id) / sizeof(double) <=          \
 			       METRICS_MAX_BUCKETS,                                    \
@@ -30,8 +30,8 @@ ALERTD_METRICS_HISTOGRAMS(ALERTD_METRICS_BOUNDS)
 #undef ALERTD_METRICS_BOUNDS
 
 static const struct metrics_hdesc alertd_metrics_histograms[] = {
-#define ALERTD_METRICS_HDESC(id, name, help, ...)                                     \
-	{ name, "", help, alertd_metrics_bounds_##id,                                      \
+#define ALERTD_METRICS_HDESC(id, name, labels, help, ...)                             \
+	{ name, labels, help, alertd_metrics_bounds_##id,                                      \
 	  sizeof(alertd_metrics_bounds_##id) / sizeof(alertd_metrics_bounds_##id[0]) },
 	ALERTD_METRICS_HISTOGRAMS(ALERTD_METRICS_HDESC)
 #undef ALERTD_METRICS_HDESC

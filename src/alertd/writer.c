@@ -205,7 +205,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n;
 		bool stopping, idle, due;
-		int64_t deadline, now = clock_mono_ms();
+		int64_t deadline, taken_us, now = clock_mono_ms();
 		int delay = atomic_load(&w->delay_ms), timeout = -1;
 		bool ckpt_poll = t->index == 0 && w->ckpt;
 
@@ -233,8 +233,11 @@ static void *writer_main(void *arg)
 		stopping = bq_drained(&t->q);
 		metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_sub(&w->waiting, n) - n));
 
-		for (size_t i = 0; i < n; i++)
+		taken_us = n ? clock_wall_us() : 0;
+		for (size_t i = 0; i < n; i++) {
+			local[i].taken_us = taken_us;
 			batch_add(&t->set, &local[i]);
+		}
 		if (!batch_pending(&t->set) && !stopping) {
 			now = clock_mono_ms();
 			if (ckpt_poll && now >= t->last_ms + WRITER_CKPT_MS &&
@@ -287,7 +290,7 @@ void writer_push(struct writer *w, const struct rules_event *ev, int64_t recv_us
 {
 	struct writer_thread *t = &w->t[fnv_str(ev->tenant_id) % (uint32_t)w->n];
 
-	struct batch_ev e = { *ev, recv_us };
+	struct batch_ev e = { *ev, recv_us, clock_wall_us(), 0 };
 
 	/* counted up before the push, so the gauge never goes below zero */
 	metrics_set(METRIC_QUEUE_WRITER, (double)(atomic_fetch_add(&w->waiting, 1) + 1));

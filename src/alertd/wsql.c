@@ -222,9 +222,10 @@ static void wsql_count_reason(const char *code)
 		 " know: is the schema newer than the daemon?", code);
 }
 
-/* Account the outcome of one committed batch. */
+/* Account the outcome of one committed batch, whose statements were sent at
+ * sent_us (wall clock). */
 static void wsql_account(const struct wsql_conn *wc, const char *tenant,
-			 const struct batch_ev *evs, size_t n, PGresult *out)
+			 const struct batch_ev *evs, size_t n, PGresult *out, int64_t sent_us)
 {
 	int64_t now = clock_wall_us();
 	size_t nfire = 0;
@@ -270,8 +271,12 @@ static void wsql_account(const struct wsql_conn *wc, const char *tenant,
 			log_info("rule %s firing %lld: the rule was deleted before the firing was"
 				 " written; its agent_task says so, nothing was sent",
 				 e->ev.rule_id, (long long)e->ev.seq);
-		metrics_observe(METRIC_TICK_TO_COMMIT,
-				(double)(now - e->recv_us) / 1e6);
+		metrics_observe(METRIC_TICK_TO_COMMIT, (double)(now - e->recv_us) / 1e6);
+		metrics_observe(METRIC_STAGE_EVALUATE, (double)(e->decided_us - e->recv_us) / 1e6);
+		metrics_observe(METRIC_STAGE_WRITER_QUEUE,
+				(double)(e->taken_us - e->decided_us) / 1e6);
+		metrics_observe(METRIC_STAGE_BATCH, (double)(sent_us - e->taken_us) / 1e6);
+		metrics_observe(METRIC_STAGE_COMMIT, (double)(now - sent_us) / 1e6);
 	}
 	if (nfire)
 		metrics_observe(METRIC_BATCH_ROWS, (double)nfire);
@@ -359,6 +364,7 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 	const char *cparams[4];
 	int q_ckpt = -1;
 	bool ck_failed = false;
+	int64_t sent_us = 0;
 
 	for (size_t k = 0; k < nparts; k++) {
 		if (wsql_part_build(&parts[k])) {
@@ -395,6 +401,7 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 		res = BATCH_RETRY;
 		goto out;
 	}
+	sent_us = clock_wall_us();
 	if (!PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
 		goto send_fail;
 	nsent++;
@@ -485,7 +492,7 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 	if (res == BATCH_OK) {
 		for (size_t k = 0; k < nparts; k++)
 			wsql_account(wc, parts[k].tenant, parts[k].evs, parts[k].n,
-				       parts[k].out);
+				       parts[k].out, sent_us);
 	} else if (PQstatus(c) == CONNECTION_OK &&
 		   PQtransactionStatus(c) != PQTRANS_IDLE) {
 		PQclear(PQexec(c, "ROLLBACK"));

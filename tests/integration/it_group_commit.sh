@@ -32,6 +32,19 @@ batches=$(it_metric leo_batch_rows_count)
 [ "$batches" -ge 1 ] && [ "$batches" -le 2 ] ||
 	it_fail "the 200 firings of one tick took $batches batches, expected one per writer (2)"
 it_ok "the 200 firings of one tick took $batches batches"
+# The four stages of each firing add up to its tick-to-commit time.
+n=$(it_metric leo_tick_to_commit_seconds_count)
+total=$(it_metric leo_tick_to_commit_seconds_sum)
+parts=0
+for st in evaluate writer_queue batch commit; do
+	it_eq "$(it_metric "leo_firing_stage_seconds_count{stage=\"$st\"}")" "$n" \
+		"leo_firing_stage_seconds{stage=$st} counts every firing"
+	parts=$(awk -v a="$parts" -v b="$(it_metric "leo_firing_stage_seconds_sum{stage=\"$st\"}")" \
+		'BEGIN { printf "%.9f", a + b }')
+done
+awk -v a="$parts" -v b="$total" 'BEGIN { exit !(a > 0 && (a - b < 1e-6 && b - a < 1e-6)) }' ||
+	it_fail "the stages add up to $parts s, tick to commit is $total s"
+it_ok "the stages add up to the tick-to-commit time ($total s)"
 sleep 10.5	# both writers rested: their last write is 10 s old
 start=$(date +%s%N)
 it_price LONE 21
