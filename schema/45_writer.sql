@@ -47,9 +47,16 @@ ON CONFLICT (code) DO UPDATE SET written = excluded.written, summary = excluded.
 -- trigger_count is seq - 1, so a retried or duplicated firing matches
 -- nothing), check consent, pick the newest news item on the symbol of the
 -- 24 hours up to the firing (looked up once per symbol of the batch: a
--- storm fires many rules of few symbols), and write the delivery_log row (consent holding, with a
--- leo_delivery notification) and the agent_task row (always).  A firing of
--- a rule that no longer exists gets an agent_task row saying so.
+-- storm fires many rules of few symbols), and write the delivery_log row
+-- (consent holding) and the agent_task row (always).  A firing of a rule
+-- that no longer exists gets an agent_task row saying so.
+--
+-- No NOTIFY here: the daemon announces the deliveries on leo_delivery after
+-- this transaction committed, in a transaction of its own (src/alertd/
+-- wsql.c).  A NOTIFY holds PostgreSQL's one notification lock from the
+-- commit through its WAL flush, so a firing's transaction that notified
+-- queued behind every notifying price change and held every later one back
+-- for its own flush.
 --
 -- Arrays, one element per firing: p_ord is the caller's index, returned as
 -- ord; p_kind 'F' fire or 'P' flood pause; p_at_us the firing time in
@@ -59,11 +66,15 @@ ON CONFLICT (code) DO UPDATE SET written = excluded.written, summary = excluded.
 --   reason     leo_reason code, NULL when delivered
 --   delivered  a delivery_log row was written
 --   tasked     an agent_task row was written
-CREATE OR REPLACE FUNCTION leo_write_firings(p_tenant uuid, p_ord integer[],
+--   delivery_id  the delivery_log row written, NULL when none
+DROP FUNCTION IF EXISTS leo_write_firings(uuid, integer[], text[], bigint[], bigint[], text[],
+	numeric[], numeric[], numeric[], numeric[]);
+CREATE FUNCTION leo_write_firings(p_tenant uuid, p_ord integer[],
 	p_rule_id text[], p_seq bigint[], p_at_us bigint[], p_kind text[],
 	p_prev_price numeric[], p_cur_price numeric[], p_prev_chg numeric[],
 	p_cur_chg numeric[])
-RETURNS TABLE (ord integer, claimed boolean, reason text, delivered boolean, tasked boolean)
+RETURNS TABLE (ord integer, claimed boolean, reason text, delivered boolean, tasked boolean,
+	delivery_id bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$
@@ -137,8 +148,7 @@ BEGIN
 		       c.granted_at
 		  FROM c WHERE c.reason IS NULL
 		ON CONFLICT (idempotency_key) DO NOTHING
-		RETURNING idempotency_key,
-			  pg_notify('leo_delivery', p_tenant::text || ' ' || delivery_id) AS notified
+		RETURNING idempotency_key, delivery_id
 	), t AS (
 		INSERT INTO agent_task (task_id, tenant_id, profile_id, rule_id,
 					reasoning_trace, reasoning_summary, related_news_id)
@@ -195,7 +205,8 @@ BEGIN
 	SELECT f.ord, c.ord IS NOT NULL OR g.task_id IS NOT NULL,
 	       coalesce(c.reason, CASE WHEN g.task_id IS NOT NULL THEN 'rule_deleted'
 				       WHEN c.ord IS NULL THEN 'already_claimed' END),
-	       d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL
+	       d.idempotency_key IS NOT NULL, t.task_id IS NOT NULL OR g.task_id IS NOT NULL,
+	       d.delivery_id
 	  FROM f
 	  LEFT JOIN c ON c.ord = f.ord
 	  LEFT JOIN d ON d.idempotency_key = f.rule_id || ':' || f.seq

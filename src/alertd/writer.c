@@ -106,6 +106,8 @@ struct writer_thread {
 
 	struct batch_set set;		/* thread only */
 	int64_t last_ms;		/* thread only: monotonic, its last write */
+	int64_t ann_next_ms;		/* thread only: when to announce again */
+	int ann_attempt;		/* thread only: announcements failed in a row */
 };
 
 struct writer {
@@ -173,6 +175,35 @@ static void writer_checkpoint(struct writer_thread *t)
 }
 
 /*
+ * Deliveries committed but not announced (the announcement after their
+ * commit failed): try again, with backoff between failures.
+ */
+static void writer_announce(struct writer_thread *t)
+{
+	char *err = NULL;
+	size_t n = t->wc.unannounced;
+
+	if (!t->wc.conn) {
+		t->wc.conn = pool_get(t->w->pool);
+		t->wc.prepared = false;
+	}
+	if (wsql_announce(&t->wc, &err) == BATCH_OK) {
+		log_info("writer: %zu deliveries announced on leo_delivery after %d retries", n,
+			 t->ann_attempt + 1);
+		t->ann_attempt = 0;
+	} else {
+		log_debug("writer: %zu deliveries still not announced: %s", n,
+			  err ? err : "no connection");
+		if (t->wc.conn && PQstatus(t->wc.conn) != CONNECTION_OK) {
+			pool_put(t->w->pool, t->wc.conn, true);
+			t->wc.conn = NULL;
+		}
+		t->ann_next_ms = clock_mono_ms() + pool_backoff_ms(t->ann_attempt++);
+	}
+	free(err);
+}
+
+/*
  * batch_ops.retry: a lost connection goes back to the pool broken; wait
  * with backoff.  Without limit while the daemon runs; at shutdown, ten
  * attempts.
@@ -228,6 +259,12 @@ static void *writer_main(void *arg)
 		} else if (ckpt_poll) {
 			timeout = WRITER_CKPT_MS;	/* a look at the checkpoints */
 		}
+		if (t->wc.unannounced) {
+			int64_t wait = t->ann_next_ms > now ? t->ann_next_ms - now : 0;
+
+			if (timeout < 0 || wait < timeout)
+				timeout = (int)wait;
+		}
 		n = bq_pop(&t->q, local, lcap, timeout);
 		atomic_store(&t->idle_wait, false);
 		stopping = bq_drained(&t->q);
@@ -238,6 +275,8 @@ static void *writer_main(void *arg)
 			local[i].taken_us = taken_us;
 			batch_add(&t->set, &local[i]);
 		}
+		if (t->wc.unannounced && clock_mono_ms() >= t->ann_next_ms)
+			writer_announce(t);
 		if (!batch_pending(&t->set) && !stopping) {
 			now = clock_mono_ms();
 			if (ckpt_poll && now >= t->last_ms + WRITER_CKPT_MS &&
@@ -268,6 +307,14 @@ static void *writer_main(void *arg)
 	}
 	if (t->index == 0 && w->ckpt)
 		writer_checkpoint(t);	/* at stop: what is done so far; others may lag */
+	for (int i = 0; i < 3 && t->wc.unannounced; i++) {
+		if (i)
+			writer_sleep_ms(pool_backoff_ms(i - 1));
+		writer_announce(t);
+	}
+	if (t->wc.unannounced)
+		log_warn("writer: %zu deliveries committed but not announced at stop; senders"
+			 " find them by their poll", t->wc.unannounced);
 	if (t->wc.conn)
 		pool_put(w->pool, t->wc.conn, false);
 	t->wc.conn = NULL;
@@ -309,6 +356,7 @@ void writer_set_limits(struct writer *w, int batch_max_rows, int batch_max_delay
 
 static void writer_free_thread(struct writer_thread *t)
 {
+	wsql_conn_free(&t->wc);
 	batch_free(&t->set);
 	free(t->local);
 	if (t->q_ok)

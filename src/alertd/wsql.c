@@ -11,10 +11,26 @@
  *	SELECT set_config('app.current_tenant_id', tenant, true),
  *	       set_config('leo.writer', 'on', true),
  *	       set_config('plan_cache_mode', 'force_generic_plan', true)
- *	SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings(...)
+ *	SELECT ord, claimed, reason, delivered, tasked, delivery_id
+ *	  FROM leo_write_firings(...)
  *	SELECT leo_expire_rules(...)			(when the batch has expiries)
  *	SELECT leo_write_checkpoints(...)		(when some advanced: ckpt.c)
  *	COMMIT
+ *
+ * and once it committed, in a transaction of its own, the announcement of
+ * its deliveries (SPEC 5: after commit, NOTIFY leo_delivery "tenant id"):
+ *
+ *	SELECT set_config('synchronous_commit', 'off', true),
+ *	       (SELECT count(pg_notify('leo_delivery', p)) FROM unnest(...) p)
+ *
+ * Why apart: PostgreSQL serializes every notifying commit on one lock held
+ * through the commit's WAL flush.  A batch that notified waited there behind
+ * the notifying price changes of the feed and held them back for its own
+ * flush; the firings now commit (and flush, grouped with the feed's) without
+ * it, and only the announcement, which waits for no flush, takes the lock.
+ * An announcement that fails (a full notification queue, a lost connection)
+ * is kept and retried by the writer; a daemon killed in between leaves the
+ * deliveries to the senders' poll (SPEC 7), committed and queued.
  *
  * The checkpoints ride in whatever transaction comes next; a failed one
  * gives them back (ckpt_untake).  Test builds and tests only: with
@@ -45,13 +61,6 @@
 #include "clock.h"
 #include "dec.h"
 #include "log.h"
-
-/* A growing string; on allocation failure `oom` is set and appends stop. */
-struct wsql_sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
 
 static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -95,9 +104,13 @@ static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
  * $1 tenant, $2.. the firings as arrays; one outcome row per firing.
  */
 static const char wsql_batch[] =
-	"SELECT ord, claimed, reason, delivered, tasked FROM leo_write_firings($1::uuid,"
+	"SELECT ord, claimed, reason, delivered, tasked, delivery_id FROM leo_write_firings($1::uuid,"
 	" $2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::numeric[],"
 	" $8::numeric[], $9::numeric[], $10::numeric[])";
+
+static const char wsql_announce_sql[] =
+	"SELECT set_config('synchronous_commit', 'off', true),"
+	" (SELECT count(pg_notify('leo_delivery', p)) FROM unnest($1::text[]) AS p)";
 
 static const char wsql_expire[] = "SELECT leo_expire_rules($1::text[])";
 
@@ -224,19 +237,19 @@ static void wsql_count_reason(const char *code)
 
 /* Account the outcome of one committed batch, whose statements were sent at
  * sent_us (wall clock). */
-static void wsql_account(const struct wsql_conn *wc, const char *tenant,
+static void wsql_account(struct wsql_conn *wc, const char *tenant,
 			 const struct batch_ev *evs, size_t n, PGresult *out, int64_t sent_us)
 {
 	int64_t now = clock_wall_us();
 	size_t nfire = 0;
 	int c_ord = PQfnumber(out, "ord"), c_claimed = PQfnumber(out, "claimed"),
 	    c_reason = PQfnumber(out, "reason"), c_delivered = PQfnumber(out, "delivered"),
-	    c_tasked = PQfnumber(out, "tasked");
+	    c_tasked = PQfnumber(out, "tasked"), c_id = PQfnumber(out, "delivery_id");
 
 	if (out && (c_ord < 0 || c_claimed < 0 || c_reason < 0 || c_delivered < 0 ||
-		    c_tasked < 0)) {
-		log_error("leo_write_firings() returned no ord/claimed/reason/delivered/tasked"
-			  " columns: is the schema older than the daemon?");
+		    c_tasked < 0 || c_id < 0)) {
+		log_error("leo_write_firings() returned no ord/claimed/reason/delivered/tasked/"
+			  "delivery_id columns: is the schema older than the daemon?");
 		return;
 	}
 	for (int i = 0; out && i < PQntuples(out); i++) {
@@ -262,6 +275,9 @@ static void wsql_account(const struct wsql_conn *wc, const char *tenant,
 		}
 		if (tasked)
 			metrics_add(METRIC_AGENT_TASKS_WRITTEN, 1);
+		if (!PQgetisnull(out, i, c_id))
+			wsql_sbuf_add(&wc->announce, "%s\"%s %s\"", wc->unannounced++ ? "," : "",
+				      tenant, PQgetvalue(out, i, c_id));
 		if (!reason)
 			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
 					      : METRIC_SUPPRESSED_CLAIMED, 1);
@@ -521,8 +537,59 @@ enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const str
 			     size_t n, char **errmsg)
 {
 	struct wsql_part part = { .tenant = tenant, .evs = evs, .n = n };
+	enum batch_result r = wsql_exec_parts(wc, &part, 1, errmsg);
+	char *aerr = NULL;
 
-	return wsql_exec_parts(wc, &part, 1, errmsg);
+	/* committed: whether announced now or later, the batch is done */
+	if (r == BATCH_OK && wsql_announce(wc, &aerr) != BATCH_OK)
+		log_warn("writer: %zu deliveries committed, not yet announced on leo_delivery;"
+			 " retrying: %s", wc->unannounced, aerr ? aerr : "no connection");
+	free(aerr);
+	return r;
+}
+
+enum batch_result wsql_announce(struct wsql_conn *wc, char **errmsg)
+{
+	struct wsql_sbuf lit = { 0 };
+	const char *params[1];
+	PGresult *r;
+	bool ok;
+
+	if (!wc->unannounced)
+		return BATCH_OK;
+	if (wc->announce.oom) {
+		log_error("writer: out of memory: %zu deliveries committed are not announced on"
+			  " leo_delivery; senders find them by their poll", wc->unannounced);
+		goto done;
+	}
+	if (!wc->conn || PQstatus(wc->conn) != CONNECTION_OK)
+		return BATCH_RETRY;
+	wsql_sbuf_add(&lit, "{%s}", wc->announce.s);
+	if (lit.oom) {
+		free(lit.s);
+		return BATCH_RETRY;
+	}
+	params[0] = lit.s;
+	r = PQexecParams(wc->conn, wsql_announce_sql, 1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		*errmsg = wsql_oneline(PQresultErrorMessage(r));
+	PQclear(r);
+	free(lit.s);
+	if (!ok)
+		return BATCH_RETRY;
+done:
+	free(wc->announce.s);
+	wc->announce = (struct wsql_sbuf){ 0 };
+	wc->unannounced = 0;
+	return BATCH_OK;
+}
+
+void wsql_conn_free(struct wsql_conn *wc)
+{
+	free(wc->announce.s);
+	wc->announce = (struct wsql_sbuf){ 0 };
+	wc->unannounced = 0;
 }
 
 enum batch_result wsql_checkpoint(struct wsql_conn *wc, char **errmsg)

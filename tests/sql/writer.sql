@@ -67,9 +67,10 @@ GRANT SELECT ON news TO PUBLIC;
 
 -- Fire the named rules at one instant: seq, kind per rule; prices fixed.
 CREATE FUNCTION pg_temp.fire(names text[], seqs bigint[], kinds text[], at timestamptz)
-RETURNS TABLE (name text, claimed boolean, reason text, delivered boolean, tasked boolean)
+RETURNS TABLE (name text, claimed boolean, reason text, delivered boolean, tasked boolean,
+	delivery_id bigint)
 LANGUAGE sql AS $$
-	SELECT u.n, w.claimed, w.reason, w.delivered, w.tasked
+	SELECT u.n, w.claimed, w.reason, w.delivered, w.tasked, w.delivery_id
 	  FROM leo_write_firings(current_setting('app.current_tenant_id')::uuid,
 		(SELECT array_agg(i::int ORDER BY i) FROM generate_subscripts(names, 1) AS i),
 		(SELECT array_agg(r.id ORDER BY i) FROM unnest(names) WITH ORDINALITY AS x(n, i)
@@ -99,6 +100,16 @@ SELECT results_eq($$SELECT name, claimed, reason, delivered, tasked FROM out1$$,
 		 ('flood', true, 'flood_guard', false, true), ('rearm', true, NULL, true, true),
 		 ('gone', true, 'rule_deleted', false, true)$$,
 	'one outcome per firing, in order: claimed, reason, delivery and task written');
+-- delivery_id names the row written (what the daemon announces), NULL when none
+SELECT results_eq($$SELECT o.name, o.delivery_id IS NOT NULL,
+			   o.delivery_id IS NOT DISTINCT FROM (SELECT d.delivery_id FROM delivery_log d
+			     JOIN rid r ON r.id = d.rule_id WHERE r.name = o.name
+			      AND d.idempotency_key = r.id || ':1')
+		      FROM out1 o ORDER BY o.name$$,
+	$$VALUES ('expired', false, true), ('flood', false, true), ('future', true, true),
+		 ('gone', false, true), ('granted', true, true), ('missing', false, true),
+		 ('rearm', true, true), ('revoked', false, true)$$,
+	'delivery_id: the delivery_log row of each delivered firing, NULL otherwise');
 
 -- delivery_log: the consenting firings only, keyed <rule>:<seq>, queued,
 -- with the consent's evidence.
