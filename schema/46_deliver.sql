@@ -278,6 +278,92 @@ BEGIN
 END
 $$;
 
+-- leo_deliver_record for a batch: record k is element k of every array
+-- (p_attempts[k] NULL: no attempt row), the same moves, all in the
+-- statement's transaction, as a few set-based statements over the arrays.
+-- Each UPDATE finds its rows by primary key = ANY (the ids), one index
+-- probe per record, and takes a record's values by its position in p_ids:
+-- no join to unnest() whose row estimate could turn it into a scan of the
+-- table or a nested loop over the arrays.  Returns the ids recorded; one whose claim p_owner no
+-- longer holds is left out, and nothing is written for it.
+CREATE OR REPLACE FUNCTION leo_deliver_record_many(p_owner text, p_ids bigint[],
+	p_attempts integer[], p_started timestamptz[], p_ended timestamptz[], p_outcomes text[],
+	p_status_codes integer[], p_errors text[], p_responses text[], p_next_at timestamptz[],
+	p_provider_responses jsonb[])
+RETURNS bigint[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
+	n constant integer := coalesce(cardinality(p_ids), 0);
+	kept bigint[];
+BEGIN
+	IF EXISTS (SELECT FROM unnest(ARRAY[cardinality(p_attempts), cardinality(p_started),
+				  cardinality(p_ended), cardinality(p_outcomes),
+				  cardinality(p_status_codes), cardinality(p_errors),
+				  cardinality(p_responses), cardinality(p_next_at),
+				  cardinality(p_provider_responses)]) c
+		    WHERE coalesce(c, 0) <> n)
+	THEN
+		RAISE EXCEPTION 'leo_deliver_record_many: the arrays differ in length'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT FROM unnest(p_outcomes) o
+		    WHERE o IS NULL OR o NOT IN ('sent', 'delivered', 'retry', 'failed')) THEN
+		RAISE EXCEPTION 'leo_deliver_record_many: unknown outcome in %', p_outcomes
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the claims still held, released and locked in one go: the UPDATE
+	-- re-checks the latest version of each, as leo_deliver_record's FOR
+	-- UPDATE does; a retry counts its attempt and becomes due at p_next_at
+	WITH w AS (
+		UPDATE delivery_work dw
+		   SET attempts = dw.attempts +
+			CASE WHEN p_attempts[array_position(p_ids, dw.delivery_id)] IS NULL THEN 0
+			     ELSE 1 END,
+		       next_attempt_at =
+			CASE WHEN p_outcomes[array_position(p_ids, dw.delivery_id)] = 'retry'
+			     THEN coalesce(p_next_at[array_position(p_ids, dw.delivery_id)], now())
+			     ELSE dw.next_attempt_at END,
+		       claimed_by = NULL, claimed_until = NULL, updated_at = now()
+		 WHERE dw.tenant_id = me AND dw.delivery_id = ANY (p_ids)
+		   AND dw.claimed_by = p_owner AND dw.claimed_until >= now()
+		RETURNING dw.delivery_id
+	)
+	SELECT coalesce(array_agg(w.delivery_id), '{}') INTO kept FROM w;
+	IF cardinality(kept) = 0 THEN
+		RETURN kept;
+	END IF;
+	INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, ended_at, outcome,
+				      status_code, error, response, sender)
+	SELECT me, r.id, r.attempt, r.started, r.ended, r.outcome, r.status_code, r.error,
+	       left(r.response, 8192), p_owner
+	  FROM unnest(p_ids, p_attempts, p_started, p_ended, p_outcomes, p_status_codes, p_errors,
+		      p_responses) AS r(id, attempt, started, ended, outcome, status_code, error, response)
+	 WHERE r.attempt IS NOT NULL AND r.id = ANY (kept);
+	-- sent and delivered: queued -> sent; failed: queued or sent -> failed
+	UPDATE delivery_log d
+	   SET delivery_status =
+		CASE WHEN p_outcomes[array_position(p_ids, d.delivery_id)] = 'failed'
+		     THEN 'failed'::delivery_status ELSE 'sent'::delivery_status END,
+	       provider_response = p_provider_responses[array_position(p_ids, d.delivery_id)],
+	       updated_at = now()
+	 WHERE d.tenant_id = me AND d.delivery_id = ANY (kept)
+	   AND CASE p_outcomes[array_position(p_ids, d.delivery_id)]
+		WHEN 'failed' THEN d.delivery_status IN ('queued', 'sent')
+		WHEN 'retry' THEN false
+		ELSE d.delivery_status = 'queued' END;
+	-- delivered: then sent -> delivered (a second move: the guard allows no skipping)
+	IF 'delivered' = ANY (p_outcomes) THEN
+		UPDATE delivery_log d SET delivery_status = 'delivered', updated_at = now()
+		 WHERE d.tenant_id = me AND d.delivery_id = ANY (kept) AND d.delivery_status = 'sent'
+		   AND p_outcomes[array_position(p_ids, d.delivery_id)] = 'delivered';
+	END IF;
+	RETURN kept;
+END
+$$;
+
 -- Give claims back untouched (a sender stopping, a channel without a
 -- transport); the number released.
 CREATE OR REPLACE FUNCTION leo_deliver_release(p_owner text, p_ids bigint[])
@@ -345,3 +431,18 @@ REVOKE ALL ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_c
 		text, timestamptz, jsonb),
 	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
 	leo_deliver_backlog() FROM PUBLIC;
+
+-- leo_deliver_record_many came after 80_roles.sql's grants were written:
+-- its grant is here, with the role made as 80_roles.sql makes it (a
+-- database built from scratch runs this file first).
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_deliver') THEN
+		CREATE ROLE leo_deliver NOLOGIN;
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION leo_deliver_record_many(text, bigint[], integer[], timestamptz[],
+	timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION leo_deliver_record_many(text, bigint[], integer[], timestamptz[],
+	timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[]) TO leo_deliver;

@@ -54,8 +54,9 @@ int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int le
 		 const char *channel, struct dclaim **out, int *n) __attribute__((warn_unused_result));
 void dstore_claims_free(struct dclaim *c, int n);
 
-/* Attempts' records and their status moves (leo_deliver_record), n of one
- * tenant in one transaction (one commit for all).  attempt 0: no attempt
+/* Attempts' records and their status moves, n of one tenant in one
+ * statement (leo_deliver_record_many over arrays: one call and one commit
+ * for all).  attempt 0: no attempt
  * row (a failure without a send).  kept[k]: false when record k's claim had
  * been lost (nothing written for it).  0, or -1: nothing written at all. */
 struct drecord {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "deliver_cfg.h"
 #include "deliver_metrics.h"
@@ -236,55 +237,160 @@ int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int le
 	return 0;
 }
 
-/* A unix microsecond time as a timestamptz literal. */
-static void dstore_ts(char *buf, size_t cap, int64_t us)
+/*
+ * A PostgreSQL array literal built element by element (dstore_record's
+ * parameters): "{e1,e2,...}".  Out of memory sticks: ab_done says so.
+ */
+struct abuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void ab_put(struct abuf *b, const char *s, size_t n)
 {
-	snprintf(buf, cap, "%" PRId64 ".%06" PRId64, us / 1000000, us % 1000000);
+	char *q;
+	size_t cap;
+
+	if (b->oom)
+		return;
+	if (b->len + n + 2 > b->cap) {
+		cap = b->cap ? b->cap : 256;
+		while (b->len + n + 2 > cap)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* The separator before element k: "{" or ",". */
+static void ab_next(struct abuf *b, int k)
+{
+	ab_put(b, k ? "," : "{", 1);
+}
+
+/* Element k unquoted (numbers, NULL). */
+static void ab_raw(struct abuf *b, int k, const char *s)
+{
+	ab_next(b, k);
+	ab_put(b, s, strlen(s));
+}
+
+/* Element k as a quoted string ("\" and "\\" escaped), or NULL. */
+static void ab_str(struct abuf *b, int k, const char *s)
+{
+	const char *run;
+
+	if (!s) {
+		ab_raw(b, k, "NULL");
+		return;
+	}
+	ab_next(b, k);
+	ab_put(b, "\"", 1);
+	for (run = s; *s; s++) {
+		if (*s != '"' && *s != '\\')
+			continue;
+		ab_put(b, run, (size_t)(s - run));
+		ab_put(b, "\\", 1);
+		run = s;
+	}
+	ab_put(b, run, (size_t)(s - run));
+	ab_put(b, "\"", 1);
+}
+
+/* Element k as a timestamptz in UTC from unix microseconds. */
+static void ab_ts(struct abuf *b, int k, int64_t us)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+	char buf[96];	/* room for any int the format could print */
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "\"%04d-%02d-%02d %02d:%02d:%02d.%06d+00\"", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+	ab_next(b, k);
+	ab_put(b, buf, strlen(buf));
+}
+
+/* The literal, "{}" when empty; NULL when out of memory. */
+static const char *ab_done(struct abuf *b, int n)
+{
+	ab_put(b, n ? "}" : "{}", n ? 1 : 2);
+	return b->oom ? NULL : b->p;
+}
+
+/* Whether id is an element of the bigint[] literal a ("{1,2,3}"). */
+static bool dstore_in_array(const char *a, long long id)
+{
+	char *end;
+
+	for (a += *a == '{'; *a && *a != '}'; a = end + (*end == ',')) {
+		long long v = strtoll(a, &end, 10);
+
+		if (end == a)
+			return false;
+		if (v == id)
+			return true;
+	}
+	return false;
 }
 
 int dstore_record(struct dstore *d, const char *tenant, const char *owner,
 		  const struct drecord *rec, int n, bool *kept)
 {
-	enum { NP = 11, W = 40 };
-	const char **p = calloc((size_t)n * NP, sizeof(*p));
-	char (*buf)[6][W] = calloc((size_t)n, sizeof(*buf));
-	PGresult **res = calloc((size_t)n, sizeof(*res));
+	enum { ID, ATT, ST, EN, OUT, CODE, ERR, RESP, NEXT, PROV, NA };
+	struct abuf a[NA] = { 0 };
+	const char *p[NA + 1] = { owner };
+	char num[24];
+	PGresult *res = NULL;
 	int rc = -1;
 
-	for (int k = 0; k < n; k++)
-		kept[k] = false;
-	if (!p || !buf || !res)
-		goto out;
 	for (int k = 0; k < n; k++) {
 		const struct drecord *r = &rec[k];
-		char *id = buf[k][0], *att = buf[k][1], *st = buf[k][2], *en = buf[k][3],
-		     *code = buf[k][4], *next = buf[k][5];
-		const char *row[NP] = { owner, id, r->attempt ? att : NULL, st, en, r->outcome,
-					r->status_code ? code : NULL, r->error, r->response,
-					r->next_us ? next : NULL, r->provider_response };
 
-		snprintf(id, W, "%lld", r->delivery_id);
-		snprintf(att, W, "%d", r->attempt);
-		dstore_ts(st, W, r->started_us);
-		dstore_ts(en, W, r->ended_us);
-		snprintf(code, W, "%ld", r->status_code);
-		dstore_ts(next, W, r->next_us);
-		memcpy(p + k * NP, row, sizeof(row));
+		kept[k] = false;
+		snprintf(num, sizeof(num), "%lld", r->delivery_id);
+		ab_raw(&a[ID], k, num);
+		snprintf(num, sizeof(num), "%d", r->attempt);
+		ab_raw(&a[ATT], k, r->attempt ? num : "NULL");
+		ab_ts(&a[ST], k, r->started_us);
+		ab_ts(&a[EN], k, r->ended_us);
+		ab_str(&a[OUT], k, r->outcome);
+		snprintf(num, sizeof(num), "%ld", r->status_code);
+		ab_raw(&a[CODE], k, r->status_code ? num : "NULL");
+		ab_str(&a[ERR], k, r->error);
+		ab_str(&a[RESP], k, r->response);
+		if (r->next_us)
+			ab_ts(&a[NEXT], k, r->next_us);
+		else
+			ab_raw(&a[NEXT], k, "NULL");
+		ab_str(&a[PROV], k, r->provider_response);
 	}
-	if (dstore_tx_many(d, tenant,
-			   "SELECT leo_deliver_record($1, $2, $3, to_timestamp($4::float8),"
-			   " to_timestamp($5::float8), $6, $7, $8, $9, to_timestamp($10::float8), $11::jsonb)",
-			   NP, p, n, res))
+	for (int i = 0; i < NA; i++)
+		if (!(p[i + 1] = ab_done(&a[i], n)))
+			goto out;
+	if (dstore_tx(d, tenant,
+		      "SELECT leo_deliver_record_many($1, $2::bigint[], $3::integer[],"
+		      " $4::timestamptz[], $5::timestamptz[], $6::text[], $7::integer[], $8::text[],"
+		      " $9::text[], $10::timestamptz[], $11::jsonb[])",
+		      NA + 1, p, &res))
 		goto out;
-	for (int k = 0; k < n; k++) {
-		kept[k] = res[k] && PQntuples(res[k]) == 1 && PQgetvalue(res[k], 0, 0)[0] == 't';
-		PQclear(res[k]);
-	}
+	if (PQntuples(res) == 1)
+		for (int k = 0; k < n; k++)
+			kept[k] = dstore_in_array(PQgetvalue(res, 0, 0), rec[k].delivery_id);
+	PQclear(res);
 	rc = 0;
 out:
-	free(p);
-	free(buf);
-	free(res);
+	for (int i = 0; i < NA; i++)
+		free(a[i].p);
 	return rc;
 }
 
