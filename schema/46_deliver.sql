@@ -432,17 +432,5 @@ REVOKE ALL ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_c
 	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
 	leo_deliver_backlog() FROM PUBLIC;
 
--- leo_deliver_record_many came after 80_roles.sql's grants were written:
--- its grant is here, with the role made as 80_roles.sql makes it (a
--- database built from scratch runs this file first).
-DO $$
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'leo_deliver') THEN
-		CREATE ROLE leo_deliver NOLOGIN;
-	END IF;
-END
-$$;
 REVOKE ALL ON FUNCTION leo_deliver_record_many(text, bigint[], integer[], timestamptz[],
 	timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION leo_deliver_record_many(text, bigint[], integer[], timestamptz[],
-	timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[]) TO leo_deliver;

@@ -54,6 +54,8 @@ GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_deliver;
 GRANT EXECUTE ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_channel),
 	leo_deliver_record(text, bigint, integer, timestamptz, timestamptz, text, integer, text,
 		text, timestamptz, jsonb),
+	leo_deliver_record_many(text, bigint[], integer[], timestamptz[], timestamptz[], text[],
+		integer[], text[], text[], timestamptz[], jsonb[]),
 	leo_deliver_release(text, bigint[]), leo_deliver_receipt(bigint, delivery_status, jsonb),
 	leo_deliver_backlog() TO leo_deliver;
 
