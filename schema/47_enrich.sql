@@ -51,9 +51,30 @@ AS $$
 	SELECT set_config('app.current_tenant_id', coalesce(p_tenant::text, ''), true)
 $$;
 
+-- What the document reads of a profile's events: its newest first, with
+-- every column the read needs, so the read is an index-only scan of the
+-- newest p_events entries and touches no heap page (once VACUUM has marked
+-- the pages all-visible, as autovacuum does for an append-mostly table).
+CREATE INDEX IF NOT EXISTS behavioral_events_recent_idx
+	ON behavioral_events (tenant_id, profile_id, occurred_at DESC, event_id DESC)
+	INCLUDE (event_type, entity_type, entity_id);
+
+-- Earlier versions returned the fields as json; a changed result type
+-- needs the function dropped first (80_roles.sql grants EXECUTE again).
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_proc
+		    WHERE proname IN ('leo_enrich_fields_of', 'leo_enrich_claim')
+		      AND pronamespace = 'public'::regnamespace
+		      AND 'json'::regtype = ANY (proallargtypes)) THEN
+		DROP FUNCTION IF EXISTS public.leo_enrich_claim(text, integer, integer, integer, integer);
+		DROP FUNCTION IF EXISTS public.leo_enrich_fields_of(text[], integer);
+	END IF;
+END
+$$;
+
 -- The fields of the documents of profiles of the current tenant (SPEC 8),
--- one row per profile found, as json (json, not jsonb: cheaper to build,
--- and the worker parses the text anyway):
+-- one row per profile found, as the text of a json object:
 --   {"job_titles": .., "segments": .., "location": "..", "portfolio": ..,
 --    "events": [{"type": "VIEW", "entity": "NEWS", "text": "headline"}, ..]}
 -- job_titles, segments and portfolio (portfolio_snapshot) as the profile
@@ -61,50 +82,77 @@ $$;
 -- can, so a malformed field costs nothing here.
 -- events: the newest p_events behavioural events, newest first (occurred_at,
 -- then event_id), each with the headline of its NEWS, the symbol of its
--- ALERT's rule or the name of its CAMPAIGN (null when that is gone).  One
--- set-based query for a whole batch: the labels are joined, not looked up
--- one event at a time.
+-- ALERT's rule or the name of its CAMPAIGN (null when that is gone).
+--
+-- NB: this is the bulk of a claim's cost, so it is written for speed: one
+-- set-based query for a whole batch; the events read off
+-- behavioral_events_recent_idx; each label looked up once per batch for the
+-- distinct ids the batch's events name, not once per event; the object put
+-- together as text (event_type and entity_type are upper-case words by
+-- their CHECKs and need no quoting, every other string goes through
+-- to_json), since json_build_object looks up the output function of each
+-- argument for every event, and a json result would be parsed again only
+-- to be checked.  plpgsql, so the plan is kept between calls.
 CREATE OR REPLACE FUNCTION leo_enrich_fields_of(p_profile_ids text[], p_events integer)
-RETURNS TABLE (pid text, fields json)
-LANGUAGE sql
+RETURNS TABLE (pid text, fields text)
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, public
 AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH me AS (
 		SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid AS t
-	), p AS (
+	), p AS MATERIALIZED (
 		SELECT p.* FROM cdp_profiles p, me
 		 WHERE p.tenant_id = me.t AND p.profile_id = ANY (p_profile_ids)
-	), ev AS (
-		SELECT p.profile_id, e.*
+	), ev AS MATERIALIZED (
+		SELECT p.profile_id, e.*,
+		       CASE WHEN e.entity_type = 'NEWS' AND length(e.entity_id) BETWEEN 1 AND 18
+			     AND ltrim(e.entity_id, '0123456789') = ''
+			    THEN e.entity_id::bigint END AS news_id
 		  FROM p CROSS JOIN LATERAL (
 			SELECT b.event_type, b.entity_type, b.entity_id, b.occurred_at, b.event_id
 			  FROM behavioral_events b
 			 WHERE b.tenant_id = p.tenant_id AND b.profile_id = p.profile_id
 			 ORDER BY b.occurred_at DESC, b.event_id DESC
 			 LIMIT greatest(p_events, 0)) e
-	), lab AS (
+	), lab AS MATERIALIZED (
+		SELECT 'NEWS' AS entity_type, n.news_id::text AS entity_id,
+		       to_json(n.headline)::text AS label
+		  FROM news_feed n
+		 WHERE n.news_id = ANY (ARRAY(SELECT DISTINCT ev.news_id FROM ev
+					       WHERE ev.news_id IS NOT NULL))
+		UNION ALL
+		SELECT 'ALERT', r.rule_id, to_json(r.symbol::text)::text
+		  FROM alert_rules r, me
+		 WHERE r.tenant_id = me.t
+		   AND r.rule_id = ANY (ARRAY(SELECT DISTINCT ev.entity_id FROM ev
+					       WHERE ev.entity_type = 'ALERT'))
+		UNION ALL
+		SELECT 'CAMPAIGN', c.campaign_id, to_json(c.campaign_name)::text
+		  FROM campaign c, me
+		 WHERE c.tenant_id = me.t
+		   AND c.campaign_id = ANY (ARRAY(SELECT DISTINCT ev.entity_id FROM ev
+						   WHERE ev.entity_type = 'CAMPAIGN'))
+	), agg AS (
 		SELECT ev.profile_id,
-		       json_agg(json_build_object('type', ev.event_type, 'entity', ev.entity_type,
-				'text', CASE ev.entity_type WHEN 'NEWS' THEN n.headline
-					WHEN 'ALERT' THEN r.symbol::text WHEN 'CAMPAIGN' THEN c.campaign_name END)
-				ORDER BY ev.occurred_at DESC, ev.event_id DESC) AS events
-		  FROM ev CROSS JOIN me
-		  LEFT JOIN news_feed n ON ev.entity_type = 'NEWS'
-		   AND n.news_id = CASE WHEN ev.entity_type = 'NEWS' AND length(ev.entity_id) BETWEEN 1 AND 18
-					  AND ltrim(ev.entity_id, '0123456789') = ''
-				     THEN ev.entity_id::bigint END
-		  LEFT JOIN alert_rules r ON ev.entity_type = 'ALERT' AND r.rule_id = ev.entity_id
-		   AND r.tenant_id = me.t
-		  LEFT JOIN campaign c ON ev.entity_type = 'CAMPAIGN' AND c.tenant_id = me.t
-		   AND c.campaign_id = ev.entity_id
+		       string_agg('{"type": "' || ev.event_type || '", "entity": "' ||
+				  ev.entity_type || '", "text": ' || coalesce(l.label, 'null') || '}',
+				  ', ' ORDER BY ev.occurred_at DESC, ev.event_id DESC) AS events
+		  FROM ev LEFT JOIN lab l ON l.entity_type = ev.entity_type
+		   AND l.entity_id = CASE WHEN ev.entity_type = 'NEWS' THEN ev.news_id::text
+					  ELSE ev.entity_id END
 		 GROUP BY ev.profile_id
 	)
-	SELECT p.profile_id, json_build_object(
-		'job_titles', p.job_titles, 'segments', p.segments,
-		'location', p.living_location, 'portfolio', p.portfolio_snapshot,
-		'events', coalesce(lab.events, '[]'::json))
-	  FROM p LEFT JOIN lab ON lab.profile_id = p.profile_id
+	SELECT p.profile_id,
+	       '{"job_titles": ' || p.job_titles::text || ', "segments": ' || p.segments::text ||
+	       ', "location": ' || coalesce(to_json(p.living_location)::text, 'null') ||
+	       ', "portfolio": ' || p.portfolio_snapshot::text ||
+	       ', "events": [' || coalesce(agg.events, '') || ']}'
+	  FROM p LEFT JOIN agg ON agg.profile_id = p.profile_id;
+END
 $$;
 
 -- The fields of one profile (leo_enrich_fields_of); NULL when the profile
@@ -115,7 +163,7 @@ LANGUAGE sql
 STABLE
 SET search_path = pg_catalog, public
 AS $$
-	SELECT fields FROM leo_enrich_fields_of(ARRAY[p_profile_id], p_events)
+	SELECT fields::json FROM leo_enrich_fields_of(ARRAY[p_profile_id], p_events)
 $$;
 
 -- Claim up to p_limit due jobs over all active tenants for p_owner and
@@ -126,7 +174,7 @@ $$;
 -- app.current_tenant_id is restored before returning.
 CREATE OR REPLACE FUNCTION leo_enrich_claim(p_owner text, p_lease_s integer, p_limit integer,
 	p_events integer DEFAULT 50, p_max_attempts integer DEFAULT 5)
-RETURNS TABLE (tenant_id uuid, job_id bigint, profile_id text, attempt integer, fields json)
+RETURNS TABLE (tenant_id uuid, job_id bigint, profile_id text, attempt integer, fields text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$

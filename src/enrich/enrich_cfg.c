@@ -53,9 +53,9 @@ static const struct cfg_key enrich_cfg_enrich_keys[] = {
 	{ "backoff_max_s", CFG_INT, "900", 1, 86400, NULL, true,
 	  OFF(backoff_max_s), NULL, NULL, NULL,
 	  "longest wait before retrying a job" },
-	{ "workers", CFG_INT, "1", 1, 16, NULL, false,
+	{ "workers", CFG_INT, "2", 1, 16, NULL, false,
 	  OFF(workers), NULL, NULL, NULL,
-	  "workers in this process, each with its own connections and one batch in flight; two keep a 2-core database busy" },
+	  "workers in this process, each with its own connections and one batch in flight; one worker waits on each of its round trips, so two keep a 2-core database busy (one claims or records while the other embeds or is on the server)" },
 };
 #undef OFF
 

@@ -204,4 +204,39 @@ RESET ROLE;
 SELECT is((SELECT interest_embedding[1] FROM cdp_profiles WHERE tenant_id = :A), 0.25::real,
 	'... written');
 
+-- The fields are put together as text: every string that is not a fixed
+-- word must come out as valid JSON holding exactly the original, whatever
+-- it contains (quotes, backslashes, control characters, non-ASCII), and a
+-- missing label is null.
+RESET ROLE;
+INSERT INTO news_feed (headline) VALUES (E'Say "hi" \\ back\tthen\nnext \u2603 \x01');
+UPDATE campaign SET campaign_name = NULL WHERE tenant_id = :A;
+UPDATE cdp_profiles SET living_location = E'Ha "Noi" \\' WHERE tenant_id = :A;
+DELETE FROM behavioral_events WHERE tenant_id = :A;
+INSERT INTO behavioral_events (tenant_id, profile_id, event_type, entity_type, entity_id, occurred_at)
+VALUES (:A, 'P1', 'VIEW', 'NEWS', (SELECT max(news_id)::text FROM news_feed), '2026-03-02 10:00Z'),
+       (:A, 'P1', 'CLICK', 'CAMPAIGN', 'C1', '2026-03-02 09:00Z'),
+       (:A, 'P1', 'VIEW', 'NEWS', '00' || (SELECT max(news_id)::text FROM news_feed), '2026-03-02 08:00Z'),
+       (:A, 'P1', 'VIEW', 'ALERT', 'no-such-rule', '2026-03-02 07:00Z'),
+       (:A, 'P1', 'VIEW', 'NEWS', NULL, '2026-03-02 06:00Z');
+SET ROLE leo_enricher;
+SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+SELECT is(leo_enrich_fields('P1', 10)::jsonb -> 'events',
+	jsonb_build_array(
+		jsonb_build_object('type', 'VIEW', 'entity', 'NEWS',
+				   'text', E'Say "hi" \\ back\tthen\nnext \u2603 \x01'),
+		jsonb_build_object('type', 'CLICK', 'entity', 'CAMPAIGN', 'text', NULL),
+		jsonb_build_object('type', 'VIEW', 'entity', 'NEWS',
+				   'text', E'Say "hi" \\ back\tthen\nnext \u2603 \x01'),
+		jsonb_build_object('type', 'VIEW', 'entity', 'ALERT', 'text', NULL),
+		jsonb_build_object('type', 'VIEW', 'entity', 'NEWS', 'text', NULL)),
+	'fields: labels escaped as JSON, the same id written with leading zeros, missing labels null');
+SELECT is(leo_enrich_fields('P1', 0)::jsonb - 'portfolio' - 'job_titles' - 'segments',
+	jsonb_build_object('location', E'Ha "Noi" \\', 'events', '[]'::jsonb),
+	'fields: the location escaped, no events asked for: none');
+SELECT is((SELECT fields::jsonb ->> 'location' FROM leo_enrich_fields_of(ARRAY['P1', 'P2', 'nobody'], 1)),
+	E'Ha "Noi" \\', 'fields_of: one row per profile found');
+RESET app.current_tenant_id;
+RESET ROLE;
+
 SELECT * FROM finish();
