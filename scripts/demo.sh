@@ -161,7 +161,7 @@ engine:
   worker_threads: 2
 writer:
   batch_max_rows: 500
-  batch_max_delay_ms: 10
+  batch_max_delay_ms: 0
 stats:
   listen: "127.0.0.1:$port"
 log:

@@ -54,7 +54,7 @@ static void assert_defaults(const struct alertd_cfg *c)
 	assert_int_equal(c->engine.flood_max_fires, 15);
 	assert_int_equal(c->engine.flood_window_seconds, 180);
 	assert_int_equal(c->writer.batch_max_rows, 500);
-	assert_int_equal(c->writer.batch_max_delay_ms, 10);
+	assert_int_equal(c->writer.batch_max_delay_ms, 0);
 	assert_string_equal(c->stats.listen, "127.0.0.1:9464");
 	assert_string_equal(c->stats.tls_cert, "");
 	assert_string_equal(c->stats.tls_key, "");
@@ -114,7 +114,7 @@ static void test_good_full(void **state)
 	assert_int_equal(c->engine.flood_max_fires, 3);
 	assert_int_equal(c->engine.flood_window_seconds, 60);
 	assert_int_equal(c->writer.batch_max_rows, 100);
-	assert_int_equal(c->writer.batch_max_delay_ms, 0);
+	assert_int_equal(c->writer.batch_max_delay_ms, 25);
 	assert_string_equal(c->stats.listen, "[::1]:9000");
 	assert_string_equal(c->stats.tls_cert, "/etc/leo-alertd/tls.crt");
 	assert_string_equal(c->stats.tls_key, "/etc/leo-alertd/tls.key");

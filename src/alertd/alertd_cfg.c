@@ -52,9 +52,9 @@ static const struct cfg_key alertd_cfg_writer_keys[] = {
 	{ "batch_max_rows", CFG_INT, "500", 1, 10000, NULL, true,
 	  OFF(batch_max_rows), NULL, NULL, NULL,
 	  "firings written per transaction at most" },
-	{ "batch_max_delay_ms", CFG_INT, "10", 0, 10000, NULL, true,
+	{ "batch_max_delay_ms", CFG_INT, "0", 0, 10000, NULL, true,
 	  OFF(batch_max_delay_ms), NULL, NULL, NULL,
-	  "longest a firing waits to join a batch, in milliseconds; a batch is written at once when nothing more is coming and its writer has not written for this long" },
+	  "0: a writer writes as soon as it has firings, and its batches grow only while its previous write is in flight (natural batching); N > 0: a writer that wrote within the last N ms waits until then unless nothing more is coming, so it commits at most about once per N ms while busy" },
 };
 #undef OFF
 

@@ -12,17 +12,21 @@
  * The price: one tenant's writes go through one connection.
  *
  * A thread gathers events into one batch per tenant and writes its batches
- * as soon as nothing more is coming right now (group commit): its queue is
- * empty and no tick is still being evaluated (`inflight`, counted by the
- * workers through writer_flight: +1 when a tick is queued, -1 once its
- * firings are all pushed) — provided the thread has not written within the
- * last writer.batch_max_delay_ms.  A lone firing is thus written at once,
- * while under load each thread writes at most once per delay: every commit
- * that delivers takes PostgreSQL's notification lock through its WAL flush,
- * as the feed's own commits must, and a commit after every tick starved
- * the feed.  Two bounds: a batch is written when it holds
- * writer.batch_max_rows events, and when its oldest event has waited
- * writer.batch_max_delay_ms; and everything at shutdown.  A
+ * as soon as it has them (natural batching, writer.batch_max_delay_ms 0,
+ * the default): a lone firing goes out at once, and while a write is in
+ * flight the next firings gather in the queue, so light load gets the
+ * lowest latency and heavy load the largest batches, with no timer.  The
+ * commits stay out of the feed's way because they do not notify (wsql.c
+ * announces the deliveries after the commit, in a transaction that waits
+ * for no WAL flush): a notifying commit holds PostgreSQL's one notification
+ * lock through its flush, and the feed's price changes all notify.
+ * With a delay N > 0, a thread that wrote within the last N ms waits until
+ * then, and a batch's oldest firing N ms at most, unless nothing more is
+ * coming: its queue is empty and no tick is
+ * still being evaluated (`inflight`, counted by the workers through
+ * writer_flight: +1 when a tick is queued, -1 once its firings are all
+ * pushed).  Bounds either way: a batch is written when it holds
+ * writer.batch_max_rows events, and everything at shutdown.  A
  * second firing of a rule already in the batch (one UPDATE can claim a row
  * once) waits in the batch's `later` list and joins the next transaction,
  * after the first committed.
@@ -48,6 +52,11 @@
  * while the daemon runs.  Any other error means some row can never be written: the
  * batch is bisected until the bad firing is alone, which is logged with its
  * reason and dropped, so it never blocks the others.
+ *
+ * Announcements: a batch's deliveries are announced right after its commit;
+ * an announcement refused (a full notification queue, a lost connection)
+ * stays with the thread's connection state and is tried again with backoff,
+ * and at stop a few times more.
  *
  * Checkpoints (ckpt.c): every event a batch is done with (committed, or
  * dropped for good) is reported with ckpt_done, and the checkpoints that

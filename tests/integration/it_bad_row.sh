@@ -27,7 +27,7 @@ bad=$(it_sql -c "SELECT rule_id FROM alert_rules WHERE profile_id = 'bad'")
 it_sql -c "ALTER TABLE agent_task ADD CONSTRAINT it_no_bad CHECK (profile_id <> 'bad')"
 
 it_config stats
-sed -i 's/batch_max_delay_ms: 5/batch_max_delay_ms: 200/' "$it_tmp/leo.yaml"
+sed -i 's/batch_max_delay_ms: 0/batch_max_delay_ms: 200/' "$it_tmp/leo.yaml"
 it_start
 it_price ACME 21
 it_wait "SELECT count(*) = 25 FROM delivery_log"

@@ -20,7 +20,7 @@ it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_log
 lone=$(it_rule "$T1" p1 LONE '{"operator": "crosses_above", "value": 20}')
 
 it_config stats
-sed -i 's/batch_max_delay_ms: 5/batch_max_delay_ms: 10000/' "$it_tmp/leo.yaml"
+sed -i 's/batch_max_delay_ms: 0/batch_max_delay_ms: 10000/' "$it_tmp/leo.yaml"
 it_start
 
 start=$(date +%s%N)

@@ -78,7 +78,7 @@ engine:
   flood_window_seconds: 180
 writer:
   batch_max_rows: 500
-  batch_max_delay_ms: 5
+  batch_max_delay_ms: 0
 stats:
   listen: $stats
 log:
