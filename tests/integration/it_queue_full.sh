@@ -115,12 +115,7 @@ grep -q "resync postponed: .*too many notifications" "$it_tmp/daemon-d.log" ||
 it_ok "resyncs are postponed while the queue is full"
 
 it_release
-for _ in $(seq 600); do
-	grep -q "deliveries announced on leo_delivery after" "$it_tmp/daemon-d.log" && break
-	sleep 0.1
-done
-grep -q "deliveries announced on leo_delivery after" "$it_tmp/daemon-d.log" ||
-	it_fail "the kept announcements were not sent once the stuck session ended"
+it_wait_log d "deliveries announced on leo_delivery after" 60
 it_ok "the kept announcements are sent once the stuck session ended"
 it_sql -c "UPDATE market_snapshot SET price = 21 WHERE symbol LIKE 'Q%'"
 want=$(( want + nrules ))
