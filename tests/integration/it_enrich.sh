@@ -105,8 +105,9 @@ it_pids[server]=$!
 for _ in $(seq 50); do grep -q PORT "$it_tmp/server.out" 2>/dev/null && break; sleep 0.1; done
 sport=$(awk '/PORT/ {print $2}' "$it_tmp/server.out")
 [ -n "$sport" ] || it_fail "embed_server did not start"
-openai_config() {	# openai_config NAME LEASE TIMEOUT_MS
-	enrich_config "$1" "poll_interval_s: 1" "lease_s: $2" "batch_size: 8" "backoff_initial_s: 1" \
+openai_config() {	# openai_config NAME LEASE TIMEOUT_MS: one worker, so that the jobs
+	# queued together are claimed and sent together (two lanes may split them)
+	enrich_config "$1" "workers: 1" "poll_interval_s: 1" "lease_s: $2" "batch_size: 8" "backoff_initial_s: 1" \
 		"backoff_max_s: 1" "max_attempts: 5" "news: false" "embedder:" "  kind: openai" \
 		"  base_url: \"http://127.0.0.1:$sport/v1\"" "  api_key_file: \"$it_tmp/key\"" \
 		"  timeout_ms: $3"
