@@ -63,6 +63,8 @@
 	  "Messages waiting in a queue.")                                             \
 	X(PG_QUEUE_USAGE, "leo_pg_notification_queue_usage", "",                      \
 	  "pg_notification_queue_usage() of the database, 0 to 1.")                   \
+	X(UNANNOUNCED, "leo_deliveries_unannounced", "",                              \
+	  "Deliveries committed whose leo_delivery announcement waits for a retry.")  \
 	X(READY, "leo_ready", "", "1 when rules are loaded and the database answers.")
 
 /*

@@ -37,6 +37,13 @@ struct wsql_conn {
 };
 
 /*
+ * Deliveries kept for an announcement at most: beyond, the kept ones are
+ * given up (logged) and left to the senders' poll (SPEC 7), so that a
+ * notification queue full for hours does not grow the daemon without end.
+ */
+#define WSQL_ANNOUNCE_MAX 100000
+
+/*
  * Write evs[0..n) of tenant in one transaction on wc->conn.  BATCH_OK: it
  * committed and was counted.  Otherwise nothing committed, *errmsg may get
  * a malloc'd message, and BATCH_RETRY or BATCH_BAD says what it means.

@@ -117,6 +117,7 @@ struct writer_thread {
 	int64_t last_ms;		/* thread only: monotonic, its last write */
 	int64_t ann_next_ms;		/* thread only: when to announce again */
 	int ann_attempt;		/* thread only: announcements failed in a row */
+	size_t ann_counted;		/* thread only: its share of w->unannounced */
 };
 
 struct writer {
@@ -125,6 +126,7 @@ struct writer {
 	atomic_int rows, delay_ms;
 	atomic_uint_fast64_t waiting;
 	atomic_long inflight;		/* ticks still being evaluated */
+	atomic_long unannounced;	/* the threads' wc.unannounced, summed */
 	struct ckpt *ckpt;		/* may be NULL; not owned */
 	struct writer_thread *t;
 };
@@ -137,11 +139,23 @@ static void writer_sleep_ms(int ms)
 		;
 }
 
+/* The deliveries waiting for an announcement, all threads: a gauge. */
+static void writer_count_unannounced(struct writer_thread *t)
+{
+	long d = (long)t->wc.unannounced - (long)t->ann_counted;
+
+	if (!d)
+		return;
+	t->ann_counted = t->wc.unannounced;
+	metrics_set(METRIC_UNANNOUNCED, (double)(atomic_fetch_add(&t->w->unannounced, d) + d));
+}
+
 /* batch_ops.exec: one transaction on the thread's connection. */
 static enum batch_result writer_exec(void *arg, const char *tenant, const struct batch_ev *evs,
 				     size_t n, char **err)
 {
 	struct writer_thread *t = arg;
+	enum batch_result r;
 
 	if (!t->wc.conn) {
 		t->wc.conn = pool_get(t->w->pool);
@@ -149,7 +163,9 @@ static enum batch_result writer_exec(void *arg, const char *tenant, const struct
 	}
 	if (!t->wc.conn)
 		return BATCH_RETRY;
-	return wsql_write(&t->wc, tenant, evs, n, err);
+	r = wsql_write(&t->wc, tenant, evs, n, err);
+	writer_count_unannounced(t);
+	return r;
 }
 
 /* batch_ops.done: the symbols' checkpoints may move past these events. */
@@ -209,6 +225,7 @@ static void writer_announce(struct writer_thread *t)
 		}
 		t->ann_next_ms = clock_mono_ms() + pool_backoff_ms(t->ann_attempt++);
 	}
+	writer_count_unannounced(t);
 	free(err);
 }
 

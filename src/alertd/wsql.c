@@ -275,6 +275,12 @@ static void wsql_account(struct wsql_conn *wc, const char *tenant,
 		}
 		if (tasked)
 			metrics_add(METRIC_AGENT_TASKS_WRITTEN, 1);
+		if (!PQgetisnull(out, i, c_id) && wc->unannounced >= WSQL_ANNOUNCE_MAX) {
+			log_error("writer: %zu committed deliveries were never announced on"
+				  " leo_delivery; giving them up: senders find them by their poll",
+				  wc->unannounced);
+			wsql_conn_free(wc);
+		}
 		if (!PQgetisnull(out, i, c_id))
 			wsql_sbuf_add(&wc->announce, "%s\"%s %s\"", wc->unannounced++ ? "," : "",
 				      tenant, PQgetvalue(out, i, c_id));

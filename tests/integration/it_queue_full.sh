@@ -106,6 +106,8 @@ it_eq "$(it_sql -c "SELECT $(it_metric leo_pg_notification_queue_usage) > 0.99")
 grep -q "not yet announced on leo_delivery; retrying: .*too many notifications" \
 	"$it_tmp/daemon-d.log" || it_fail "no refused announcement in the log"
 it_ok "refused announcements are kept for a retry"
+it_eq "$(it_sql -c "SELECT $(it_metric leo_deliveries_unannounced) > 0")" t \
+	"leo_deliveries_unannounced counts them"
 for _ in $(seq 100); do
 	grep -q "resync postponed: .*too many notifications" "$it_tmp/daemon-d.log" && break
 	sleep 0.1
@@ -117,6 +119,7 @@ it_ok "resyncs are postponed while the queue is full"
 it_release
 it_wait_log d "deliveries announced on leo_delivery after" 60
 it_ok "the kept announcements are sent once the stuck session ended"
+it_eq "$(it_metric leo_deliveries_unannounced)" 0 "... and is 0 again"
 it_sql -c "UPDATE market_snapshot SET price = 21 WHERE symbol LIKE 'Q%'"
 want=$(( want + nrules ))
 it_wait "SELECT count(*) = $want FROM delivery_log" 30
