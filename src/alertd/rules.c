@@ -8,8 +8,8 @@
  *
  * DESIGN
  * The rules themselves live in ruletab.c's pool and are found by rule_id
- * through its id map.  Symbols and tenants are interned here, each with an
- * id map too (idmap.h).  A single-leaf condition is stored inline in the
+ * through its id map; symbols and tenants are interned there too, each
+ * with an id map (idmap.h).  A single-leaf condition is stored inline in the
  * rule; only composites keep a compiled struct cond.
  *
  * Which rules a change can affect (the threshold indexes, the moves groups,
@@ -26,7 +26,6 @@
 #include "cond.h"
 #include "cond_int.h"
 #include "eval.h"
-#include "fnv.h"
 #include "idmap.h"
 #include "ids.h"
 #include "rules.h"
@@ -34,117 +33,6 @@
 #include "ruleidx.h"
 #include "rules_int.h"
 #include "trigger.h"
-
-/* ------------------------------------------------------------------ */
-/* the three maps (idmap.h): rule id -> pool index, symbols, tenants */
-
-/* Symbols and tenants: FNV-1a with its high bits folded into the low ones,
- * which pick the home slot. */
-static uint32_t rules_name_hash(const char *name)
-{
-	uint32_t h = fnv_str(name);
-
-	return h ^ (h >> 15);
-}
-
-/*
- * Symbols: every change looks its symbol up by name; on a tag match the
- * name compared is in the symbol struct the change needs anyway.  Interned
- * for the table's life.
- */
-static uint32_t rules_sym_of(const void *o, uint32_t i)
-{
-	return ((const struct rules *)o)->sym[i]->hash;
-}
-
-static bool rules_sym_eq(const void *o, uint32_t i, const void *name)
-{
-	return strcmp(((const struct rules *)o)->sym[i]->name, name) == 0;
-}
-
-static uint32_t rules_sym_get(struct rules *t, const char *name)
-{
-	uint32_t h = rules_name_hash(name), x, p;
-	struct rules_sym *sy;
-	size_t len;
-
-	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);
-	if (idmap_found(&t->syms, p))
-		return idmap_at(&t->syms, p);
-	if (idmap_reserve(&t->syms, t, rules_sym_of))
-		return RULES_NONE;
-	if (t->nsym == t->sym_cap) {
-		uint32_t ncap = t->sym_cap ? t->sym_cap * 2 : 64;
-		struct rules_sym **ns = realloc(t->sym, (size_t)ncap * sizeof(*ns));
-
-		if (!ns)
-			return RULES_NONE;
-		t->sym = ns;
-		t->sym_cap = ncap;
-	}
-	sy = calloc(1, sizeof(*sy));
-	if (!sy)
-		return RULES_NONE;
-	len = strlen(name);
-	sy->name = len < sizeof(sy->iname) ? sy->iname : malloc(len + 1);
-	if (!sy->name) {
-		free(sy);
-		return RULES_NONE;
-	}
-	memcpy(sy->name, name, len + 1);
-	sy->hash = h;
-	p = idmap_find(&t->syms, h, rules_sym_eq, t, name);	/* after a grow */
-	x = t->nsym++;
-	t->sym[x] = sy;
-	idmap_put(&t->syms, p, h, x);
-	return x;
-}
-
-/* Tenants: interned for the table's life, looked up only on rule changes. */
-static uint32_t rules_tenant_of(const void *o, uint32_t i)
-{
-	return rules_name_hash(((const struct rules *)o)->tenant[i]);
-}
-
-static bool rules_tenant_eq(const void *o, uint32_t i, const void *name)
-{
-	return strcmp(((const struct rules *)o)->tenant[i], name) == 0;
-}
-
-static uint32_t rules_tenant_find(const struct rules *t, const char *name)
-{
-	uint32_t p = idmap_find(&t->tenants, rules_name_hash(name), rules_tenant_eq, t, name);
-
-	return idmap_found(&t->tenants, p) ? idmap_at(&t->tenants, p) : RULES_NONE;
-}
-
-static uint32_t rules_tenant_get(struct rules *t, const char *name)
-{
-	uint32_t h, x, p;
-
-	if (strlen(name) > 36)
-		return RULES_NONE;
-	x = rules_tenant_find(t, name);
-	if (x != RULES_NONE)
-		return x;
-	if (idmap_reserve(&t->tenants, t, rules_tenant_of))
-		return RULES_NONE;
-	if (t->ntenant == t->tenant_cap) {
-		uint32_t ncap = t->tenant_cap ? t->tenant_cap * 2 : 16;
-		char (*nt)[TENANT_ID_SIZE] = realloc(t->tenant, (size_t)ncap * sizeof(*nt));
-
-		if (!nt)
-			return RULES_NONE;
-		t->tenant = nt;
-		t->tenant_cap = ncap;
-	}
-	h = rules_name_hash(name);
-	p = idmap_find(&t->tenants, h, rules_tenant_eq, t, name);
-	x = t->ntenant++;
-	strcpy(t->tenant[x], name);
-	idmap_put(&t->tenants, p, h, x);
-	return x;
-}
 
 /* ------------------------------------------------------------------ */
 /* rules: keys, storage, events */
@@ -297,7 +185,7 @@ void rules_set_limits(struct rules *t, const struct rules_limits *lim)
 int rules_seed(struct rules *t, const char *symbol, dec_t price, bool has_chg,
 	       dec_t chg)
 {
-	uint32_t si = rules_sym_get(t, symbol);
+	uint32_t si = ruletab_sym_get(t, symbol);
 	struct rules_sym *s;
 
 	if (si == RULES_NONE)
@@ -360,8 +248,8 @@ int rules_upsert(struct rules *t, const struct rules_def *def, int64_t now_us,
 			rules_drop(t, old);
 		goto fail;
 	}
-	si = rules_sym_get(t, def->symbol);
-	ti = rules_tenant_get(t, def->tenant_id);
+	si = ruletab_sym_get(t, def->symbol);
+	ti = ruletab_tenant_get(t, def->tenant_id);
 	if (si == RULES_NONE || ti == RULES_NONE) {
 		if (err && errlen)
 			strncpy(err, "out of memory or bad tenant id", errlen - 1),
@@ -536,7 +424,7 @@ int rules_remove(struct rules *t, const char *rule_id)
 
 size_t rules_remove_tenant(struct rules *t, const char *tenant_id)
 {
-	uint32_t ti = rules_tenant_find(t, tenant_id);
+	uint32_t ti = ruletab_tenant_find(t, tenant_id);
 	size_t n = 0;
 
 	if (ti == RULES_NONE)
@@ -555,7 +443,7 @@ size_t rules_remove_tenant(struct rules *t, const char *tenant_id)
 size_t rules_tick(struct rules *t, const char *symbol, dec_t price,
 		  bool has_chg, dec_t chg, int64_t now_us)
 {
-	uint32_t si = rules_sym_get(t, symbol);
+	uint32_t si = ruletab_sym_get(t, symbol);
 	struct rules_sym *s;
 	struct eval_snap prev, cur;
 	bool full;

@@ -98,7 +98,7 @@ struct rules_mgroup {
 };
 
 struct rules_sym {
-	uint32_t hash;			/* rules_name_hash(name) */
+	uint32_t hash;			/* ruletab_name_hash(name) */
 	char *name;			/* iname, or the heap when longer */
 	char iname[40];
 	struct rules_mgroup *mg;	/* moves groups */
@@ -243,7 +243,7 @@ static inline void rulecand_new_epoch(struct rules *t)
 
 
 /* ------------------------------------------------------------------ */
-/* ruletab.c: the pool of rules and the rule id map */
+/* ruletab.c: the pool of rules and the three maps */
 
 /* Pool index of the rule with this id, or RULES_NONE. */
 uint32_t ruletab_id_find(const struct rules *t, const uint8_t id[32]);
@@ -259,6 +259,15 @@ uint32_t ruletab_alloc_slot(struct rules *t);
 
 /* Slot ri is free again (its rule no longer live). */
 void ruletab_free_slot(struct rules *t, uint32_t ri);
+
+/* The symbol's index, interned for the table's life; RULES_NONE when out of memory. */
+uint32_t ruletab_sym_get(struct rules *t, const char *name);
+
+/* The tenant's index, or RULES_NONE when it has no rule yet. */
+uint32_t ruletab_tenant_find(const struct rules *t, const char *name);
+
+/* The tenant's index, interned; RULES_NONE when out of memory or not a tenant id. */
+uint32_t ruletab_tenant_get(struct rules *t, const char *name);
 
 /* ------------------------------------------------------------------ */
 /* rulecand.c: what a rule registers, what a change must evaluate */
