@@ -126,6 +126,13 @@ static void test_bad_maps(void **state)
 	expect_errors("bad-maps.yaml");
 }
 
+/* A CR or LF in a header value would start a header of its own. */
+static void test_bad_header_value(void **state)
+{
+	(void)state;
+	expect_errors("bad-header-value.yaml");
+}
+
 /* The written defaults nest the channel sections and load back to the defaults. */
 static void test_defaults_round_trip(void **state)
 {
@@ -209,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_channels),
 		cmocka_unit_test(test_bad_kinds),
 		cmocka_unit_test(test_bad_maps),
+		cmocka_unit_test(test_bad_header_value),
 		cmocka_unit_test(test_defaults_round_trip),
 		cmocka_unit_test(test_shipped_config),
 		cmocka_unit_test(test_readme_table),

@@ -36,8 +36,10 @@ static char **channel_headers(const struct deliver_channel *c, char *why, size_t
 	for (p = c->header_files; cfg_map_next(&p, &name, &value); i++) {
 		char *v = secret_read(name, value);
 
-		if (!v) {
-			snprintf(why, cap, "header_files %s: %s cannot be read", name, value);
+		if (!v || strchr(v, '\r')) {
+			snprintf(why, cap, "header_files %s: %s %s", name, value,
+				 v ? "holds a carriage return in its first line" : "cannot be read");
+			free(v);
 			goto fail;
 		}
 		if (asprintf(&h[i], "%s: %s", name, v) < 0)

@@ -262,6 +262,11 @@ static int deliver_cfg_check(const struct deliver_cfg *c, const struct deliver_c
 				PROBLEM(i, "body_template", "must be set when body is template");
 			if (ch->body != DB_TEMPLATE && ch->body_template[0])
 				PROBLEM(i, "body_template", "is used only when body is template");
+			for (const char *p = ch->headers, *name, *value;
+			     cfg_map_next(&p, &name, &value);)
+				if (strpbrk(value, "\r\n"))
+					PROBLEM(i, "headers", "%s: a header value cannot hold a line break",
+						name);
 			break;
 		case DK_FILE:
 			if (!ch->path[0])

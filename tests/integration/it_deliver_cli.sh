@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # leo-deliver's command line and signals: --check-template (0, or 65 with
 # file:line:column: reason), --check-config (0, or 78 naming each problem),
-# a secret file that cannot be read stops the start (78), SIGHUP applies a
-# reloadable key and keeps a channel's with a warning, SIGTERM stops clean.
+# a secret file that cannot be read or holds a carriage return stops the
+# start (78), SIGHUP applies a reloadable key and keeps a channel's with a
+# warning, SIGTERM stops clean.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deliver_lib.sh"
 rc() { local r=0; "$@" >"$it_tmp/out" 2>&1 || r=$?; echo $r; }
@@ -34,6 +35,18 @@ dl_config s <<YAML
 YAML
 it_eq "$(rc "$LEO_DELIVER" --config "$it_tmp/deliver-s.yaml")" 78 "an unreadable secret file stops the start"
 grep -q "no-such-secret" "$it_tmp/out" || it_fail "it does not say which: $(cat "$it_tmp/out")"
+printf 'Bearer a\rX-Injected: 1\n' >"$it_tmp/cr-secret"
+dl_config s <<YAML
+  poll_interval_s: 30
+  channels:
+    web_push:
+      kind: http
+      url: "https://push.example.com/"
+      header_files: { Authorization: "$it_tmp/cr-secret" }
+YAML
+it_eq "$(rc "$LEO_DELIVER" --config "$it_tmp/deliver-s.yaml")" 78 "a header secret with a carriage return stops the start"
+grep -q "header_files Authorization: .*cr-secret holds a carriage return" "$it_tmp/out" ||
+	it_fail "it does not say which: $(cat "$it_tmp/out")"
 
 dl_config s <<YAML
   poll_interval_s: 30
