@@ -229,3 +229,43 @@ it_wide_symbols() {
 		SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
 		FROM market_snapshot ORDER BY symbol LIMIT $2"
 }
+
+# it_behind: a daemon behind its writers.  T1's p1 has 100 REARM rules on
+# S (at 10), the queues 16 slots; a session holds every alert_rules row
+# locked, so the writers' claims wait, and 400 price changes fill the
+# writers' queues, then the workers': the loop stops reading them.
+# it_caught_up: the lock let go, every crossing is written exactly once and
+# every price change read.
+it_behind() {
+	it_newdb
+	it_tenant "$T1" t1
+	it_profile "$T1" p1
+	it_consent "$T1" p1 email granted
+	it_nrules=100 it_nstmt=400
+	it_price S 10
+	it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+		SELECT '$T1', 'p1', 'S', jsonb_build_object('operator', 'crosses_above', 'value', round(19.5 + g / 1000.0, 3)),
+		'REARM' FROM generate_series(1, $it_nrules) g"
+	IT_FLOOD_MAX=100000 it_config stats
+	sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
+	it_start
+
+	it_hold "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" "$it_nrules"
+	it_flip "$it_nstmt"
+	for _ in $(seq 300); do
+		[ "$(it_metric 'leo_queue_depth{queue="worker"}')" -ge 16 ] && break
+		sleep 0.1
+	done
+	it_eq "$(it_sql -c "SELECT $(it_metric 'leo_queue_depth{queue="worker"}') >= 16")" t "the worker queue is full"
+	it_eq "$(it_sql -c "SELECT $(it_metric leo_ticks_received_total) < $it_nstmt")" t \
+		"the loop stopped reading price changes"
+}
+it_caught_up() {
+	local want=$(( it_nstmt / 2 * it_nrules ))
+	it_release
+	it_wait "SELECT count(*) = $want FROM delivery_log" 120
+	it_settle 1
+	it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
+	it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
+	it_eq "$(it_metric leo_ticks_received_total)" "$it_nstmt" "every price change received"
+}
