@@ -269,3 +269,31 @@ it_caught_up() {
 	it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
 	it_eq "$(it_metric leo_ticks_received_total)" "$it_nstmt" "every price change received"
 }
+
+# it_notify: a systemd notify socket, exported as NOTIFY_SOCKET with
+# WATCHDOG_USEC 0.4 s; its receiver (it_pids[notify]) writes each line it
+# gets to $it_tmp/notify.txt and ends after the second STOPPING=1 (two
+# daemons run in turn) or a minute of silence.
+it_notify() {
+	local sock=$it_tmp/notify.sock
+	python3 - "$sock" "$it_tmp/notify.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+stops = 0
+with open(sys.argv[2], "a", buffering=1) as out:
+    while stops < 2:
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        for line in msg.splitlines():
+            print(line, file=out)
+        if "STOPPING=1" in msg:
+            stops += 1
+PY
+	it_pids[notify]=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	export NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000
+}
