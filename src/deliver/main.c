@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,23 +42,14 @@
 #define MAIN_DRAIN_S 10
 
 struct main_sender {
-	struct prog_args args;
-
-	struct deliver_cfg *cfg;
-	struct event_base *base;	/* the loop thread's */
-	struct prog_stats stats;
+	struct prog p;			/* args, config (struct deliver_cfg), loop, stats thread */
 	struct pool *pool;
 	struct sender *sender;
 	struct pickup *pickup;
 	struct receipts *receipts;
 	struct httpd *httpd;
-	struct event *ev_sig[3];	/* SIGTERM, SIGINT, SIGHUP */
-	struct event *ev_beat, *ev_watchdog, *ev_drain;
-	atomic_uint_fast64_t beats;	/* loop: ev_beat's count */
-	atomic_bool ready;		/* loop: the database is reachable */
-	atomic_bool stopping;
+	struct event *ev_drain;
 	bool said_ready;		/* loop */
-	uint64_t wd_beats;		/* stats thread */
 	int drain_ticks;		/* loop, while stopping */
 };
 
@@ -105,20 +97,12 @@ static void main_wake(void *arg)
 	sender_wake(d->sender);
 }
 
-/* Stats thread: /readyz. */
-static bool main_is_ready(void *arg)
-{
-	struct main_sender *d = arg;
-
-	return atomic_load(&d->ready);
-}
-
 static void main_on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct main_sender *d = arg;
 
 	(void)what;
-	if (atomic_exchange(&d->stopping, true))
+	if (atomic_exchange(&d->p.stopping, true))
 		return;
 	log_info("signal %d: stopping (finishing the requests in flight)", (int)sig);
 	prog_notified(sdnotify_stopping(), "STOPPING");
@@ -133,32 +117,28 @@ static void main_on_drain(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (sender_quiesce(d->sender) || ++d->drain_ticks >= MAIN_DRAIN_S * 10)
-		event_base_loopbreak(d->base);
+		event_base_loopbreak(d->p.base);
 }
 
-static void main_on_hup(evutil_socket_t sig, short what, void *arg)
+/* Loop, SIGHUP (prog.c): the sender reads the new config from now on. */
+static void main_apply(void *arg, const void *next)
 {
 	struct main_sender *d = arg;
-	struct deliver_cfg *next;
 
-	(void)sig;
-	(void)what;
-	log_info("SIGHUP: reloading %s", d->args.config_path);
-	prog_notified(sdnotify_reloading(), "RELOADING");
-	next = deliver_cfg_load(d->args.config_path, d->args.path_is_default, NULL);
-	if (!next) {
-		log_error("SIGHUP: %s has errors; keeping the running configuration",
-			  d->args.config_path);
-	} else {
-		cfg_keep_static(&deliver_cfg_schema, d->cfg, next, NULL);
-		sender_set_cfg(d->sender, next);
-		deliver_cfg_free(d->cfg);
-		d->cfg = next;
-		log_setup(d->args.log_level_forced ? d->args.log_level : next->log.level,
-			  next->log.format);
-	}
-	prog_notified(sdnotify_ready(), "READY");
+	sender_set_cfg(d->sender, next);
 }
+
+static void *main_load(const char *path, int path_is_default, FILE *errs)
+{
+	return deliver_cfg_load(path, path_is_default, errs);
+}
+
+static const struct prog_ops main_ops = {
+	.schema = &deliver_cfg_schema,
+	.load = main_load,
+	.log_off = offsetof(struct deliver_cfg, log),
+	.apply = main_apply,
+};
 
 /* Loop, every second: the heartbeat for the watchdog, and readiness. */
 static void main_on_beat(evutil_socket_t fd, short what, void *arg)
@@ -168,8 +148,8 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	atomic_fetch_add(&d->beats, 1);
-	atomic_store(&d->ready, up);
+	atomic_fetch_add(&d->p.beats, 1);
+	atomic_store(&d->p.ready, up);	/* the database is reachable */
 	if (up && !d->said_ready) {
 		prog_notified(sdnotify_ready(), "READY");
 		prog_notified(sdnotify_status("sending"), "STATUS");
@@ -179,21 +159,6 @@ static void main_on_beat(evutil_socket_t fd, short what, void *arg)
 			      "STATUS");
 	}
 	d->said_ready = up;
-}
-
-/* Stats thread: alive while the loop runs, or while stopping. */
-static void main_on_watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	struct main_sender *d = arg;
-	uint64_t beats = atomic_load(&d->beats);
-
-	(void)fd;
-	(void)what;
-	if (beats != d->wd_beats || atomic_load(&d->stopping))
-		prog_notified(sdnotify_watchdog(), "WATCHDOG");
-	else
-		log_warn("watchdog: the loop thread has not run since the last check");
-	d->wd_beats = beats;
 }
 
 /* The receipts' secret: "" when not configured; NULL when unreadable. */
@@ -206,31 +171,23 @@ static char *main_receipts_secret(const struct deliver_cfg *c)
 
 int main(int argc, char **argv)
 {
-	struct main_sender d = { .args = { .name = "leo-deliver",
-					   .default_config = DELIVER_CFG_DEFAULT_PATH,
-					   .check_template_option = true } };
-	uint64_t wd_usec;
+	struct main_sender d = { .p = { .args = { .name = "leo-deliver",
+						  .default_config = DELIVER_CFG_DEFAULT_PATH,
+						  .check_template_option = true },
+					.ops = &main_ops } };
+	const struct deliver_cfg *c;	/* the start-up config; SIGHUP swaps d.p.cfg */
 	char *secret = NULL;
 	int rc;
 
-	rc = prog_args(&d.args, argc, argv);
+	rc = prog_args(&d.p.args, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (d.args.check_template)
-		return main_check_template(d.args.check_template);
-
-	/* config */
-	d.cfg = deliver_cfg_load(d.args.config_path, d.args.path_is_default, stderr);
-	if (!d.cfg)
-		return EX_CONFIG;
-	if (d.args.check_config) {
-		printf("%s: ok\n", d.args.config_path);
-		deliver_cfg_free(d.cfg);
-		return 0;
-	}
-
-	log_setup(d.args.log_level_forced ? d.args.log_level : d.cfg->log.level, d.cfg->log.format);
-	log_thread_name("loop");
+	if (d.p.args.check_template)
+		return main_check_template(d.p.args.check_template);
+	rc = prog_config(&d.p);	/* config, log */
+	if (rc >= 0)
+		return rc;
+	c = d.p.cfg;
 	log_info("leo-deliver %s starting", LEO_VERSION);
 	rc = EX_OSERR;
 	if (deliver_metrics_register())
@@ -240,63 +197,52 @@ int main(int argc, char **argv)
 		log_error("cannot initialise libcurl");
 		goto out;
 	}
-	if (prog_loop_init(&d.base, d.ev_sig, &d.stats, main_on_stop, main_on_hup, &d))
+	if (prog_loop_init(&d.p, main_on_stop, &d))
 		goto out;
-	d.ev_drain = event_new(d.base, -1, EV_PERSIST, main_on_drain, &d);
-	d.ev_beat = event_new(d.base, -1, EV_PERSIST, main_on_beat, &d);
-	if (!d.ev_drain || !d.ev_beat ||
-	    event_add(d.ev_beat, &(struct timeval){ 1, 0 })) {
+	d.ev_drain = event_new(d.p.base, -1, EV_PERSIST, main_on_drain, &d);
+	d.p.ev_beat = event_new(d.p.base, -1, EV_PERSIST, main_on_beat, &d);
+	if (!d.ev_drain || !d.p.ev_beat ||
+	    event_add(d.p.ev_beat, &(struct timeval){ 1, 0 })) {
 		log_error("cannot install the loop's events");
 		goto out;
 	}
 
-	d.pool = pool_new(&d.cfg->database, "leo-deliver");
+	d.pool = pool_new(&c->database, "leo-deliver");
 	if (!d.pool) {
-		rc = d.cfg->database.password_file[0] ? EX_CONFIG : EX_OSERR;
+		rc = c->database.password_file[0] ? EX_CONFIG : EX_OSERR;
 		goto out;
 	}
-	secret = main_receipts_secret(d.cfg);
+	secret = main_receipts_secret(c);
 	if (!secret) {
 		rc = EX_CONFIG;
 		goto out;
 	}
-	d.receipts = receipts_new(d.pool, secret, d.cfg->deliver.receipts_tolerance_s);
-	d.sender = sender_new(d.base, d.pool, d.cfg);
+	d.receipts = receipts_new(d.pool, secret, c->deliver.receipts_tolerance_s);
+	d.sender = sender_new(d.p.base, d.pool, c);
 	if (!d.sender || !d.receipts) {
 		rc = EX_CONFIG;	/* a channel that cannot open: its config names it */
 		goto out;
 	}
-	d.httpd = httpd_start(d.stats.base, &d.cfg->stats, main_is_ready, &d);
+	d.httpd = httpd_start(d.p.stats.base, &c->stats, prog_is_ready, &d.p);
 	if (!d.httpd || receipts_route(d.receipts, d.httpd)) {
 		rc = EX_UNAVAILABLE;
 		goto out;
 	}
-	d.pickup = pickup_new(d.base, d.pool, main_wake, &d);
+	d.pickup = pickup_new(d.p.base, d.pool, main_wake, &d);
 	if (!d.pickup)
 		goto out;
-	wd_usec = sdnotify_watchdog_usec();
-	if (wd_usec > 0) {
-		d.ev_watchdog = event_new(d.stats.base, -1, EV_PERSIST, main_on_watchdog, &d);
-		if (!d.ev_watchdog ||
-		    event_add(d.ev_watchdog, &(struct timeval){ (time_t)(wd_usec / 2000000),
-							       (suseconds_t)(wd_usec / 2 % 1000000) })) {
-			log_error("cannot start the watchdog timer");
-			goto out;
-		}
-	}
-	if (prog_stats_start(&d.stats))
+	/* alive while the loop runs (main_on_beat every second), or while stopping */
+	if (prog_watchdog_start(&d.p, prog_on_watchdog, &d.p))
+		goto out;
+	if (prog_stats_start(&d.p.stats))
 		goto out;
 	main_on_beat(-1, 0, &d);
 	sender_wake(d.sender);	/* what was queued while no sender ran */
 
-	if (event_base_dispatch(d.base) < 0) {
-		log_error("event loop failed");
-		goto out;
-	}
-	rc = 0;
+	rc = prog_run(&d.p);
 out:
-	atomic_store(&d.stopping, true);
-	prog_stats_stop(&d.stats);
+	atomic_store(&d.p.stopping, true);
+	prog_stats_stop(&d.p.stats);
 	httpd_stop(d.httpd);
 	pickup_free(d.pickup);
 	sender_free(d.sender);
@@ -306,14 +252,8 @@ out:
 		memset(secret, 0, strlen(secret));
 		free(secret);
 	}
-	prog_event_free(d.ev_watchdog);
-	prog_event_free(d.ev_beat);
 	prog_event_free(d.ev_drain);
-	prog_stats_free(&d.stats);
-	prog_loop_free(d.base, d.ev_sig);
-	libevent_global_shutdown();
 	curl_global_cleanup();
-	log_info("stopped");
-	deliver_cfg_free(d.cfg);
+	prog_end(&d.p);
 	return rc;
 }

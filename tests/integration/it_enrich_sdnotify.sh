@@ -8,27 +8,7 @@
 . "$(dirname "$0")/lib_enrich.sh"
 it_newdb
 
-sock=$it_tmp/notify.sock
-python3 - "$sock" "$it_tmp/notify.txt" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-stops = 0
-with open(sys.argv[2], "a", buffering=1) as out:
-    while stops < 2:    # two workers run in turn
-        try:
-            msg = s.recv(4096).decode()
-        except socket.timeout:
-            break
-        for line in msg.splitlines():
-            print(line, file=out)
-        if "STOPPING=1" in msg:
-            stops += 1
-PY
-it_pids[receiver]=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-export NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000
+it_notify
 code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$it_port$1"; }
 
 enrich_config x "poll_interval_s: 1"

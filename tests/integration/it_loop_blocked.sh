@@ -6,28 +6,7 @@
 # /healthz, /readyz and /metrics answer at once, and the workers'
 # queue shows full.  Released, every firing is written exactly once.
 . "$(dirname "$0")/lib.sh"
-it_newdb
-it_tenant "$T1" t1
-it_profile "$T1" p1
-it_consent "$T1" p1 email granted
-nrules=100 nstmt=400
-it_price S 10
-it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
-	SELECT '$T1', 'p1', 'S', jsonb_build_object('operator', 'crosses_above', 'value', round(19.5 + g / 1000.0, 3)),
-	'REARM' FROM generate_series(1, $nrules) g"
-IT_FLOOD_MAX=100000 it_config stats
-sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
-it_start
-
-it_hold "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" "$nrules"
-it_flip "$nstmt"
-for _ in $(seq 300); do
-	[ "$(it_metric 'leo_queue_depth{queue="worker"}')" -ge 16 ] && break
-	sleep 0.1
-done
-it_eq "$(it_sql -c "SELECT $(it_metric 'leo_queue_depth{queue="worker"}') >= 16")" t "the worker queue is full"
-it_eq "$(it_sql -c "SELECT $(it_metric leo_ticks_received_total) < $nstmt")" t \
-	"the loop stopped reading price changes"
+it_behind
 it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" 0 "nothing written while the rows are locked"
 for path in healthz readyz; do
 	code=$(python3 -c 'import sys, urllib.request
@@ -35,11 +14,5 @@ print(urllib.request.urlopen(sys.argv[1], timeout=2).status)' "http://127.0.0.1:
 	it_eq "$code" 200 "/$path answers while the loop is blocked"
 done
 
-it_release
-want=$(( nstmt / 2 * nrules ))
-it_wait "SELECT count(*) = $want FROM delivery_log" 120
-it_settle 1
-it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
-it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
-it_eq "$(it_metric leo_ticks_received_total)" "$nstmt" "every price change received"
+it_caught_up
 it_stop

@@ -7,27 +7,7 @@
 it_newdb
 it_tenant "$T1" t1
 
-sock=$it_tmp/notify.sock
-python3 - "$sock" "$it_tmp/notify.txt" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-stops = 0
-with open(sys.argv[2], "a", buffering=1) as out:
-    while stops < 2:    # two daemons run in turn
-        try:
-            msg = s.recv(4096).decode()
-        except socket.timeout:
-            break
-        for line in msg.splitlines():
-            print(line, file=out)
-        if "STOPPING=1" in msg:
-            stops += 1
-PY
-receiver=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-export NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000
+it_notify
 
 http() {	# http PATH: print the status code
 	python3 - "$it_port" "$1" <<'PY'
@@ -66,5 +46,5 @@ sleep 1
 [ "$(grep -c '^WATCHDOG=1$' "$it_tmp/notify.txt")" -ge 2 ] || it_fail "no WATCHDOG=1 pings"
 it_ok "WATCHDOG=1 pings"
 it_stop
-wait $receiver || true
+wait "${it_pids[notify]}" || true
 it_eq "$(grep -c '^STOPPING=1$' "$it_tmp/notify.txt")" 2 "STOPPING=1 from each daemon"

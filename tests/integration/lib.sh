@@ -229,3 +229,71 @@ it_wide_symbols() {
 		SELECT '$T1', 'p1', symbol, '{\"operator\": \"crosses_above\", \"value\": 20}', 'REARM'
 		FROM market_snapshot ORDER BY symbol LIMIT $2"
 }
+
+# it_behind: a daemon behind its writers.  T1's p1 has 100 REARM rules on
+# S (at 10), the queues 16 slots; a session holds every alert_rules row
+# locked, so the writers' claims wait, and 400 price changes fill the
+# writers' queues, then the workers': the loop stops reading them.
+# it_caught_up: the lock let go, every crossing is written exactly once and
+# every price change read.
+it_behind() {
+	it_newdb
+	it_tenant "$T1" t1
+	it_profile "$T1" p1
+	it_consent "$T1" p1 email granted
+	it_nrules=100 it_nstmt=400
+	it_price S 10
+	it_sql -c "INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
+		SELECT '$T1', 'p1', 'S', jsonb_build_object('operator', 'crosses_above', 'value', round(19.5 + g / 1000.0, 3)),
+		'REARM' FROM generate_series(1, $it_nrules) g"
+	IT_FLOOD_MAX=100000 it_config stats
+	sed -i '/^engine:/a\  queue_capacity: 16' "$it_tmp/leo.yaml"
+	it_start
+
+	it_hold "BEGIN; SELECT count(*) FROM (SELECT FROM alert_rules FOR UPDATE) r;" "$it_nrules"
+	it_flip "$it_nstmt"
+	for _ in $(seq 300); do
+		[ "$(it_metric 'leo_queue_depth{queue="worker"}')" -ge 16 ] && break
+		sleep 0.1
+	done
+	it_eq "$(it_sql -c "SELECT $(it_metric 'leo_queue_depth{queue="worker"}') >= 16")" t "the worker queue is full"
+	it_eq "$(it_sql -c "SELECT $(it_metric leo_ticks_received_total) < $it_nstmt")" t \
+		"the loop stopped reading price changes"
+}
+it_caught_up() {
+	local want=$(( it_nstmt / 2 * it_nrules ))
+	it_release
+	it_wait "SELECT count(*) = $want FROM delivery_log" 120
+	it_settle 1
+	it_eq "$(it_sql -c "SELECT count(*) FROM delivery_log")" "$want" "every crossing delivered once"
+	it_eq "$(it_sql -c "SELECT count(*) FROM agent_task")" "$want" "one agent_task per crossing"
+	it_eq "$(it_metric leo_ticks_received_total)" "$it_nstmt" "every price change received"
+}
+
+# it_notify: a systemd notify socket, exported as NOTIFY_SOCKET with
+# WATCHDOG_USEC 0.4 s; its receiver (it_pids[notify]) writes each line it
+# gets to $it_tmp/notify.txt and ends after the second STOPPING=1 (two
+# daemons run in turn) or a minute of silence.
+it_notify() {
+	local sock=$it_tmp/notify.sock
+	python3 - "$sock" "$it_tmp/notify.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+stops = 0
+with open(sys.argv[2], "a", buffering=1) as out:
+    while stops < 2:
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            break
+        for line in msg.splitlines():
+            print(line, file=out)
+        if "STOPPING=1" in msg:
+            stops += 1
+PY
+	it_pids[notify]=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	export NOTIFY_SOCKET=$sock WATCHDOG_USEC=400000
+}

@@ -5,16 +5,8 @@
 # plain, AUTH), and tests/test_transport_smtp.c ($1) sending through
 # curlev.  Then what arrived is read back with Python's own mail parser, an
 # independent decoder of the RFC 2047 subject and the base64 body.
-set -euo pipefail
 bin=${1:?usage: tr_smtp.sh TEST_BINARY}
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/leo-tr-smtp.XXXXXX")
-pid=
-cleanup() {
-	[ -z "$pid" ] || kill "$pid" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib_tr.sh"
 
 # the first python3 on PATH that has aiosmtpd (a private one may come first)
 py=
@@ -26,23 +18,10 @@ for p in $(type -ap python3); do
 done
 [ -n "$py" ] || { echo "python3-aiosmtpd is not installed"; exit 1; }
 
-cd "$tmp"
-for ca in ca other; do
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=leo test $ca" \
-		-keyout $ca.key -out $ca.pem 2>/dev/null
-done
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile san.ext -out server.pem 2>/dev/null
-
 mkdir mail
 "$py" "$here/servers/smtp_receiver.py" server.pem server.key mail > ports.txt 2> receiver.err &
 pid=$!
-for _ in $(seq 100); do
-	grep -q '^PLAIN_PORT ' ports.txt 2>/dev/null && break
-	sleep 0.1
-done
+tr_wait ports.txt PLAIN_PORT
 port() { awk -v k="$1" '$1 == k {print $2}' ports.txt; }
 [ -n "$(port PLAIN_PORT)" ] || { echo "receiver did not start"; cat receiver.err; exit 1; }
 LEO_SMTP_PORT=$(port PORT) LEO_SMTPS_PORT=$(port SMTPS_PORT) LEO_PLAIN_PORT=$(port PLAIN_PORT) \
