@@ -198,7 +198,7 @@ static void test_keep_static(void **state)
 	free(errs);
 	m = open_memstream(&errs, &len);
 	assert_non_null(m);
-	alertd_cfg_keep_static(old, next, m);
+	cfg_keep_static(&alertd_cfg_schema, old, next, m);
 	fclose(m);
 	/* Restart-only keys keep the running value ... */
 	assert_string_equal(next->database.conninfo, "");
@@ -237,7 +237,7 @@ static void test_problems_as_log_lines(void **state)
 	old = alertd_cfg_load(NULL, 0, NULL);
 	next = alertd_cfg_load("good-partial.yaml", 0, NULL);
 	assert_int_equal(chdir(cwd), 0);
-	alertd_cfg_keep_static(old, next, NULL);
+	cfg_keep_static(&alertd_cfg_schema, old, next, NULL);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fds[1]);

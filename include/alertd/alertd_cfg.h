@@ -49,7 +49,6 @@ extern const struct cfg_schema alertd_cfg_schema;
 struct alertd_cfg *alertd_cfg_load(const char *path, int path_is_default, FILE *errs)
 	__attribute__((warn_unused_result));
 void alertd_cfg_free(struct alertd_cfg *c);
-void alertd_cfg_keep_static(const struct alertd_cfg *old, struct alertd_cfg *next, FILE *errs);
 void alertd_cfg_write_defaults(FILE *out);
 void alertd_cfg_write_markdown(FILE *out);
 

@@ -91,11 +91,6 @@ void alertd_cfg_free(struct alertd_cfg *c)
 	cfg_free(c);
 }
 
-void alertd_cfg_keep_static(const struct alertd_cfg *old, struct alertd_cfg *next, FILE *errs)
-{
-	cfg_keep_static(&alertd_cfg_schema, old, next, errs);
-}
-
 void alertd_cfg_write_defaults(FILE *out)
 {
 	cfg_write_defaults(&alertd_cfg_schema, out);

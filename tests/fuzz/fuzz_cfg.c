@@ -5,7 +5,7 @@
  *
  * Each input is written to one temporary file and loaded from there, as a
  * program loads its --config.  What leo-alertd loads is also passed through
- * alertd_cfg_keep_static against the defaults, as a SIGHUP reload would.
+ * cfg_keep_static against the defaults, as a SIGHUP reload would.
  * Beside the sanitizers it checks that every rejection prints at least one
  * "FILE:LINE: KEY: reason" line, that a loaded config keeps its bounds, and
  * that a loaded channel's header maps walk to their end.
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    c->writer.batch_max_rows < 1 || c->stats.max_connections < 1 ||
 		    !c->database.conninfo || !c->listen.market_channel || !c->stats.listen)
 			abort();
-		alertd_cfg_keep_static(fuzz_defaults, c, ef);
+		cfg_keep_static(&alertd_cfg_schema, fuzz_defaults, c, ef);
 		alertd_cfg_free(c);
 	}
 	if (c) {
