@@ -152,14 +152,20 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH due AS (
+		-- the queued rows in delivery_id order, each with one probe of
+		-- its work row (not due yet, or held): OFFSET 0 keeps NOT EXISTS
+		-- a probe per row, never an anti-join that reads all of
+		-- delivery_work and sorts the tenant's queued rows (which the
+		-- planner picks once the tables have statistics)
 		SELECT d.delivery_id
 		  FROM delivery_log d
-		  LEFT JOIN delivery_work w ON w.tenant_id = d.tenant_id AND w.delivery_id = d.delivery_id
 		 WHERE d.tenant_id = me AND d.delivery_status = 'queued'
 		   AND (p_channel IS NULL OR d.channel = p_channel)
 		   AND (p_ids IS NULL OR d.delivery_id = ANY (p_ids))
-		   AND (w.delivery_id IS NULL OR (w.next_attempt_at <= now()
-			AND (w.claimed_until IS NULL OR w.claimed_until < now())))
+		   AND NOT EXISTS (SELECT FROM delivery_work w
+				    WHERE w.tenant_id = me AND w.delivery_id = d.delivery_id
+				      AND (w.next_attempt_at > now() OR w.claimed_until >= now())
+				   OFFSET 0)
 		 ORDER BY d.delivery_id
 		 LIMIT greatest(p_limit, 0)
 		   FOR UPDATE OF d SKIP LOCKED
@@ -223,19 +229,16 @@ $$;
 -- statement's transaction.  Returns the ids recorded; one whose claim
 -- p_owner no longer holds is left out, and nothing is written for it.
 --
--- Every row is found by one index probe per record whatever the planner
--- knows of the tables (they have no statistics while a backlog is worked
--- off: delivery_log was just loaded, delivery_work starts empty): a
--- LATERAL subquery per record that cannot be flattened into a join (FOR
--- UPDATE, OFFSET 0) finds the row by its primary key and yields its ctid,
--- and the writes then go to those ctids (a TID scan, the only plan for
--- ctid = ANY).  The work rows are locked by the probe, so their ctids hold;
--- a delivery_log row of a held claim is changed by no one else (receipts
--- move only sent rows), and were it changed all the same, the UPDATE's
--- count would fall short and the batch is refused rather than half
--- written.  A final outcome deletes the work row: delivery_work holds only
--- the deliveries in flight or waiting for a retry, which keeps the claim's
--- look-up of it small.
+-- Each record's rows are written by statements that name a whole primary
+-- key, so that their only plan is one index probe, whatever the planner
+-- knows of the tables (nothing while a backlog is worked off: delivery_log
+-- was just loaded, delivery_work starts empty).  Set-based statements over
+-- the arrays were planned as scans of the tenant's rows (RLS's tenant_id
+-- condition is indexable, and its row estimate is a guess) and cost more
+-- per record than a statement each.  The attempt rows, which read no table,
+-- are one INSERT.  A final outcome deletes the work row: delivery_work
+-- holds only the deliveries in flight or waiting for a retry, which keeps
+-- the claim's look-up of it small.
 CREATE OR REPLACE FUNCTION leo_deliver_record_many(p_owner text, p_ids bigint[],
 	p_attempts integer[], p_started timestamptz[], p_ended timestamptz[], p_outcomes text[],
 	p_status_codes integer[], p_errors text[], p_responses text[], p_next_at timestamptz[],
@@ -247,13 +250,8 @@ AS $$
 DECLARE
 	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
 	n constant integer := coalesce(cardinality(p_ids), 0);
-	kept bigint[];		-- the ids whose claim p_owner holds
-	pos integer[];		-- their positions in p_ids
-	final_tids tid[];	-- their work rows, by outcome
-	retry_tids tid[];
-	log_tids tid[];		-- their delivery_log rows that move
-	delivered_tids tid[];	-- those moved to sent on the way to delivered
-	moves bigint;
+	kept bigint[] := '{}';	-- the ids whose claim p_owner holds
+	pos integer[] := '{}';	-- their positions in the arrays
 BEGIN
 	IF EXISTS (SELECT FROM unnest(ARRAY[cardinality(p_attempts), cardinality(p_started),
 				  cardinality(p_ended), cardinality(p_outcomes),
@@ -270,69 +268,49 @@ BEGIN
 		RAISE EXCEPTION 'leo_deliver_record_many: unknown outcome in %', p_outcomes
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	-- the claims still held, locked: FOR UPDATE re-checks the latest
-	-- version of each (a claim taken over since is not ours)
-	SELECT coalesce(array_agg(r.id ORDER BY r.k), '{}'), array_agg(r.k ORDER BY r.k),
-	       array_agg(w.tid) FILTER (WHERE p_outcomes[r.k] <> 'retry'),
-	       array_agg(w.tid) FILTER (WHERE p_outcomes[r.k] = 'retry')
-	  INTO kept, pos, final_tids, retry_tids
-	  FROM unnest(p_ids) WITH ORDINALITY AS r(id, k)
-	 CROSS JOIN LATERAL (SELECT dw.ctid AS tid FROM delivery_work dw
-			      WHERE dw.tenant_id = me AND dw.delivery_id = r.id
-				AND dw.claimed_by = p_owner AND dw.claimed_until >= now()
-			      FOR UPDATE) w;
-	IF cardinality(kept) = 0 THEN
-		RETURN kept;
-	END IF;
-	-- final: the work row goes; retry: it counts the attempt, is due at
-	-- p_next_at and released
-	DELETE FROM delivery_work dw WHERE dw.ctid = ANY (final_tids);
-	UPDATE delivery_work dw
-	   SET attempts = dw.attempts +
-		CASE WHEN p_attempts[array_position(p_ids, dw.delivery_id)] IS NULL THEN 0 ELSE 1 END,
-	       next_attempt_at = coalesce(p_next_at[array_position(p_ids, dw.delivery_id)], now()),
-	       claimed_by = NULL, claimed_until = NULL, updated_at = now()
-	 WHERE dw.ctid = ANY (retry_tids);
+	FOR k IN 1 .. n LOOP
+		-- the claim, if still held (the latest version of the row is
+		-- checked: a claim taken over since is not ours): a final outcome
+		-- deletes it; a retry counts its attempt, is due at p_next_at and
+		-- released
+		IF p_outcomes[k] = 'retry' THEN
+			UPDATE delivery_work dw
+			   SET attempts = dw.attempts + CASE WHEN p_attempts[k] IS NULL THEN 0 ELSE 1 END,
+			       next_attempt_at = coalesce(p_next_at[k], now()),
+			       claimed_by = NULL, claimed_until = NULL, updated_at = now()
+			 WHERE dw.tenant_id = me AND dw.delivery_id = p_ids[k]
+			   AND dw.claimed_by = p_owner AND dw.claimed_until >= now();
+		ELSE
+			DELETE FROM delivery_work dw
+			 WHERE dw.tenant_id = me AND dw.delivery_id = p_ids[k]
+			   AND dw.claimed_by = p_owner AND dw.claimed_until >= now();
+		END IF;
+		CONTINUE WHEN NOT FOUND;
+		kept := kept || p_ids[k];
+		pos := pos || k;
+		CONTINUE WHEN p_outcomes[k] = 'retry';
+		-- sent and delivered: queued -> sent; failed: queued or sent -> failed
+		UPDATE delivery_log d
+		   SET delivery_status = CASE WHEN p_outcomes[k] = 'failed' THEN 'failed'::delivery_status
+					      ELSE 'sent'::delivery_status END,
+		       provider_response = p_provider_responses[k], updated_at = now()
+		 WHERE d.delivery_id = p_ids[k] AND d.tenant_id = me
+		   AND CASE WHEN p_outcomes[k] = 'failed' THEN d.delivery_status IN ('queued', 'sent')
+			    ELSE d.delivery_status = 'queued' END;
+		-- delivered: then sent -> delivered (a second move: the guard
+		-- allows no skipping)
+		IF FOUND AND p_outcomes[k] = 'delivered' THEN
+			UPDATE delivery_log d SET delivery_status = 'delivered', updated_at = now()
+			 WHERE d.delivery_id = p_ids[k] AND d.tenant_id = me
+			   AND d.delivery_status = 'sent';
+		END IF;
+	END LOOP;
 	INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, ended_at, outcome,
 				      status_code, error, response, sender)
 	SELECT me, p_ids[k], p_attempts[k], p_started[k], p_ended[k], p_outcomes[k],
 	       p_status_codes[k], p_errors[k], left(p_responses[k], 8192), p_owner
 	  FROM unnest(pos) AS k
 	 WHERE p_attempts[k] IS NOT NULL;
-	-- sent and delivered: queued -> sent; failed: queued or sent -> failed
-	SELECT array_agg(d.tid) INTO log_tids
-	  FROM unnest(pos) AS k
-	 CROSS JOIN LATERAL (SELECT l.ctid AS tid FROM delivery_log l
-			      WHERE l.delivery_id = p_ids[k] AND l.tenant_id = me
-				AND CASE p_outcomes[k]
-				    WHEN 'failed' THEN l.delivery_status IN ('queued', 'sent')
-				    ELSE l.delivery_status = 'queued' END
-			      OFFSET 0) d
-	 WHERE p_outcomes[k] <> 'retry';
-	WITH m AS (
-		UPDATE delivery_log d
-		   SET delivery_status =
-			CASE WHEN p_outcomes[array_position(p_ids, d.delivery_id)] = 'failed'
-			     THEN 'failed'::delivery_status ELSE 'sent'::delivery_status END,
-		       provider_response = p_provider_responses[array_position(p_ids, d.delivery_id)],
-		       updated_at = now()
-		 WHERE d.ctid = ANY (log_tids) AND d.tenant_id = me
-		   AND d.delivery_status IN ('queued', 'sent')
-		RETURNING d.ctid AS tid, p_outcomes[array_position(p_ids, d.delivery_id)] AS outcome
-	)
-	SELECT count(*), array_agg(m.tid) FILTER (WHERE m.outcome = 'delivered')
-	  INTO moves, delivered_tids FROM m;
-	IF moves <> coalesce(cardinality(log_tids), 0) THEN
-		RAISE EXCEPTION 'leo_deliver_record_many: % of % deliveries changed under the batch',
-			coalesce(cardinality(log_tids), 0) - moves, cardinality(log_tids)
-			USING ERRCODE = 'serialization_failure';
-	END IF;
-	-- delivered: then sent -> delivered, a second move (the guard allows no
-	-- skipping) of the row versions just written
-	IF delivered_tids IS NOT NULL THEN
-		UPDATE delivery_log d SET delivery_status = 'delivered', updated_at = now()
-		 WHERE d.ctid = ANY (delivered_tids) AND d.tenant_id = me;
-	END IF;
 	RETURN kept;
 END
 $$;
