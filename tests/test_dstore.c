@@ -1,8 +1,7 @@
 /*
  * test_dstore.c — the sender's database calls (dstore.c) against the real
- * schema functions, as the sender's login role: claim, record, a record and
- * a claim in one transaction, receipt, backlog, and a refused statement
- * that leaves the connection usable.
+ * schema functions, as the sender's login role: claim, record, receipt,
+ * backlog, and a refused statement that leaves the connection usable.
  * Runs in its own database made by tests/newdb.sh (ctest does it).
  */
 #include <stdarg.h>
@@ -202,56 +201,11 @@ static void test_batch(void **state)
 	dstore_claims_free(c, n);
 }
 
-/* Records and the next claim in one transaction: both, or neither. */
-static void test_record_claim(void **state)
-{
-	struct dclaim *c, *c2;
-	struct drecord rec;
-	bool kept;
-	int64_t now = clock_wall_us();
-	char *v;
-	int n, n2;
-
-	(void)state;
-	su_exec("INSERT INTO delivery_log (tenant_id, profile_id, channel, idempotency_key)"
-		" SELECT '" A "', 'P1', 'email', 'rc' || g FROM generate_series(1, 2) g");
-	assert_int_equal(dstore_claim(db, A, "t1", 60, 1, "email", &c, &n), 0);
-	assert_int_equal(n, 1);	/* b1, released by test_batch */
-	rec = (struct drecord){ .delivery_id = c[0].delivery_id, .attempt = 1, .started_us = now,
-				.ended_us = now, .outcome = "bogus" };
-	assert_int_equal(dstore_record_claim(db, A, "t1", &rec, 1, &kept, 60, 10, "email", &c2, &n2),
-			 -1);
-	assert_int_equal(n2, 0);
-	assert_true(dstore_up(db));
-	v = su_value("SELECT count(*) FROM delivery_work WHERE claimed_by = 't1'");
-	assert_string_equal(v, "1");	/* the refused record took the claim back with it */
-	free(v);
-
-	rec.outcome = "sent";
-	assert_int_equal(dstore_record_claim(db, A, "t1", &rec, 1, &kept, 60, 10, "email", &c2, &n2),
-			 0);
-	assert_true(kept);
-	assert_int_equal(n2, 2);	/* rc1 and rc2; b2's retry is not due */
-	assert_string_equal(c2[0].idempotency_key, "rc1");
-	assert_string_equal(c2[1].idempotency_key, "rc2");
-	v = su_value("SELECT string_agg(idempotency_key || ' ' || delivery_status, ',' ORDER BY delivery_id)"
-		     " FROM delivery_log WHERE idempotency_key IN ('b1', 'rc1', 'rc2')");
-	assert_string_equal(v, "b1 sent,rc1 queued,rc2 queued");
-	free(v);
-	v = su_value("SELECT string_agg(d.idempotency_key, ',' ORDER BY d.delivery_id) FROM delivery_work w"
-		     " JOIN delivery_log d USING (tenant_id, delivery_id) WHERE w.claimed_by = 't1'");
-	assert_string_equal(v, "rc1,rc2");
-	free(v);
-	dstore_claims_free(c, n);
-	dstore_claims_free(c2, n2);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round),
 		cmocka_unit_test(test_batch),
-		cmocka_unit_test(test_record_claim),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

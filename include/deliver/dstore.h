@@ -73,14 +73,6 @@ struct drecord {
 int dstore_record(struct dstore *d, const char *tenant, const char *owner,
 		  const struct drecord *r, int n, bool *kept) __attribute__((warn_unused_result));
 
-/* dstore_record of rec[0..nrec-1], then dstore_claim, in one transaction:
- * one commit and one round trip for both.  0, or -1: nothing written nor
- * claimed (then call them one by one). */
-int dstore_record_claim(struct dstore *d, const char *tenant, const char *owner,
-			const struct drecord *rec, int nrec, bool *kept, int lease_s, int limit,
-			const char *channel, struct dclaim **out, int *n)
-	__attribute__((warn_unused_result));
-
 /* Give claims back untouched; 0 or -1. */
 int dstore_release(struct dstore *d, const char *tenant, const char *owner,
 		   const long long *ids, int n) __attribute__((warn_unused_result));

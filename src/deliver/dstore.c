@@ -7,8 +7,7 @@
  *	SELECT ... FROM leo_deliver_...(...)
  *	COMMIT
  *
- * sent in one go and read back in one round trip (dstore_record_claim: the
- * record, then the claim, between the one BEGIN and COMMIT).  A struct dstore is one
+ * sent in one go and read back in one round trip.  A struct dstore is one
  * connection of the thread that made it (the loop's; the stats thread has
  * its own for receipts).  NB: calls block that thread for the round trip.
  */
@@ -63,21 +62,14 @@ static void dstore_drop(struct dstore *d)
 	d->conn = NULL;
 }
 
-/* One statement of a transaction: sql with params[0..n-1] as $1..$n. */
-struct dstmt {
-	const char *sql;
-	int n;
-	const char *const *params;
-};
-
 /*
- * Run the statements st[0..times-1] in one transaction under tenant.
- * res[k]: the k-th statement's result (PQclear it), NULL when it had none.
- * 0, or -1 (logged; res all NULL): one failed statement rolls the whole
- * transaction back.
+ * Run sql `times` times in one transaction under tenant, the k-th time with
+ * params[k * n .. k * n + n - 1] as $1..$n.  res[k]: the k-th statement's
+ * result (PQclear it), NULL when it had none.  0, or -1 (logged; res all
+ * NULL): one failed statement rolls the whole transaction back.
  */
-static int dstore_tx_many(struct dstore *d, const char *tenant, const struct dstmt *st,
-			  int times, PGresult **res)
+static int dstore_tx_many(struct dstore *d, const char *tenant, const char *sql, int n,
+			  const char *const *params, int times, PGresult **res)
 {
 	const char *tp[1] = { tenant };
 	PGresult *r;
@@ -98,7 +90,7 @@ static int dstore_tx_many(struct dstore *d, const char *tenant, const struct dst
 	       PQsendQueryParams(d->conn, "SELECT set_config('app.current_tenant_id', $1, true)", 1,
 				 NULL, tp, NULL, NULL, 0);
 	for (int k = 0; sent && k < times; k++)
-		sent = PQsendQueryParams(d->conn, st[k].sql, st[k].n, NULL, st[k].params, NULL,
+		sent = PQsendQueryParams(d->conn, sql, n, NULL, params ? params + k * n : NULL, NULL,
 					 NULL, 0);
 	if (!sent || !PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
 	    !PQpipelineSync(d->conn)) {
@@ -109,13 +101,13 @@ static int dstore_tx_many(struct dstore *d, const char *tenant, const struct dst
 	/* BEGIN, set_config, the statements, COMMIT, each ending with NULL, then the sync */
 	for (int q = 0; q < times + 3; q++) {
 		while ((r = PQgetResult(d->conn)) != NULL) {
-			ExecStatusType rs = PQresultStatus(r);
+			ExecStatusType st = PQresultStatus(r);
 
-			if (rs == PGRES_FATAL_ERROR && rc == 0)
+			if (st == PGRES_FATAL_ERROR && rc == 0)
 				log_warn("database: %s", PQresultErrorMessage(r));
-			if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK)
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 				rc = -1;
-			if (q >= 2 && q < times + 2 && rs == PGRES_TUPLES_OK && !res[q - 2])
+			if (q >= 2 && q < times + 2 && st == PGRES_TUPLES_OK && !res[q - 2])
 				res[q - 2] = r;
 			else
 				PQclear(r);
@@ -146,9 +138,7 @@ static int dstore_tx_many(struct dstore *d, const char *tenant, const struct dst
 static int dstore_tx(struct dstore *d, const char *tenant, const char *sql, int n,
 		     const char *const *params, PGresult **res)
 {
-	const struct dstmt st = { sql, n, params };
-
-	return dstore_tx_many(d, tenant, &st, 1, res);
+	return dstore_tx_many(d, tenant, sql, n, params, 1, res);
 }
 
 int dstore_tenants(struct dstore *d, char (**ids)[TENANT_ID_SIZE], int *n)
@@ -191,31 +181,26 @@ void dstore_claims_free(struct dclaim *c, int n)
 	free(c);
 }
 
-#define DSTORE_CLAIM_SQL \
-	"SELECT delivery_id, channel, idempotency_key, attempt, age_s, consent_ok," \
-	" address, template_id, template_version, template_engine, subject_template," \
-	" body_template, context" \
-	" FROM leo_deliver_claim($1, $2, $3, p_channel => $4::leo_channel)"
-
-/* The claim's parameters, in p[0..3] (ls and lim: room for them). */
-static void dstore_claim_params(const char *owner, int lease_s, int limit, const char *channel,
-				char ls[16], char lim[16], const char *p[4])
+int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int lease_s, int limit,
+		 const char *channel, struct dclaim **out, int *n)
 {
-	snprintf(ls, 16, "%d", lease_s);
-	snprintf(lim, 16, "%d", limit);
-	p[0] = owner;
-	p[1] = ls;
-	p[2] = lim;
-	p[3] = channel;
-}
-
-/* The claimed rows of r (cleared here) as *out, *n; 0 or -1 (none). */
-static int dstore_claim_rows(PGresult *r, const char *tenant, struct dclaim **out, int *n)
-{
-	struct dclaim *c = calloc((size_t)PQntuples(r) + 1, sizeof(*c));
+	char ls[16], lim[16];
+	const char *p[4] = { owner, ls, lim, channel };
+	struct dclaim *c;
+	PGresult *r;
 
 	*out = NULL;
 	*n = 0;
+	snprintf(ls, sizeof(ls), "%d", lease_s);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	if (dstore_tx(d, tenant,
+		      "SELECT delivery_id, channel, idempotency_key, attempt, age_s, consent_ok,"
+		      " address, template_id, template_version, template_engine, subject_template,"
+		      " body_template, context"
+		      " FROM leo_deliver_claim($1, $2, $3, p_channel => $4::leo_channel)",
+		      4, p, &r))
+		return -1;
+	c = calloc((size_t)PQntuples(r) + 1, sizeof(*c));
 	if (!c) {
 		PQclear(r);
 		return -1;
@@ -250,21 +235,6 @@ static int dstore_claim_rows(PGresult *r, const char *tenant, struct dclaim **ou
 	PQclear(r);
 	*out = c;
 	return 0;
-}
-
-int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int lease_s, int limit,
-		 const char *channel, struct dclaim **out, int *n)
-{
-	char ls[16], lim[16];
-	const char *p[4];
-	PGresult *r;
-
-	*out = NULL;
-	*n = 0;
-	dstore_claim_params(owner, lease_s, limit, channel, ls, lim, p);
-	if (dstore_tx(d, tenant, DSTORE_CLAIM_SQL, 4, p, &r))
-		return -1;
-	return dstore_claim_rows(r, tenant, out, n);
 }
 
 /*
@@ -373,105 +343,53 @@ static bool dstore_in_array(const char *a, long long id)
 	return false;
 }
 
-#define DSTORE_RECORD_SQL \
-	"SELECT leo_deliver_record_many($1, $2::bigint[], $3::integer[]," \
-	" $4::timestamptz[], $5::timestamptz[], $6::text[], $7::integer[], $8::text[]," \
-	" $9::text[], $10::timestamptz[], $11::jsonb[])"
-
-enum { DR_ID, DR_ATT, DR_ST, DR_EN, DR_OUT, DR_CODE, DR_ERR, DR_RESP, DR_NEXT, DR_PROV, DR_NA };
-
-/* The record's parameters in p[1..DR_NA] (p[0]: the owner), built in a[]
- * (free each a[i].p); 0, or -1 when out of memory. */
-static int dstore_record_params(const struct drecord *rec, int n, struct abuf a[DR_NA],
-				const char *p[DR_NA + 1])
+int dstore_record(struct dstore *d, const char *tenant, const char *owner,
+		  const struct drecord *rec, int n, bool *kept)
 {
+	enum { ID, ATT, ST, EN, OUT, CODE, ERR, RESP, NEXT, PROV, NA };
+	struct abuf a[NA] = { 0 };
+	const char *p[NA + 1] = { owner };
 	char num[24];
+	PGresult *res = NULL;
+	int rc = -1;
 
 	for (int k = 0; k < n; k++) {
 		const struct drecord *r = &rec[k];
 
+		kept[k] = false;
 		snprintf(num, sizeof(num), "%lld", r->delivery_id);
-		ab_raw(&a[DR_ID], k, num);
+		ab_raw(&a[ID], k, num);
 		snprintf(num, sizeof(num), "%d", r->attempt);
-		ab_raw(&a[DR_ATT], k, r->attempt ? num : "NULL");
-		ab_ts(&a[DR_ST], k, r->started_us);
-		ab_ts(&a[DR_EN], k, r->ended_us);
-		ab_str(&a[DR_OUT], k, r->outcome);
+		ab_raw(&a[ATT], k, r->attempt ? num : "NULL");
+		ab_ts(&a[ST], k, r->started_us);
+		ab_ts(&a[EN], k, r->ended_us);
+		ab_str(&a[OUT], k, r->outcome);
 		snprintf(num, sizeof(num), "%ld", r->status_code);
-		ab_raw(&a[DR_CODE], k, r->status_code ? num : "NULL");
-		ab_str(&a[DR_ERR], k, r->error);
-		ab_str(&a[DR_RESP], k, r->response);
+		ab_raw(&a[CODE], k, r->status_code ? num : "NULL");
+		ab_str(&a[ERR], k, r->error);
+		ab_str(&a[RESP], k, r->response);
 		if (r->next_us)
-			ab_ts(&a[DR_NEXT], k, r->next_us);
+			ab_ts(&a[NEXT], k, r->next_us);
 		else
-			ab_raw(&a[DR_NEXT], k, "NULL");
-		ab_str(&a[DR_PROV], k, r->provider_response);
+			ab_raw(&a[NEXT], k, "NULL");
+		ab_str(&a[PROV], k, r->provider_response);
 	}
-	for (int i = 0; i < DR_NA; i++)
+	for (int i = 0; i < NA; i++)
 		if (!(p[i + 1] = ab_done(&a[i], n)))
-			return -1;
-	return 0;
-}
-
-/* kept[k] from the ids the record returned (res, cleared here). */
-static void dstore_record_kept(PGresult *res, const struct drecord *rec, int n, bool *kept)
-{
-	for (int k = 0; k < n; k++)
-		kept[k] = PQntuples(res) == 1 &&
-			  dstore_in_array(PQgetvalue(res, 0, 0), rec[k].delivery_id);
+			goto out;
+	if (dstore_tx(d, tenant,
+		      "SELECT leo_deliver_record_many($1, $2::bigint[], $3::integer[],"
+		      " $4::timestamptz[], $5::timestamptz[], $6::text[], $7::integer[], $8::text[],"
+		      " $9::text[], $10::timestamptz[], $11::jsonb[])",
+		      NA + 1, p, &res))
+		goto out;
+	if (PQntuples(res) == 1)
+		for (int k = 0; k < n; k++)
+			kept[k] = dstore_in_array(PQgetvalue(res, 0, 0), rec[k].delivery_id);
 	PQclear(res);
-}
-
-int dstore_record(struct dstore *d, const char *tenant, const char *owner,
-		  const struct drecord *rec, int n, bool *kept)
-{
-	struct abuf a[DR_NA] = { 0 };
-	const char *p[DR_NA + 1] = { owner };
-	PGresult *res = NULL;
-	int rc = -1;
-
-	for (int k = 0; k < n; k++)
-		kept[k] = false;
-	if (dstore_record_params(rec, n, a, p) ||
-	    dstore_tx(d, tenant, DSTORE_RECORD_SQL, DR_NA + 1, p, &res))
-		goto out;
-	dstore_record_kept(res, rec, n, kept);
 	rc = 0;
 out:
-	for (int i = 0; i < DR_NA; i++)
-		free(a[i].p);
-	return rc;
-}
-
-int dstore_record_claim(struct dstore *d, const char *tenant, const char *owner,
-			const struct drecord *rec, int nrec, bool *kept, int lease_s, int limit,
-			const char *channel, struct dclaim **out, int *n)
-{
-	struct abuf a[DR_NA] = { 0 };
-	const char *p[DR_NA + 1] = { owner }, *cp[4];
-	char ls[16], lim[16];
-	PGresult *res[2] = { NULL, NULL };
-	int rc = -1;
-
-	*out = NULL;
-	*n = 0;
-	for (int k = 0; k < nrec; k++)
-		kept[k] = false;
-	dstore_claim_params(owner, lease_s, limit, channel, ls, lim, cp);
-	if (dstore_record_params(rec, nrec, a, p))
-		goto out;
-	if (dstore_tx_many(d, tenant,
-			   (const struct dstmt[]){ { DSTORE_RECORD_SQL, DR_NA + 1, p },
-						   { DSTORE_CLAIM_SQL, 4, cp } },
-			   2, res))
-		goto out;
-	dstore_record_kept(res[0], rec, nrec, kept);
-	rc = 0;
-	/* committed: claims whose rows cannot be read come back after their lease */
-	if (dstore_claim_rows(res[1], tenant, out, n))
-		log_error("out of memory: claimed deliveries wait for their lease to run out");
-out:
-	for (int i = 0; i < DR_NA; i++)
+	for (int i = 0; i < NA; i++)
 		free(a[i].p);
 	return rc;
 }

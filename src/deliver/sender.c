@@ -1,12 +1,9 @@
 /*
  * sender.c — claim, check, render, send, record (sender.h).  Loop thread.
  *
- * A pass: for each active tenant and each channel with a transport claim as
- * many due deliveries as the channel has free slots and rate tokens for,
- * the first claim of a tenant in the transaction that writes the records
- * of that tenant waiting at the head (sender_record_claim); then write the
- * records left (other tenants', none claimed, kept from before while the
- * database was away).  Each
+ * A pass: write the records kept from before (the database was away), then
+ * for each active tenant and each channel with a transport claim as many
+ * due deliveries as the channel has free slots and rate tokens for.  Each
  * claim becomes a job: consent withdrawn, no address or a template that
  * fails end it at once as `failed` (no attempt: nothing was sent);
  * otherwise its message goes to the channel's transport and the result,
@@ -204,85 +201,31 @@ static void sender_finish(struct sender *s, struct sjob *j)
 	sender_wake_job(s);
 }
 
-/* The first run of pending records, if tenant's, in batch; how many. */
-static int sender_run_of(struct sender *s, const char *tenant, struct sjob **batch)
-{
-	int n = 0;
-
-	for (struct sjob *j = s->pending; j && n < SENDER_WRITE_MAX && !strcmp(j->tenant, tenant);
-	     j = j->next)
-		batch[n++] = j;
-	return n;
-}
-
-/* The first n pending jobs (batch) are written: off the list and freed. */
-static void sender_written_run(struct sender *s, struct sjob **batch, int n)
-{
-	s->waiting_said = 0;
-	s->pending = batch[n - 1]->next;
-	if (!s->pending)
-		s->pending_tail = &s->pending;
-	for (int k = 0; k < n; k++)
-		sender_job_free(batch[k]);
-}
-
-static void sender_waiting(struct sender *s, int n)
-{
-	if (!s->waiting_said++)
-		log_warn("%d or more records wait for the database", n);
-}
-
 /* Write what is pending, a transaction per run of one tenant's records;
  * false (the rest kept) while the database is away. */
 static bool sender_flush(struct sender *s)
 {
-	struct sjob *batch[SENDER_WRITE_MAX];
+	struct sjob *batch[SENDER_WRITE_MAX], *j;
 	int n;
 
 	while (s->pending) {
-		n = sender_run_of(s, s->pending->tenant, batch);
+		n = 0;
+		for (j = s->pending; j && n < SENDER_WRITE_MAX && !strcmp(j->tenant, s->pending->tenant);
+		     j = j->next)
+			batch[n++] = j;
 		if (!sender_write(s, batch, n)) {
-			sender_waiting(s, n);
+			if (!s->waiting_said++)
+				log_warn("%d or more records wait for the database", n);
 			return false;
 		}
-		sender_written_run(s, batch, n);
+		s->waiting_said = 0;
+		s->pending = j;
+		if (!s->pending)
+			s->pending_tail = &s->pending;
+		for (int k = 0; k < n; k++)
+			sender_job_free(batch[k]);
 	}
 	return true;
-}
-
-/*
- * Claim for channel ch of tenant, in the same transaction as the first run
- * of pending records when it is tenant's (one commit for both: the records
- * of a busy sender's batch and the claim of the next).  A refused
- * transaction is done again apart: the records one by one (sender_flush),
- * then the claim.  0, or -1 while the database is away.
- */
-static int sender_record_claim(struct sender *s, const char *tenant, struct channel *ch,
-			       int limit, struct dclaim **c, int *n)
-{
-	struct sjob *batch[SENDER_WRITE_MAX];
-	int nrec = sender_run_of(s, tenant, batch);
-
-	if (nrec) {
-		for (int k = 0; k < nrec; k++)
-			s->rec[k] = batch[k]->rec;
-		if (!dstore_record_claim(s->db, tenant, s->owner, s->rec, nrec, s->kept,
-					 s->cfg->deliver.claim_lease_s, limit,
-					 deliver_channel_names[ch->id], c, n)) {
-			for (int k = 0; k < nrec; k++)
-				sender_written(batch[k], s->kept[k]);
-			sender_written_run(s, batch, nrec);
-			return 0;
-		}
-		if (!dstore_up(s->db)) {
-			sender_waiting(s, nrec);
-			return -1;
-		}
-		if (!sender_flush(s))
-			return -1;
-	}
-	return dstore_claim(s->db, tenant, s->owner, s->cfg->deliver.claim_lease_s, limit,
-			    deliver_channel_names[ch->id], c, n);
 }
 
 /* A failure without a send: consent withdrawn, no address, a bad template. */
@@ -425,7 +368,8 @@ static int sender_claim(struct sender *s, const char *tenant, struct channel *ch
 		sender_wake_at(s, now + ratelimit_wait_us(&ch->rate, now));
 	if (!got)
 		return 0;
-	if (sender_record_claim(s, tenant, ch, got, &c, &n)) {
+	if (dstore_claim(s->db, tenant, s->owner, s->cfg->deliver.claim_lease_s, got,
+			 deliver_channel_names[ch->id], &c, &n)) {
 		ratelimit_give(&ch->rate, got);
 		return -1;
 	}
@@ -470,7 +414,7 @@ static void sender_pass(struct sender *s)
 
 	if (s->stopping)
 		return;
-	if (sender_tenants(s)) {
+	if (!sender_flush(s) || sender_tenants(s)) {
 		rc = -1;
 		goto out;
 	}
@@ -483,9 +427,6 @@ static void sender_pass(struct sender *s)
 			if (s->ch[c].kind != DK_NONE)
 				rc = sender_claim(s, tenants[(s->rotate + (unsigned)i) % (unsigned)n],
 						  &s->ch[c]);
-	/* the records no claim took along */
-	if (!rc && !sender_flush(s))
-		rc = -1;
 out:
 	if (rc) {
 		s->tenants_stale = true;
