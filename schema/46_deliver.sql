@@ -7,16 +7,17 @@
 -- delivery_log stays as leo-alertd writes it (append-only but for the
 -- forward-only delivery_status, 40_functions.sql).  What changes while a
 -- delivery is being worked lives beside it:
---   delivery_work     one row per delivery once claimed: attempts so far,
---                     when the next attempt is due, who holds it until when;
---                     created by the first claim, so leo-alertd's write path
---                     pays nothing for it;
+--   delivery_work     one row per delivery in flight or waiting for a
+--                     retry: attempts so far, when the next attempt is due,
+--                     who holds it until when; created by the first claim,
+--                     so leo-alertd's write path pays nothing for it, and
+--                     deleted with the final outcome;
 --   delivery_attempt  append-only, one row per attempt made, written in the
 --                     same transaction as the status move it caused.
 -- A claim is a lease: claimed_by and claimed_until.  Two senders never hold
 -- one delivery (FOR UPDATE SKIP LOCKED, then the lease); a sender that died
 -- loses its claims when their lease runs out.  A sender whose lease ran
--- out finds leo_deliver_record refusing its result, so one attempt's
+-- out finds leo_deliver_record_many refusing its result, so one attempt's
 -- outcome is recorded once.
 --
 -- No foreign keys to delivery_log: its rows are never deleted, the
@@ -99,26 +100,26 @@ $$;
 
 -- The recipient's address for a channel (SPEC 7): email from primary_email,
 -- else an "email:" identity; sms and whatsapp "phone:"; zalo_oa "zalo:";
--- web_push "webpush:".  NULL when the profile has none.
+-- web_push "webpush:".  NULL when the profile has none.  An expression
+-- without a subquery and no SET clause, so that the claim's query inlines
+-- it: a call of its own cost more than the rest of a claimed row's address
+-- and context (it names only pg_catalog's functions, found first).
 CREATE OR REPLACE FUNCTION leo_deliver_address(p_channel leo_channel, p_primary_email text,
 	p_identities jsonb)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
-SET search_path = pg_catalog, public
 AS $$
 	SELECT CASE WHEN p_channel = 'email' AND nullif(p_primary_email, '') IS NOT NULL
 		    THEN p_primary_email
-	       ELSE (SELECT nullif(substr(i, length(k.prefix) + 1), '')
-		       FROM jsonb_array_elements_text(
-			    CASE WHEN jsonb_typeof(p_identities) = 'array' THEN p_identities
-				 ELSE '[]' END) WITH ORDINALITY AS x(i, o),
-			    (SELECT CASE p_channel WHEN 'email' THEN 'email:'
-				    WHEN 'sms' THEN 'phone:' WHEN 'whatsapp' THEN 'phone:'
-				    WHEN 'zalo_oa' THEN 'zalo:' WHEN 'web_push' THEN 'webpush:'
-				    END AS prefix) k
-		      WHERE starts_with(i, k.prefix) AND length(i) > length(k.prefix)
-		      ORDER BY o LIMIT 1)
+	       WHEN jsonb_typeof(p_identities) = 'array'
+	       -- the first identity "prefix:rest" with a non-empty rest, less its prefix
+	       THEN regexp_replace(jsonb_path_query_first(p_identities,
+			'strict $[*] ? (@ starts with $p && @ != $p)',
+			jsonb_object(ARRAY['p', CASE p_channel WHEN 'email' THEN 'email:'
+				WHEN 'sms' THEN 'phone:' WHEN 'whatsapp' THEN 'phone:'
+				WHEN 'zalo_oa' THEN 'zalo:' WHEN 'web_push' THEN 'webpush:' END]))
+			#>> '{}', '^[^:]*:', '')
 	       END
 $$;
 
@@ -151,14 +152,20 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH due AS (
+		-- the queued rows in delivery_id order, each with one probe of
+		-- its work row (not due yet, or held): OFFSET 0 keeps NOT EXISTS
+		-- a probe per row, never an anti-join that reads all of
+		-- delivery_work and sorts the tenant's queued rows (which the
+		-- planner picks once the tables have statistics)
 		SELECT d.delivery_id
 		  FROM delivery_log d
-		  LEFT JOIN delivery_work w ON w.tenant_id = d.tenant_id AND w.delivery_id = d.delivery_id
 		 WHERE d.tenant_id = me AND d.delivery_status = 'queued'
 		   AND (p_channel IS NULL OR d.channel = p_channel)
 		   AND (p_ids IS NULL OR d.delivery_id = ANY (p_ids))
-		   AND (w.delivery_id IS NULL OR (w.next_attempt_at <= now()
-			AND (w.claimed_until IS NULL OR w.claimed_until < now())))
+		   AND NOT EXISTS (SELECT FROM delivery_work w
+				    WHERE w.tenant_id = me AND w.delivery_id = d.delivery_id
+				      AND (w.next_attempt_at > now() OR w.claimed_until >= now())
+				   OFFSET 0)
 		 ORDER BY d.delivery_id
 		 LIMIT greatest(p_limit, 0)
 		   FOR UPDATE OF d SKIP LOCKED
@@ -186,7 +193,8 @@ BEGIN
 			'primary_email', p.primary_email, 'living_location', p.living_location,
 			'job_titles', coalesce(p.job_titles, '[]'), 'segments', coalesce(p.segments, '[]')),
 		'rule', jsonb_build_object('rule_id', d.rule_id, 'symbol', r.symbol,
-			'condition', leo_condition_text(r.condition_logic),
+			'condition', CASE WHEN r.condition_logic IS NOT NULL
+				THEN leo_condition_text(r.condition_logic) END,
 			'trigger_count', r.trigger_count),
 		'tick', jsonb_build_object('symbol', coalesce(r.symbol, m.value ->> 'symbol'),
 			'price', (m.value -> 'observed' -> 'price'),
@@ -216,76 +224,21 @@ BEGIN
 END
 $$;
 
--- Record one attempt of a claimed delivery and its status move, in one go:
--- the attempt row (p_attempt NULL: none, a failure without a send such as
--- consent_withdrawn), then for p_outcome
---   sent       queued -> sent
---   delivered  queued -> sent -> delivered
---   failed     -> failed
---   retry      stays queued; attempts + 1, due at p_next_at
--- with provider_response = p_provider_response, and the claim released.
--- False, and nothing written, when p_owner no longer holds the claim.
-CREATE OR REPLACE FUNCTION leo_deliver_record(p_owner text, p_delivery_id bigint,
-	p_attempt integer, p_started timestamptz, p_ended timestamptz, p_outcome text,
-	p_status_code integer, p_error text, p_response text, p_next_at timestamptz,
-	p_provider_response jsonb)
-RETURNS boolean
-LANGUAGE plpgsql
-SET search_path = pg_catalog, public
-AS $$
-DECLARE
-	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
-	w delivery_work;
-BEGIN
-	IF p_outcome IS NULL OR p_outcome NOT IN ('sent', 'delivered', 'retry', 'failed') THEN
-		RAISE EXCEPTION 'leo_deliver_record: unknown outcome %', p_outcome
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	SELECT * INTO w FROM delivery_work dw
-	 WHERE dw.tenant_id = me AND dw.delivery_id = p_delivery_id
-	   AND dw.claimed_by = p_owner AND dw.claimed_until >= now()
-	   FOR UPDATE;
-	IF NOT FOUND THEN
-		RETURN false;
-	END IF;
-	IF p_attempt IS NOT NULL THEN
-		INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, ended_at,
-					      outcome, status_code, error, response, sender)
-		VALUES (me, p_delivery_id, p_attempt, p_started, p_ended, p_outcome, p_status_code,
-			p_error, left(p_response, 8192), p_owner);
-	END IF;
-	IF p_outcome IN ('sent', 'delivered') THEN
-		UPDATE delivery_log SET delivery_status = 'sent', provider_response = p_provider_response,
-		       updated_at = now()
-		 WHERE tenant_id = me AND delivery_id = p_delivery_id AND delivery_status = 'queued';
-	END IF;
-	IF p_outcome = 'delivered' THEN
-		UPDATE delivery_log SET delivery_status = 'delivered', updated_at = now()
-		 WHERE tenant_id = me AND delivery_id = p_delivery_id AND delivery_status = 'sent';
-	ELSIF p_outcome = 'failed' THEN
-		UPDATE delivery_log SET delivery_status = 'failed', provider_response = p_provider_response,
-		       updated_at = now()
-		 WHERE tenant_id = me AND delivery_id = p_delivery_id
-		   AND delivery_status IN ('queued', 'sent');
-	END IF;
-	UPDATE delivery_work dw
-	   SET attempts = dw.attempts + CASE WHEN p_attempt IS NULL THEN 0 ELSE 1 END,
-	       next_attempt_at = CASE WHEN p_outcome = 'retry' THEN coalesce(p_next_at, now())
-				      ELSE dw.next_attempt_at END,
-	       claimed_by = NULL, claimed_until = NULL, updated_at = now()
-	 WHERE dw.tenant_id = me AND dw.delivery_id = p_delivery_id;
-	RETURN true;
-END
-$$;
-
 -- leo_deliver_record for a batch: record k is element k of every array
 -- (p_attempts[k] NULL: no attempt row), the same moves, all in the
--- statement's transaction, as a few set-based statements over the arrays.
--- Each UPDATE finds its rows by primary key = ANY (the ids), one index
--- probe per record, and takes a record's values by its position in p_ids:
--- no join to unnest() whose row estimate could turn it into a scan of the
--- table or a nested loop over the arrays.  Returns the ids recorded; one whose claim p_owner no
--- longer holds is left out, and nothing is written for it.
+-- statement's transaction.  Returns the ids recorded; one whose claim
+-- p_owner no longer holds is left out, and nothing is written for it.
+--
+-- Each record's rows are written by statements that name a whole primary
+-- key, so that their only plan is one index probe, whatever the planner
+-- knows of the tables (nothing while a backlog is worked off: delivery_log
+-- was just loaded, delivery_work starts empty).  Set-based statements over
+-- the arrays were planned as scans of the tenant's rows (RLS's tenant_id
+-- condition is indexable, and its row estimate is a guess) and cost more
+-- per record than a statement each.  The attempt rows, which read no table,
+-- are one INSERT.  A final outcome deletes the work row: delivery_work
+-- holds only the deliveries in flight or waiting for a retry, which keeps
+-- the claim's look-up of it small.
 CREATE OR REPLACE FUNCTION leo_deliver_record_many(p_owner text, p_ids bigint[],
 	p_attempts integer[], p_started timestamptz[], p_ended timestamptz[], p_outcomes text[],
 	p_status_codes integer[], p_errors text[], p_responses text[], p_next_at timestamptz[],
@@ -297,7 +250,8 @@ AS $$
 DECLARE
 	me constant uuid := nullif(current_setting('app.current_tenant_id', true), '')::uuid;
 	n constant integer := coalesce(cardinality(p_ids), 0);
-	kept bigint[];
+	kept bigint[] := '{}';	-- the ids whose claim p_owner holds
+	pos integer[] := '{}';	-- their positions in the arrays
 BEGIN
 	IF EXISTS (SELECT FROM unnest(ARRAY[cardinality(p_attempts), cardinality(p_started),
 				  cardinality(p_ended), cardinality(p_outcomes),
@@ -314,54 +268,74 @@ BEGIN
 		RAISE EXCEPTION 'leo_deliver_record_many: unknown outcome in %', p_outcomes
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	-- the claims still held, released and locked in one go: the UPDATE
-	-- re-checks the latest version of each, as leo_deliver_record's FOR
-	-- UPDATE does; a retry counts its attempt and becomes due at p_next_at
-	WITH w AS (
-		UPDATE delivery_work dw
-		   SET attempts = dw.attempts +
-			CASE WHEN p_attempts[array_position(p_ids, dw.delivery_id)] IS NULL THEN 0
-			     ELSE 1 END,
-		       next_attempt_at =
-			CASE WHEN p_outcomes[array_position(p_ids, dw.delivery_id)] = 'retry'
-			     THEN coalesce(p_next_at[array_position(p_ids, dw.delivery_id)], now())
-			     ELSE dw.next_attempt_at END,
-		       claimed_by = NULL, claimed_until = NULL, updated_at = now()
-		 WHERE dw.tenant_id = me AND dw.delivery_id = ANY (p_ids)
-		   AND dw.claimed_by = p_owner AND dw.claimed_until >= now()
-		RETURNING dw.delivery_id
-	)
-	SELECT coalesce(array_agg(w.delivery_id), '{}') INTO kept FROM w;
-	IF cardinality(kept) = 0 THEN
-		RETURN kept;
-	END IF;
+	FOR k IN 1 .. n LOOP
+		-- the claim, if still held (the latest version of the row is
+		-- checked: a claim taken over since is not ours): a final outcome
+		-- deletes it; a retry counts its attempt, is due at p_next_at and
+		-- released
+		IF p_outcomes[k] = 'retry' THEN
+			UPDATE delivery_work dw
+			   SET attempts = dw.attempts + CASE WHEN p_attempts[k] IS NULL THEN 0 ELSE 1 END,
+			       next_attempt_at = coalesce(p_next_at[k], now()),
+			       claimed_by = NULL, claimed_until = NULL, updated_at = now()
+			 WHERE dw.tenant_id = me AND dw.delivery_id = p_ids[k]
+			   AND dw.claimed_by = p_owner AND dw.claimed_until >= now();
+		ELSE
+			DELETE FROM delivery_work dw
+			 WHERE dw.tenant_id = me AND dw.delivery_id = p_ids[k]
+			   AND dw.claimed_by = p_owner AND dw.claimed_until >= now();
+		END IF;
+		CONTINUE WHEN NOT FOUND;
+		kept := kept || p_ids[k];
+		pos := pos || k;
+		CONTINUE WHEN p_outcomes[k] = 'retry';
+		-- sent and delivered: queued -> sent; failed: queued or sent -> failed
+		UPDATE delivery_log d
+		   SET delivery_status = CASE WHEN p_outcomes[k] = 'failed' THEN 'failed'::delivery_status
+					      ELSE 'sent'::delivery_status END,
+		       provider_response = p_provider_responses[k], updated_at = now()
+		 WHERE d.delivery_id = p_ids[k] AND d.tenant_id = me
+		   AND CASE WHEN p_outcomes[k] = 'failed' THEN d.delivery_status IN ('queued', 'sent')
+			    ELSE d.delivery_status = 'queued' END;
+		-- delivered: then sent -> delivered (a second move: the guard
+		-- allows no skipping)
+		IF FOUND AND p_outcomes[k] = 'delivered' THEN
+			UPDATE delivery_log d SET delivery_status = 'delivered', updated_at = now()
+			 WHERE d.delivery_id = p_ids[k] AND d.tenant_id = me
+			   AND d.delivery_status = 'sent';
+		END IF;
+	END LOOP;
 	INSERT INTO delivery_attempt (tenant_id, delivery_id, attempt, started_at, ended_at, outcome,
 				      status_code, error, response, sender)
-	SELECT me, r.id, r.attempt, r.started, r.ended, r.outcome, r.status_code, r.error,
-	       left(r.response, 8192), p_owner
-	  FROM unnest(p_ids, p_attempts, p_started, p_ended, p_outcomes, p_status_codes, p_errors,
-		      p_responses) AS r(id, attempt, started, ended, outcome, status_code, error, response)
-	 WHERE r.attempt IS NOT NULL AND r.id = ANY (kept);
-	-- sent and delivered: queued -> sent; failed: queued or sent -> failed
-	UPDATE delivery_log d
-	   SET delivery_status =
-		CASE WHEN p_outcomes[array_position(p_ids, d.delivery_id)] = 'failed'
-		     THEN 'failed'::delivery_status ELSE 'sent'::delivery_status END,
-	       provider_response = p_provider_responses[array_position(p_ids, d.delivery_id)],
-	       updated_at = now()
-	 WHERE d.tenant_id = me AND d.delivery_id = ANY (kept)
-	   AND CASE p_outcomes[array_position(p_ids, d.delivery_id)]
-		WHEN 'failed' THEN d.delivery_status IN ('queued', 'sent')
-		WHEN 'retry' THEN false
-		ELSE d.delivery_status = 'queued' END;
-	-- delivered: then sent -> delivered (a second move: the guard allows no skipping)
-	IF 'delivered' = ANY (p_outcomes) THEN
-		UPDATE delivery_log d SET delivery_status = 'delivered', updated_at = now()
-		 WHERE d.tenant_id = me AND d.delivery_id = ANY (kept) AND d.delivery_status = 'sent'
-		   AND p_outcomes[array_position(p_ids, d.delivery_id)] = 'delivered';
-	END IF;
+	SELECT me, p_ids[k], p_attempts[k], p_started[k], p_ended[k], p_outcomes[k],
+	       p_status_codes[k], p_errors[k], left(p_responses[k], 8192), p_owner
+	  FROM unnest(pos) AS k
+	 WHERE p_attempts[k] IS NOT NULL;
 	RETURN kept;
 END
+$$;
+
+-- Record one attempt of a claimed delivery and its status move, in one go:
+-- the attempt row (p_attempt NULL: none, a failure without a send such as
+-- consent_withdrawn), then for p_outcome
+--   sent       queued -> sent
+--   delivered  queued -> sent -> delivered
+--   failed     -> failed
+--   retry      stays queued; attempts + 1, due at p_next_at
+-- with provider_response = p_provider_response, and the claim released.
+-- False, and nothing written, when p_owner no longer holds the claim.
+-- A batch of one of leo_deliver_record_many, which the sender calls.
+CREATE OR REPLACE FUNCTION leo_deliver_record(p_owner text, p_delivery_id bigint,
+	p_attempt integer, p_started timestamptz, p_ended timestamptz, p_outcome text,
+	p_status_code integer, p_error text, p_response text, p_next_at timestamptz,
+	p_provider_response jsonb)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, public
+AS $$
+	SELECT cardinality(leo_deliver_record_many(p_owner, ARRAY[p_delivery_id], ARRAY[p_attempt],
+		ARRAY[p_started], ARRAY[p_ended], ARRAY[p_outcome], ARRAY[p_status_code],
+		ARRAY[p_error], ARRAY[p_response], ARRAY[p_next_at], ARRAY[p_provider_response])) = 1
 $$;
 
 -- Give claims back untouched (a sender stopping, a channel without a

@@ -39,7 +39,7 @@ BEGIN
 			('behavioral_events', '{select,insert,delete}', NULL),
 			('consent_management', '{select,insert,update,delete}', NULL),
 			('embedding_job', '{select,insert,update,delete}', NULL),
-			('delivery_work', '{select,insert,update}', NULL),
+			('delivery_work', '{select,insert,update,delete}', NULL),
 			('delivery_attempt', '{select,insert}', NULL)
 		) AS v(tab, cmds, extra)
 	LOOP

@@ -48,7 +48,7 @@ GRANT SELECT ON tenant, cdp_profiles, consent_management, alert_rules, message_t
 	agent_task, news_feed TO leo_deliver;
 GRANT SELECT ON delivery_log TO leo_deliver;
 GRANT UPDATE (delivery_status, provider_response, updated_at) ON delivery_log TO leo_deliver;
-GRANT SELECT, INSERT, UPDATE ON delivery_work TO leo_deliver;
+GRANT SELECT, INSERT, UPDATE, DELETE ON delivery_work TO leo_deliver;
 GRANT SELECT, INSERT ON delivery_attempt TO leo_deliver;
 GRANT EXECUTE ON FUNCTION leo_active_tenants() TO leo_deliver;
 GRANT EXECUTE ON FUNCTION leo_deliver_claim(text, integer, integer, bigint[], leo_channel),

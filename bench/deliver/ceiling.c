@@ -2,7 +2,8 @@
  * ceiling.c — the sender benchmark's ceiling: the http transport and
  * libcurl's multi interface on a libevent loop (exactly the sender's
  * transport code), CONCURRENCY requests in flight, N messages, no
- * database.  Prints one line: requests, seconds, requests per second.
+ * database.  Prints one line: requests, seconds, requests per second and
+ * the CPU (user+sys) the requests took.
  *
  *	leo_bench_ceiling URL N CONCURRENCY
  */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "curlev.h"
@@ -26,6 +28,12 @@ struct ceiling {
 };
 
 static void ceiling_fill(struct ceiling *c);
+
+static double ceiling_cpu_s(const struct rusage *r)
+{
+	return (double)(r->ru_utime.tv_sec + r->ru_stime.tv_sec) +
+	       (double)(r->ru_utime.tv_usec + r->ru_stime.tv_usec) / 1e6;
+}
 
 static void ceiling_done(const struct tr_result *res, void *arg)
 {
@@ -59,6 +67,7 @@ int main(int argc, char **argv)
 	struct ceiling c = { 0 };
 	struct curlev *cv;
 	int64_t t0, t1;
+	struct rusage ru0, ru1;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: leo_bench_ceiling URL N CONCURRENCY\n");
@@ -84,12 +93,15 @@ int main(int argc, char **argv)
 					     .idempotency_key = c.keys[i], .rule_id = "r1",
 					     .profile_id = "p1", .created_at = "2026-12-07T12:00:00Z" };
 	}
+	getrusage(RUSAGE_SELF, &ru0);
 	t0 = clock_mono_us();
 	ceiling_fill(&c);
 	event_base_dispatch(c.base);
 	t1 = clock_mono_us();
-	printf("requests=%d failed=%d seconds=%.3f per_s=%.0f\n", c.done, c.failed,
-	       (double)(t1 - t0) / 1e6, c.done / ((double)(t1 - t0) / 1e6));
+	getrusage(RUSAGE_SELF, &ru1);
+	printf("requests=%d failed=%d seconds=%.3f per_s=%.0f cpu_s=%.3f\n", c.done, c.failed,
+	       (double)(t1 - t0) / 1e6, c.done / ((double)(t1 - t0) / 1e6),
+	       ceiling_cpu_s(&ru1) - ceiling_cpu_s(&ru0));
 	curlev_free(cv);
 	thttp_free(c.h);
 	event_base_free(c.base);

@@ -45,6 +45,16 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+# CPU ticks (user+sys) of one process; of the PostgreSQL server and its
+# children as "pid ticks" lines; the ticks of those since an earlier list
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+pg_ticks() {
+	local pm
+	pm=$(head -n 1 "$W/pg/data/postmaster.pid")
+	awk -v pm="$pm" '$1 == pm || $4 == pm { print $1, $14 + $15 }' /proc/[0-9]*/stat 2>/dev/null
+}
+ticks_since() { awk 'NR == FNR { t0[$1] = $2; next } { d += $2 - t0[$1] } END { print d + 0 }' "$1" -; }
+per_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t / hz / n * 1e6 }'; }
 log() { echo "[$(date -u +%H:%M:%S) load $(cut -d' ' -f1 /proc/loadavg)] $*" >&2; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d bench "$@"; }
 
@@ -78,8 +88,11 @@ for _ in $(seq 50); do grep -q PORT "$W/sink.port" 2>/dev/null && break; sleep 0
 port=$(awk '{print $2}' "$W/sink.port")
 
 log "ceiling: $n requests, $conc in flight, no database"
+sink0=$(ticks "${pids[0]}")
 ceiling=$("$build/bench/deliver/leo_bench_ceiling" "http://127.0.0.1:$port/send" "$n" "$conc")
+sink_ceil=$(( $(ticks "${pids[0]}") - sink0 ))
 ceiling_ps=$(sed -n 's/.*per_s=\([0-9]*\).*/\1/p' <<<"$ceiling")
+ceiling_cpu=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<<"$ceiling")
 
 log "throughput: $n queued deliveries through leo-deliver"
 q -c "INSERT INTO delivery_log (tenant_id, profile_id, channel, idempotency_key, consent_legal_basis,
@@ -105,12 +118,16 @@ YAML
 "$build/leo-deliver" --config "$W/deliver.yaml" 2>"$W/deliver.log" &
 dpid=$!
 pids+=($dpid)
-cpu0=$(awk '{ print $14 + $15 }' "/proc/$dpid/stat")
+cpu0=$(ticks "$dpid")
+pg_ticks >"$W/pg.ticks0"
+sink0=$(ticks "${pids[0]}")
 while [ "$(q -c "SELECT count(*) FROM delivery_log WHERE delivery_status = 'queued'")" != 0 ]; do
 	kill -0 "$dpid" || { cat "$W/deliver.log" >&2; exit 1; }
 	sleep 0.2
 done
-cpu1=$(awk '{ print $14 + $15 }' "/proc/$dpid/stat")
+cpu1=$(ticks "$dpid")
+pg_thr=$(pg_ticks | ticks_since "$W/pg.ticks0")
+sink_thr=$(( $(ticks "${pids[0]}") - sink0 ))
 # where the database's time went, per delivery
 top_sql=$(q -F ' | ' -c "SELECT round((total_exec_time / $n * 1000)::numeric, 1), calls,
 	regexp_replace(left(query, 70), '\s+', ' ', 'g') FROM pg_stat_statements
@@ -156,6 +173,8 @@ wait "$dpid" || true
 	echo "| leo-deliver: $sent deliveries, first attempt start to last end | $thr_ps/s |"
 	echo "| leo-deliver / ceiling | $(awk -v a="$thr_ps" -v b="$ceiling_ps" 'BEGIN { printf "%.1f%%", 100 * a / b }') |"
 	echo "| leo-deliver CPU for them (user+sys) | $cpu_s s |"
+	echo "| CPU per request, ceiling: client / receiver | $(awk -v c="$ceiling_cpu" -v n="$n" 'BEGIN { printf "%.0f", c / n * 1e6 }') / $(per_us "$sink_ceil" "$n") us |"
+	echo "| CPU per delivery, leo-deliver: sender / PostgreSQL / receiver | $(per_us $((cpu1 - cpu0)) "$sent") / $(per_us "$pg_thr" "$sent") / $(per_us "$sink_thr" "$sent") us |"
 	echo "| commit -> request at $rate/s ($lat_n deliveries): p50 / p90 / p99 / max | $(sed 's/n=[0-9]* //; s/p50=//; s/ p90=/ \/ /; s/ p99=/ \/ /; s/ max=/ \/ /' <<<"$lat") ms |"
 	echo
 	echo "The database's time during the throughput run, per delivery (pg_stat_statements, statements nested in functions included):"

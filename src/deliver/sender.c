@@ -9,10 +9,13 @@
  * otherwise its message goes to the channel's transport and the result,
  * through outcome_decide, becomes one attempt row and one status move.
  *
- * Wake-ups: sender_wake (a notification, the poll backstop, a job's end:
- * the records of one turn of the loop are written in one transaction per
+ * Wake-ups: sender_wake (a notification, the poll backstop), a job's end
+ * (the records of one turn of the loop are written in one transaction per
  * tenant, then the freed slots claimed), a rate token or a retry coming due
- * (ev_wake, set to the earliest).
+ * (ev_wake, set to the earliest).  The active tenants are read again on a
+ * wake-up from outside (sender_wake) and after a database error; a job's
+ * end and the timers use the list of the pass before, which saves a round
+ * trip in each of the passes that keep a busy sender going.
  */
 #include "sender.h"
 
@@ -64,6 +67,9 @@ struct sender {
 	struct event *ev_poll;		/* the backstop: deliver.poll_interval_s */
 	bool warned[DC_COUNT];		/* "queued with no transport" said */
 	unsigned rotate;		/* the tenant a pass starts with */
+	char (*tenants)[TENANT_ID_SIZE];	/* the active tenants, as last read */
+	int ntenants;
+	bool tenants_stale;		/* read them again at the next pass */
 	int64_t wake_us;		/* monotonic; 0: none set */
 	struct sjob *pending, **pending_tail;
 	int db_failures;		/* passes in a row that failed: the backoff */
@@ -98,10 +104,17 @@ static void sender_wake_at(struct sender *s, int64_t at_us)
 	event_add(s->ev_wake, &tv);
 }
 
-void sender_wake(struct sender *s)
+/* A pass soon, with the tenants of the last one. */
+static void sender_wake_job(struct sender *s)
 {
 	if (!s->stopping)
 		event_active(s->ev_pass, 0, 0);
+}
+
+void sender_wake(struct sender *s)
+{
+	s->tenants_stale = true;
+	sender_wake_job(s);
 }
 
 bool sender_db_up(const struct sender *s)
@@ -185,7 +198,7 @@ static void sender_finish(struct sender *s, struct sjob *j)
 	j->next = NULL;
 	*s->pending_tail = j;
 	s->pending_tail = &j->next;
-	sender_wake(s);
+	sender_wake_job(s);
 }
 
 /* Write what is pending, a transaction per run of one tenant's records;
@@ -377,17 +390,36 @@ static int sender_claim(struct sender *s, const char *tenant, struct channel *ch
 	return 0;
 }
 
+/* The active tenants: those read last unless stale; 0 or -1. */
+static int sender_tenants(struct sender *s)
+{
+	char (*ids)[TENANT_ID_SIZE] = NULL;
+	int n = 0;
+
+	if (s->tenants && !s->tenants_stale)
+		return 0;
+	if (dstore_tenants(s->db, &ids, &n))
+		return -1;
+	free(s->tenants);
+	s->tenants = ids;
+	s->ntenants = n;
+	s->tenants_stale = false;
+	return 0;
+}
+
 static void sender_pass(struct sender *s)
 {
-	char (*tenants)[TENANT_ID_SIZE] = NULL;
-	int n = 0, rc = 0;
+	char (*tenants)[TENANT_ID_SIZE];
+	int n, rc = 0;
 
 	if (s->stopping)
 		return;
-	if (!sender_flush(s) || dstore_tenants(s->db, &tenants, &n)) {
+	if (!sender_flush(s) || sender_tenants(s)) {
 		rc = -1;
 		goto out;
 	}
+	tenants = s->tenants;
+	n = s->ntenants;
 	/* each pass starts with the next tenant, so that none waits behind another's backlog */
 	s->rotate++;
 	for (int i = 0; i < n && !rc; i++)
@@ -396,8 +428,8 @@ static void sender_pass(struct sender *s)
 				rc = sender_claim(s, tenants[(s->rotate + (unsigned)i) % (unsigned)n],
 						  &s->ch[c]);
 out:
-	free(tenants);
 	if (rc) {
+		s->tenants_stale = true;
 		if (!s->db_failures++)
 			log_warn("database unavailable: deliveries wait (retrying)");
 		deliver_metrics_db_reconnect();
@@ -451,6 +483,7 @@ static void sender_on_poll(evutil_socket_t fd, short what, void *arg)
 		}
 		free(tenants);
 	}
+	s->tenants_stale = true;
 	sender_pass(s);
 }
 
@@ -550,5 +583,6 @@ void sender_free(struct sender *s)
 	if (s->ev_poll)
 		event_free(s->ev_poll);
 	dstore_free(s->db);
+	free(s->tenants);
 	free(s);
 }

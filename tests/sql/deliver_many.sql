@@ -33,6 +33,8 @@ GRANT SELECT ON ids TO PUBLIC;
 
 SELECT ok(has_function_privilege('leo_deliver', 'leo_deliver_record_many(text, bigint[], integer[], timestamptz[], timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[])', 'EXECUTE'),
 	'leo_deliver may record a batch');
+SELECT ok(has_table_privilege('leo_deliver', 'delivery_work', 'DELETE'),
+	'leo_deliver may delete work rows (a final outcome does)');
 SELECT ok(NOT has_function_privilege('public', 'leo_deliver_record_many(text, bigint[], integer[], timestamptz[], timestamptz[], text[], integer[], text[], text[], timestamptz[], jsonb[])', 'EXECUTE'),
 	'PUBLIC may not');
 
@@ -85,9 +87,8 @@ SELECT results_eq($$SELECT d.idempotency_key, w.attempts, w.claimed_by,
 			   w.next_attempt_at > now() + interval '59 min'
 		    FROM delivery_work w JOIN delivery_log d USING (tenant_id, delivery_id)
 		   WHERE d.idempotency_key LIKE 'm%' ORDER BY 1$$,
-	$$VALUES ('m1', 1, NULL::text, false), ('m2', 1, NULL, false), ('m3', 1, NULL, true),
-		 ('m4', 1, NULL, false), ('m5', 0, NULL, false), ('m6', 0, 's2', false)$$,
-	'claims released, attempts counted, the retry due later; the lost claim untouched');
+	$$VALUES ('m3', 1, NULL::text, true), ('m6', 0, 's2', false)$$,
+	'a final outcome deletes the work row; the retry counts its attempt, is released and due later; the lost claim untouched');
 SELECT is((SELECT count(*) FROM leo_deliver_claim('s1', 60, 10)), 0::bigint,
 	'nothing is claimable: the retry is not due, m6 is s2''s');
 SELECT is(leo_deliver_record_many('s1', ARRAY[:M1], ARRAY[2], ARRAY[now()], ARRAY[now()],
@@ -105,5 +106,21 @@ SELECT is((SELECT count(*) FROM delivery_attempt), 4::bigint, '... and write not
 RESET ROLE;
 SELECT is((SELECT delivery_status::text FROM delivery_log WHERE tenant_id = :B), 'queued',
 	'B''s delivery untouched');
+
+-- The work rows of one tenant are deleted only under that tenant.
+SET ROLE leo_sender;
+SET app.current_tenant_id = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
+DELETE FROM delivery_work;
+SET app.current_tenant_id = '';
+DELETE FROM delivery_work;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM delivery_work WHERE tenant_id = :A), 3::bigint,
+	'A''s work rows cannot be deleted under B nor with no tenant set');
+SET ROLE leo_sender;
+SET app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+DELETE FROM delivery_work WHERE delivery_id = :M3;
+RESET ROLE;
+SELECT is((SELECT count(*) FROM delivery_work WHERE tenant_id = :A), 2::bigint,
+	'... and can under A');
 
 SELECT * FROM finish();

@@ -16,7 +16,7 @@ INSERT INTO owned VALUES
 	('instruments', true, true), ('alert_rules', true, true), ('agent_task', false, false),
 	('delivery_log', false, true), ('behavioral_events', true, false),
 	('consent_management', true, true), ('embedding_job', true, true),
-	('delivery_work', false, true), ('delivery_attempt', false, false);
+	('delivery_work', true, true), ('delivery_attempt', false, false);
 GRANT SELECT ON owned TO PUBLIC;
 
 -- Catalog: every table with a tenant_id column is in the list, and each has
