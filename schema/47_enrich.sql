@@ -38,6 +38,33 @@ $$;
 COMMENT ON COLUMN embedding_job.run_after IS 'Not claimed before this time (backoff after a transient error).';
 COMMENT ON COLUMN embedding_job.lease_until IS 'A running job whose lease ran out is claimed again.';
 
+-- The real[] embeddings (the fallback without pgvector) compressed with lz4
+-- rather than pglz: a 6 KB vector is compressed on every write (to 0.7 KB
+-- for a profile's document, mostly zeros) and pglz_compress was the largest
+-- single cost of the write; with lz4 a batch's record takes 8 ms, not 12
+-- (BENCHMARKS.md, leo-enrich).  Rows already written keep theirs until
+-- rewritten.  A server built without lz4 keeps pglz.  pgvector's vector is
+-- stored uncompressed anyway.
+DO $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT r.relname, a.attname FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+		 WHERE r.oid IN ('public.cdp_profiles'::regclass, 'public.news_feed'::regclass)
+		   AND a.attname IN ('interest_embedding', 'content_embedding') AND NOT a.attisdropped
+		   AND a.atttypid = 'real[]'::regtype AND a.attcompression <> 'l'
+	LOOP
+		BEGIN
+			EXECUTE format('ALTER TABLE public.%I ALTER COLUMN %I SET COMPRESSION lz4',
+				       c.relname, c.attname);
+		EXCEPTION WHEN feature_not_supported THEN
+			NULL;
+		END;
+	END LOOP;
+END
+$$;
+
 -- What a claim scans: a tenant's queued or running jobs by due time.
 CREATE INDEX IF NOT EXISTS embedding_job_due_idx ON embedding_job (tenant_id, run_after, job_id)
 	WHERE status IN ('queued', 'running');
