@@ -38,6 +38,33 @@ $$;
 COMMENT ON COLUMN embedding_job.run_after IS 'Not claimed before this time (backoff after a transient error).';
 COMMENT ON COLUMN embedding_job.lease_until IS 'A running job whose lease ran out is claimed again.';
 
+-- The real[] embeddings (the fallback without pgvector) compressed with lz4
+-- rather than pglz: a 6 KB vector is compressed on every write (to 0.7 KB
+-- for a profile's document, mostly zeros) and pglz_compress was the largest
+-- single cost of the write; with lz4 a batch's record takes 8 ms, not 12
+-- (BENCHMARKS.md, leo-enrich).  Rows already written keep theirs until
+-- rewritten.  A server built without lz4 keeps pglz.  pgvector's vector is
+-- stored uncompressed anyway.
+DO $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT r.relname, a.attname FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+		 WHERE r.oid IN ('public.cdp_profiles'::regclass, 'public.news_feed'::regclass)
+		   AND a.attname IN ('interest_embedding', 'content_embedding') AND NOT a.attisdropped
+		   AND a.atttypid = 'real[]'::regtype AND a.attcompression <> 'l'
+	LOOP
+		BEGIN
+			EXECUTE format('ALTER TABLE public.%I ALTER COLUMN %I SET COMPRESSION lz4',
+				       c.relname, c.attname);
+		EXCEPTION WHEN feature_not_supported THEN
+			NULL;
+		END;
+	END LOOP;
+END
+$$;
+
 -- What a claim scans: a tenant's queued or running jobs by due time.
 CREATE INDEX IF NOT EXISTS embedding_job_due_idx ON embedding_job (tenant_id, run_after, job_id)
 	WHERE status IN ('queued', 'running');
@@ -87,7 +114,10 @@ $$;
 -- NB: this is the bulk of a claim's cost, so it is written for speed: one
 -- set-based query for a whole batch; the events read off
 -- behavioral_events_recent_idx; each label looked up once per batch for the
--- distinct ids the batch's events name, not once per event; the object put
+-- distinct ids the batch's events name, not once per event, news by its
+-- bigint id and the others by (type, id), so no key is made text per event;
+-- the events grouped by the profile's number in the batch (an integer
+-- sort, not a text one under the database's collation); the object put
 -- together as text (event_type and entity_type are upper-case words by
 -- their CHECKs and need no quoting, every other string goes through
 -- to_json), since json_build_object looks up the output function of each
@@ -105,10 +135,10 @@ BEGIN
 	WITH me AS (
 		SELECT nullif(current_setting('app.current_tenant_id', true), '')::uuid AS t
 	), p AS MATERIALIZED (
-		SELECT p.* FROM cdp_profiles p, me
+		SELECT p.*, row_number() OVER () AS k FROM cdp_profiles p, me
 		 WHERE p.tenant_id = me.t AND p.profile_id = ANY (p_profile_ids)
 	), ev AS MATERIALIZED (
-		SELECT p.profile_id, e.*,
+		SELECT p.k, e.*,
 		       CASE WHEN e.entity_type = 'NEWS' AND length(e.entity_id) BETWEEN 1 AND 18
 			     AND ltrim(e.entity_id, '0123456789') = ''
 			    THEN e.entity_id::bigint END AS news_id
@@ -118,14 +148,14 @@ BEGIN
 			 WHERE b.tenant_id = p.tenant_id AND b.profile_id = p.profile_id
 			 ORDER BY b.occurred_at DESC, b.event_id DESC
 			 LIMIT greatest(p_events, 0)) e
-	), lab AS MATERIALIZED (
-		SELECT 'NEWS' AS entity_type, n.news_id::text AS entity_id,
-		       to_json(n.headline)::text AS label
+	), labn AS MATERIALIZED (
+		SELECT n.news_id, to_json(n.headline)::text AS label
 		  FROM news_feed n
 		 WHERE n.news_id = ANY (ARRAY(SELECT DISTINCT ev.news_id FROM ev
 					       WHERE ev.news_id IS NOT NULL))
-		UNION ALL
-		SELECT 'ALERT', r.rule_id, to_json(r.symbol::text)::text
+	), labo AS MATERIALIZED (
+		SELECT 'ALERT' AS entity_type, r.rule_id AS entity_id,
+		       to_json(r.symbol::text)::text AS label
 		  FROM alert_rules r, me
 		 WHERE r.tenant_id = me.t
 		   AND r.rule_id = ANY (ARRAY(SELECT DISTINCT ev.entity_id FROM ev
@@ -137,21 +167,22 @@ BEGIN
 		   AND c.campaign_id = ANY (ARRAY(SELECT DISTINCT ev.entity_id FROM ev
 						   WHERE ev.entity_type = 'CAMPAIGN'))
 	), agg AS (
-		SELECT ev.profile_id,
+		SELECT ev.k,
 		       string_agg('{"type": "' || ev.event_type || '", "entity": "' ||
-				  ev.entity_type || '", "text": ' || coalesce(l.label, 'null') || '}',
+				  ev.entity_type || '", "text": ' ||
+				  coalesce(ln.label, lo.label, 'null') || '}',
 				  ', ' ORDER BY ev.occurred_at DESC, ev.event_id DESC) AS events
-		  FROM ev LEFT JOIN lab l ON l.entity_type = ev.entity_type
-		   AND l.entity_id = CASE WHEN ev.entity_type = 'NEWS' THEN ev.news_id::text
-					  ELSE ev.entity_id END
-		 GROUP BY ev.profile_id
+		  FROM ev
+		  LEFT JOIN labn ln ON ev.entity_type = 'NEWS' AND ln.news_id = ev.news_id
+		  LEFT JOIN labo lo ON lo.entity_type = ev.entity_type AND lo.entity_id = ev.entity_id
+		 GROUP BY ev.k
 	)
 	SELECT p.profile_id,
 	       '{"job_titles": ' || p.job_titles::text || ', "segments": ' || p.segments::text ||
 	       ', "location": ' || coalesce(to_json(p.living_location)::text, 'null') ||
 	       ', "portfolio": ' || p.portfolio_snapshot::text ||
 	       ', "events": [' || coalesce(agg.events, '') || ']}'
-	  FROM p LEFT JOIN agg ON agg.profile_id = p.profile_id;
+	  FROM p LEFT JOIN agg ON agg.k = p.k;
 END
 $$;
 

@@ -11,7 +11,12 @@
 #   ceiling  bench_enrich_write: the same N embeddings, ready-made, written
 #            in batches of B in one transaction each, nothing else.
 # Each is run ROUNDS times (default 3), alternating, the jobs queued again
-# and the table vacuumed between runs.
+# between runs.  Every measured command starts alike: the tables it writes
+# just vacuumed and analysed, then a CHECKPOINT, with autovacuum off in this
+# throwaway cluster, so that neither a vacuum nor a checkpoint falls inside
+# one command's window and not the other's.  The end of an enrich run is
+# awaited inside one database session (a loop with pg_sleep), so the wait
+# takes no CPU from the worker (a psql started every half second did).
 #
 #   bench/enrich/run.sh [N] [B] [ROUNDS]
 set -euo pipefail
@@ -39,6 +44,7 @@ export PGHOST PGPORT PGUSER LEO_PGDIR
 bash tests/sql/schema_template.sh >/dev/null 2>&1
 bash tests/newdb.sh leo_bench_enrich
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d leo_bench_enrich "$@"; }
+sql -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
 t=$(date +%s.%N)
 sql -v n="$n" -f bench/enrich/load.sql
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), PostgreSQL $(sql -c 'SHOW server_version')"
@@ -64,7 +70,12 @@ requeue() {
 	sql -c "SET app.current_tenant_id = '$tenant'" \
 	    -c "UPDATE embedding_job SET status = 'queued', attempts = 0, run_after = now() - interval '1 s'" \
 	    -c "UPDATE cdp_profiles SET interest_embedding = NULL"
-	sql -c "VACUUM ANALYZE embedding_job" -c "VACUUM ANALYZE cdp_profiles"
+	settle
+}
+
+# The state every measured command starts from (see the top).
+settle() {
+	sql -c "VACUUM ANALYZE embedding_job" -c "VACUUM ANALYZE cdp_profiles" -c "CHECKPOINT"
 }
 
 # enrich_run ROUND WORKERS: the queue worked from the start of leo-enrich
@@ -74,10 +85,19 @@ enrich_run() {
 	t0=$(date +%s.%N)
 	"$dir/leo-enrich" --config "$work/enrich-$2.yaml" 2>"$work/enrich.log" &
 	pid=$!
-	while [ "$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT count(*) FROM embedding_job WHERE status <> 'done'")" != 0 ]; do
-		sleep 0.5
-		kill -0 "$pid" || { cat "$work/enrich.log"; exit 1; }
-	done
+	# one session waits (no process started per look), 300 s at most
+	sql -c "SET app.current_tenant_id = '$tenant'" -c "DO \$\$
+		BEGIN
+			WHILE EXISTS (SELECT 1 FROM embedding_job WHERE status <> 'done')
+			  AND clock_timestamp() < now() + interval '300 s' LOOP
+				PERFORM pg_sleep(0.2);
+			END LOOP;
+		END \$\$"
+	if ! kill -0 "$pid" || [ "$(sql -c "SET app.current_tenant_id = '$tenant'" \
+			-c "SELECT count(*) FROM embedding_job WHERE status <> 'done'")" != 0 ]; then
+		cat "$work/enrich.log"
+		exit 1
+	fi
 	t1=$(sql -c "SET app.current_tenant_id = '$tenant'" -c "SELECT extract(epoch FROM max(updated_at)) FROM embedding_job")
 	kill "$pid"
 	wait "$pid"
@@ -88,11 +108,11 @@ enrich_run() {
 }
 
 for r in $(seq "$rounds"); do
-	[ "$r" -eq 1 ] || requeue
+	if [ "$r" -eq 1 ]; then settle; else requeue; fi
 	enrich_run "$r" 1
 	requeue
 	enrich_run "$r" 2
-	sql -c "VACUUM ANALYZE cdp_profiles"
+	settle
 	printf 'round %d ceiling   ' "$r"
 	"$dir/bench/enrich/bench_enrich_write" "$conn" "$tenant" "$n" "$b"
 done

@@ -180,6 +180,17 @@ SELECT results_eq($$SELECT profile_id, interest_embedding IS NOT NULL FROM cdp_p
 RESET ROLE;
 DELETE FROM cdp_profiles WHERE tenant_id = :A AND profile_id IN ('M1', 'M2');
 
+-- The real[] embeddings are compressed with lz4, not pglz (the cost of a
+-- write), where the server has lz4 (the one the tests run on does).
+SELECT is((SELECT string_agg(r.relname || '.' || a.attname || ' ' || a.attcompression::text, ', '
+			     ORDER BY r.relname)
+	     FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+	    WHERE r.oid IN ('public.cdp_profiles'::regclass, 'public.news_feed'::regclass)
+	      AND a.attname IN ('interest_embedding', 'content_embedding')
+	      AND a.atttypid = 'real[]'::regtype),
+	'cdp_profiles.interest_embedding l, news_feed.content_embedding l',
+	'real[] embeddings: lz4 compression');
+
 -- The vector writer: with the columns of a type named vector (a stand-in
 -- for pgvector's, which this server may lack), the writers cast to it.
 CREATE SCHEMA fakevec;
