@@ -4,6 +4,7 @@
 #
 #   bench/e2e/run.sh [--rules "N ..."] [--full] [--seconds S] [--storm-max A]
 #                    [--fsync on|off] [--out FILE] [--keep] [--writer-delay-ms D]
+#                    [--pool-size P]
 #
 #   --rules "N ..."  rule counts to run (default "10000 100000")
 #   --full           add 1000000 to the rule counts
@@ -15,6 +16,7 @@
 #   --keep           leave the server and its data directory behind
 #   --writer-delay-ms D  the daemon's writer.batch_max_delay_ms (default: the
 #                    daemon's own default)
+#   --pool-size P    the daemon's database.pool_size (default 4)
 #
 # It starts its own throwaway PostgreSQL (fsync on, synchronous_commit on,
 # full_page_writes on: durable commits, unlike scripts/pgtmp.sh), builds
@@ -44,6 +46,7 @@ fsync=on
 out=""
 keep=0
 wdelay=""
+pool=4
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rules) rules=$2; shift 2 ;;
@@ -54,7 +57,8 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	--writer-delay-ms) wdelay=$2; shift 2 ;;
-	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+	--pool-size) pool=$2; shift 2 ;;
+	-h|--help) sed -n '2,32p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -159,7 +163,7 @@ port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 cat >"$W/leo.yaml" <<YAML
 database:
   conninfo: "dbname=bench_d user=leo_daemon"
-  pool_size: 4
+  pool_size: $pool
 engine:
   worker_threads: 2
   resync_interval_s: 3600
@@ -183,7 +187,7 @@ YAML
 	echo "- PostgreSQL $pgver, own cluster: fsync=$fsync, synchronous_commit=on, full_page_writes=on,"\
 		"shared_buffers=1GB, max_wal_size=8GB, checkpoint_timeout=30min"
 	echo "- the disk: pg_test_fsync fdatasync of one 8 kB write ${fsync_us} us (the floor of each commit)"
-	echo "- leo-alertd $(git -C "$top" rev-parse --short HEAD) RelWithDebInfo; pool_size 4,"\
+	echo "- leo-alertd $(git -C "$top" rev-parse --short HEAD) RelWithDebInfo; pool_size $pool,"\
 		"worker_threads 2, batch 500 rows / ${wdelay:-0} ms delay, flood guard raised to 1,000,000"
 	echo
 } >"$report"
