@@ -13,18 +13,12 @@
 #include <stddef.h>
 
 #include "batch.h"
+#include "sbuf.h"
 
 struct ckpt;
 
 /* Asked to read a rule's counter again: another daemon claimed a firing. */
 typedef void (*wsql_refetch_fn)(void *arg, const char *tenant_id, const char *rule_id);
-
-/* A growing string; on allocation failure `oom` is set and appends stop. */
-struct wsql_sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
 
 struct wsql_conn {
 	PGconn *conn;			/* checked out by the owner */
@@ -32,7 +26,7 @@ struct wsql_conn {
 	wsql_refetch_fn refetch;	/* may be NULL */
 	void *refetch_arg;
 	struct ckpt *ckpt;		/* may be NULL: checkpoints to write */
-	struct wsql_sbuf announce;	/* committed, not yet announced: "tenant id",... */
+	struct sbuf announce;	/* committed, not yet announced: "tenant id",... */
 	size_t unannounced;		/* deliveries in `announce` */
 };
 

@@ -49,9 +49,7 @@
  */
 #include "wsql.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,43 +59,7 @@
 #include "clock.h"
 #include "dec.h"
 #include "log.h"
-
-static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void wsql_sbuf_add(struct wsql_sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = b->cap ? b->cap * 2 : 1024;
-		while (ncap < b->len + (size_t)n + 1)
-			ncap *= 2;
-		char *ns = realloc(b->s, ncap);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = ncap;
-	}
-}
+#include "sbuf.h"
 
 /*
  * The statements of a batch: the schema's functions (schema/45_writer.sql).
@@ -131,20 +93,20 @@ static bool wsql_fault_before_commit(void)
 }
 
 /* Append a dec as an array element, NULL when absent. */
-static void wsql_arr_dec(struct wsql_sbuf *b, bool first, bool has, dec_t v)
+static void wsql_arr_dec(struct sbuf *b, bool first, bool has, dec_t v)
 {
 	char num[DEC_FMT_MAX];
 
 	if (!has) {
-		wsql_sbuf_add(b, "%sNULL", first ? "" : ",");
+		sbuf_add(b, "%sNULL", first ? "" : ",");
 		return;
 	}
 	dec_format(v, num, sizeof(num));
-	wsql_sbuf_add(b, "%s%s", first ? "" : ",", num);
+	sbuf_add(b, "%s%s", first ? "" : ",", num);
 }
 
 /* Checkpoint rows as the four arrays of wsql_ckpt.  -1 when out of memory. */
-static int wsql_ckpt_build(const struct ckpt_rows *rows, struct wsql_sbuf a[4])
+static int wsql_ckpt_build(const struct ckpt_rows *rows, struct sbuf a[4])
 {
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct ckpt_row *r = &rows->r[i];
@@ -152,19 +114,19 @@ static int wsql_ckpt_build(const struct ckpt_rows *rows, struct wsql_sbuf a[4])
 		const char *sep = first ? "{" : ",";
 
 		/* symbols are quoted: they may hold commas, quotes or braces */
-		wsql_sbuf_add(&a[0], "%s\"", sep);
+		sbuf_add(&a[0], "%s\"", sep);
 		for (const char *p = r->symbol; *p; p++)
-			wsql_sbuf_add(&a[0], "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
-		wsql_sbuf_add(&a[0], "\"");
+			sbuf_add(&a[0], "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
+		sbuf_add(&a[0], "\"");
 		if (first)
 			for (int k = 1; k < 4; k++)
-				wsql_sbuf_add(&a[k], "{");
+				sbuf_add(&a[k], "{");
 		wsql_arr_dec(&a[1], first, true, r->price);
 		wsql_arr_dec(&a[2], first, r->has_chg, r->chg);
-		wsql_sbuf_add(&a[3], "%s%lld", first ? "" : ",", (long long)r->observed_us);
+		sbuf_add(&a[3], "%s%lld", first ? "" : ",", (long long)r->observed_us);
 	}
 	for (int k = 0; k < 4; k++) {
-		wsql_sbuf_add(&a[k], "}");
+		sbuf_add(&a[k], "}");
 		if (a[k].oom)
 			return -1;
 	}
@@ -282,7 +244,7 @@ static void wsql_account(struct wsql_conn *wc, const char *tenant,
 			wsql_conn_free(wc);
 		}
 		if (!PQgetisnull(out, i, c_id))
-			wsql_sbuf_add(&wc->announce, "%s\"%s %s\"", wc->unannounced++ ? "," : "",
+			sbuf_add(&wc->announce, "%s\"%s %s\"", wc->unannounced++ ? "," : "",
 				      tenant, PQgetvalue(out, i, c_id));
 		if (!reason)
 			metrics_add(delivered ? METRIC_DELIVERIES_WRITTEN
@@ -309,7 +271,7 @@ struct wsql_part {
 	const char *tenant;
 	const struct batch_ev *evs;
 	size_t n, nfire, nexp;
-	struct wsql_sbuf a[9], ex;
+	struct sbuf a[9], ex;
 	const char *params[10];
 	int q_out;			/* pipeline index of its batch statement */
 	PGresult *out;
@@ -322,29 +284,29 @@ static int wsql_part_build(struct wsql_part *p)
 		const struct rules_event *e = &p->evs[i].ev;
 
 		if (e->kind == RULES_EXPIRE) {
-			wsql_sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
+			sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
 			continue;
 		}
 		bool first = p->nfire++ == 0;
 		const char *sep = first ? "" : ",";
 
-		wsql_sbuf_add(&p->a[0], "%s%zu", sep, i);
-		wsql_sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
-		wsql_sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
-		wsql_sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
-		wsql_sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
+		sbuf_add(&p->a[0], "%s%zu", sep, i);
+		sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
+		sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
+		sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
+		sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
 		wsql_arr_dec(&p->a[5], first, e->has_prev, e->prev_price);
 		wsql_arr_dec(&p->a[6], first, true, e->cur_price);
 		wsql_arr_dec(&p->a[7], first, e->has_prev_chg, e->prev_chg);
 		wsql_arr_dec(&p->a[8], first, e->has_cur_chg, e->cur_chg);
 	}
-	wsql_sbuf_add(&p->ex, "}");
+	sbuf_add(&p->ex, "}");
 	for (int k = 0; k < 9; k++) {
 		char *body = p->a[k].s;
 
 		p->a[k].s = NULL;
 		p->a[k].len = p->a[k].cap = 0;
-		wsql_sbuf_add(&p->a[k], "{%s}", body ? body : "");
+		sbuf_add(&p->a[k], "{%s}", body ? body : "");
 		free(body);
 		if (p->a[k].oom)
 			return -1;
@@ -363,8 +325,8 @@ static void wsql_part_free(struct wsql_part *p)
 	PQclear(p->out);
 	p->out = NULL;
 	for (int k = 0; k < 9; k++)
-		free(p->a[k].s);
-	free(p->ex.s);
+		sbuf_free(&p->a[k]);
+	sbuf_free(&p->ex);
 }
 
 /*
@@ -382,7 +344,7 @@ static enum batch_result wsql_exec_parts(struct wsql_conn *wc, struct wsql_part 
 	enum batch_result res = BATCH_OK;
 	bool sync_seen = false;
 	struct ckpt_rows ck = { 0 };
-	struct wsql_sbuf ca[4] = { { 0 } };
+	struct sbuf ca[4] = { { 0 } };
 	const char *cparams[4];
 	int q_ckpt = -1;
 	bool ck_failed = false;
@@ -533,7 +495,7 @@ out:
 		ckpt_untake(wc->ckpt, &ck);
 	ckpt_rows_free(&ck);
 	for (int k = 0; k < 4; k++)
-		free(ca[k].s);
+		sbuf_free(&ca[k]);
 	for (size_t k = 0; k < nparts; k++)
 		wsql_part_free(&parts[k]);
 	return res;
@@ -556,7 +518,7 @@ enum batch_result wsql_write(struct wsql_conn *wc, const char *tenant, const str
 
 enum batch_result wsql_announce(struct wsql_conn *wc, char **errmsg)
 {
-	struct wsql_sbuf lit = { 0 };
+	struct sbuf lit = { 0 };
 	const char *params[1];
 	PGresult *r;
 	bool ok;
@@ -570,9 +532,9 @@ enum batch_result wsql_announce(struct wsql_conn *wc, char **errmsg)
 	}
 	if (!wc->conn || PQstatus(wc->conn) != CONNECTION_OK)
 		return BATCH_RETRY;
-	wsql_sbuf_add(&lit, "{%s}", wc->announce.s);
+	sbuf_add(&lit, "{%s}", wc->announce.s);
 	if (lit.oom) {
-		free(lit.s);
+		sbuf_free(&lit);
 		return BATCH_RETRY;
 	}
 	params[0] = lit.s;
@@ -581,20 +543,18 @@ enum batch_result wsql_announce(struct wsql_conn *wc, char **errmsg)
 	if (!ok)
 		*errmsg = wsql_oneline(PQresultErrorMessage(r));
 	PQclear(r);
-	free(lit.s);
+	sbuf_free(&lit);
 	if (!ok)
 		return BATCH_RETRY;
 done:
-	free(wc->announce.s);
-	wc->announce = (struct wsql_sbuf){ 0 };
+	sbuf_free(&wc->announce);
 	wc->unannounced = 0;
 	return BATCH_OK;
 }
 
 void wsql_conn_free(struct wsql_conn *wc)
 {
-	free(wc->announce.s);
-	wc->announce = (struct wsql_sbuf){ 0 };
+	sbuf_free(&wc->announce);
 	wc->unannounced = 0;
 }
 

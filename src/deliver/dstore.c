@@ -25,6 +25,7 @@
 #include "deliver_metrics.h"
 #include "log.h"
 #include "pool.h"
+#include "sbuf.h"
 
 struct dstore {
 	struct pool *pool;
@@ -241,51 +242,15 @@ int dstore_claim(struct dstore *d, const char *tenant, const char *owner, int le
  * A PostgreSQL array literal built element by element (dstore_record's
  * parameters): "{e1,e2,...}".  Out of memory sticks: ab_done says so.
  */
-struct abuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void ab_put(struct abuf *b, const char *s, size_t n)
-{
-	char *q;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 2 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (b->len + n + 2 > cap)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-/* The separator before element k: "{" or ",". */
-static void ab_next(struct abuf *b, int k)
-{
-	ab_put(b, k ? "," : "{", 1);
-}
 
 /* Element k unquoted (numbers, NULL). */
-static void ab_raw(struct abuf *b, int k, const char *s)
+static void ab_raw(struct sbuf *b, int k, const char *s)
 {
-	ab_next(b, k);
-	ab_put(b, s, strlen(s));
+	sbuf_add(b, "%c%s", k ? ',' : '{', s);
 }
 
 /* Element k as a quoted string ("\" and "\\" escaped), or NULL. */
-static void ab_str(struct abuf *b, int k, const char *s)
+static void ab_str(struct sbuf *b, int k, const char *s)
 {
 	const char *run;
 
@@ -293,38 +258,35 @@ static void ab_str(struct abuf *b, int k, const char *s)
 		ab_raw(b, k, "NULL");
 		return;
 	}
-	ab_next(b, k);
-	ab_put(b, "\"", 1);
+	sbuf_add(b, "%c\"", k ? ',' : '{');
 	for (run = s; *s; s++) {
 		if (*s != '"' && *s != '\\')
 			continue;
-		ab_put(b, run, (size_t)(s - run));
-		ab_put(b, "\\", 1);
+		sbuf_put(b, run, (size_t)(s - run));
+		sbuf_put(b, "\\", 1);
 		run = s;
 	}
-	ab_put(b, run, (size_t)(s - run));
-	ab_put(b, "\"", 1);
+	sbuf_put(b, run, (size_t)(s - run));
+	sbuf_put(b, "\"", 1);
 }
 
 /* Element k as a timestamptz in UTC from unix microseconds. */
-static void ab_ts(struct abuf *b, int k, int64_t us)
+static void ab_ts(struct sbuf *b, int k, int64_t us)
 {
 	time_t t = (time_t)(us / 1000000);
 	struct tm tm;
-	char buf[96];	/* room for any int the format could print */
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof(buf), "\"%04d-%02d-%02d %02d:%02d:%02d.%06d+00\"", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-	ab_next(b, k);
-	ab_put(b, buf, strlen(buf));
+	sbuf_add(b, "%c\"%04d-%02d-%02d %02d:%02d:%02d.%06d+00\"", k ? ',' : '{',
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(us % 1000000));
 }
 
 /* The literal, "{}" when empty; NULL when out of memory. */
-static const char *ab_done(struct abuf *b, int n)
+static const char *ab_done(struct sbuf *b, int n)
 {
-	ab_put(b, n ? "}" : "{}", n ? 1 : 2);
-	return b->oom ? NULL : b->p;
+	sbuf_add(b, "%s", n ? "}" : "{}");
+	return b->oom ? NULL : b->s;
 }
 
 /* Whether id is an element of the bigint[] literal a ("{1,2,3}"). */
@@ -347,7 +309,7 @@ int dstore_record(struct dstore *d, const char *tenant, const char *owner,
 		  const struct drecord *rec, int n, bool *kept)
 {
 	enum { ID, ATT, ST, EN, OUT, CODE, ERR, RESP, NEXT, PROV, NA };
-	struct abuf a[NA] = { 0 };
+	struct sbuf a[NA] = { 0 };
 	const char *p[NA + 1] = { owner };
 	char num[24];
 	PGresult *res = NULL;
@@ -390,7 +352,7 @@ int dstore_record(struct dstore *d, const char *tenant, const char *owner,
 	rc = 0;
 out:
 	for (int i = 0; i < NA; i++)
-		free(a[i].p);
+		sbuf_free(&a[i]);
 	return rc;
 }
 

@@ -1,8 +1,8 @@
 /*
  * document.c — the text of a profile or a news row, as document.h shows
- * it.  A growing buffer; values are cleaned as they are appended (control
- * characters to spaces, runs of spaces to one, trimmed).  Pure; any thread
- * (the item lists are per thread).
+ * it.  A growing string (sbuf.h); values are cleaned as they are appended
+ * (control characters to spaces, runs of spaces to one, trimmed).  Pure;
+ * any thread (the item lists are per thread).
  */
 #include "document.h"
 
@@ -11,43 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct doc_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
+#include "sbuf.h"
 
-static void doc_put(struct doc_buf *b, const char *s, size_t n)
+static void doc_lit(struct sbuf *b, const char *s)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *q;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void doc_lit(struct doc_buf *b, const char *s)
-{
-	doc_put(b, s, strlen(s));
+	sbuf_put(b, s, strlen(s));
 }
 
 /* A value on one line: bytes below 0x20 and DEL become spaces, a run of
  * spaces one, none at either end.  UTF-8 passes through untouched. */
-static void doc_value(struct doc_buf *b, const char *s)
+static void doc_value(struct sbuf *b, const char *s)
 {
 	bool gap = false, any = false;
 
@@ -59,10 +32,10 @@ static void doc_value(struct doc_buf *b, const char *s)
 			continue;
 		}
 		if (gap && any)
-			doc_put(b, " ", 1);
+			sbuf_put(b, " ", 1);
 		gap = false;
 		any = true;
-		doc_put(b, s, 1);
+		sbuf_put(b, s, 1);
 	}
 }
 
@@ -119,7 +92,7 @@ static size_t doc_strings(const cJSON *j, const char **out, char (*nums)[DOC_NUM
 	return n;
 }
 
-static void doc_items(struct doc_buf *b, const char *label, const char **v, size_t n,
+static void doc_items(struct sbuf *b, const char *label, const char **v, size_t n,
 		      const char *sep)
 {
 	if (n == 0)
@@ -134,7 +107,7 @@ static void doc_items(struct doc_buf *b, const char *label, const char **v, size
 	doc_lit(b, "\n");
 }
 
-static void doc_list(struct doc_buf *b, const cJSON *fields, const char *key, const char *label,
+static void doc_list(struct sbuf *b, const cJSON *fields, const char *key, const char *label,
 		     const char *sep)
 {
 	static __thread const char *v[DOC_MAX_ITEMS];
@@ -152,7 +125,7 @@ static int doc_cmp(const void *a, const void *b)
 /* The symbols of a portfolio ("Cash, Positions"): the strings of its
  * "positions" (or "holdings") array, or the keys when that is an object of
  * symbol -> holding.  Sorted (bytes), each once. */
-static void doc_symbols(struct doc_buf *b, const cJSON *fields)
+static void doc_symbols(struct sbuf *b, const cJSON *fields)
 {
 	static __thread const char *v[DOC_MAX_ITEMS];
 	static __thread char nums[DOC_MAX_ITEMS][DOC_NUM_LEN];
@@ -179,18 +152,18 @@ static void doc_symbols(struct doc_buf *b, const cJSON *fields)
 }
 
 /* "VIEW" -> "view": the event and entity words are ASCII upper case. */
-static void doc_lower(struct doc_buf *b, const char *s)
+static void doc_lower(struct sbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		char c = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
 
 		if ((unsigned char)c < 0x20 || c == 0x7f)
 			c = ' ';
-		doc_put(b, &c, 1);
+		sbuf_put(b, &c, 1);
 	}
 }
 
-static void doc_events(struct doc_buf *b, const cJSON *fields, int max_events)
+static void doc_events(struct sbuf *b, const cJSON *fields, int max_events)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(fields, "events"), *e;
 	int n = 0;
@@ -216,20 +189,20 @@ static void doc_events(struct doc_buf *b, const cJSON *fields, int max_events)
 	}
 }
 
-static char *doc_done(struct doc_buf *b)
+/* The document, "" when empty; NULL when out of memory. */
+static char *doc_done(struct sbuf *b)
 {
-	if (!b->oom && !b->p)
-		doc_put(b, "", 0);
+	sbuf_put(b, "", 0);
 	if (b->oom) {
-		free(b->p);
+		sbuf_free(b);
 		return NULL;
 	}
-	return b->p;
+	return b->s;
 }
 
 char *document_profile(const cJSON *fields, int max_events)
 {
-	struct doc_buf b = { 0 };
+	struct sbuf b = { 0 };
 	const cJSON *loc = cJSON_GetObjectItemCaseSensitive(fields, "location");
 
 	doc_list(&b, fields, "job_titles", "job titles", "; ");
@@ -246,7 +219,7 @@ char *document_profile(const cJSON *fields, int max_events)
 
 char *document_news(const char *headline, const char *body)
 {
-	struct doc_buf b = { 0 };
+	struct sbuf b = { 0 };
 
 	doc_value(&b, headline ? headline : "");
 	doc_lit(&b, "\n");
