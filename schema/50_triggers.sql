@@ -49,30 +49,9 @@ CREATE OR REPLACE TRIGGER alert_rules_update_timestamp
 	FOR EACH ROW WHEN (current_setting('leo.writer', true) IS DISTINCT FROM 'on')
 	EXECUTE FUNCTION update_timestamp();
 
--- Append-only trails.  The sender's status moves must not enter PL/pgSQL
--- either: the WHEN clause passes every UPDATE that changes no column but
--- delivery_status, provider_response and updated_at, and moves the status
--- forward (or keeps it, provider_response unchanged); for any other,
--- delivery_log_guard() says what is wrong.  The clause names every other
--- column (tests/sql/append_only.sql checks that it still does).
+-- Append-only trails.
 CREATE OR REPLACE TRIGGER delivery_log_guard
-	BEFORE UPDATE ON delivery_log
-	FOR EACH ROW WHEN (
-		(NEW.delivery_id, NEW.tenant_id, NEW.event_id, NEW.rule_id, NEW.profile_id,
-		 NEW.channel, NEW.idempotency_key, NEW.consent_legal_basis, NEW.consent_source,
-		 NEW.consent_granted_at, NEW.created_at)
-		IS DISTINCT FROM
-		(OLD.delivery_id, OLD.tenant_id, OLD.event_id, OLD.rule_id, OLD.profile_id,
-		 OLD.channel, OLD.idempotency_key, OLD.consent_legal_basis, OLD.consent_source,
-		 OLD.consent_granted_at, OLD.created_at)
-		OR NOT ((NEW.delivery_status = OLD.delivery_status
-			 AND NEW.provider_response IS NOT DISTINCT FROM OLD.provider_response)
-			OR (OLD.delivery_status, NEW.delivery_status) IN
-			   (('queued', 'sent'), ('sent', 'delivered'), ('queued', 'failed'),
-			    ('sent', 'failed'))))
-	EXECUTE FUNCTION delivery_log_guard();
-CREATE OR REPLACE TRIGGER delivery_log_no_delete
-	BEFORE DELETE ON delivery_log
+	BEFORE UPDATE OR DELETE ON delivery_log
 	FOR EACH ROW EXECUTE FUNCTION delivery_log_guard();
 CREATE OR REPLACE TRIGGER delivery_log_no_truncate
 	BEFORE TRUNCATE ON delivery_log
