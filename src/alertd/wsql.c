@@ -92,17 +92,17 @@ static bool wsql_fault_before_commit(void)
 	return on == 1;
 }
 
-/* Append a dec as an array element, NULL when absent. */
-static void wsql_arr_dec(struct sbuf *b, bool first, bool has, dec_t v)
+/* Append sep ("{" or ",") and a dec as an array element, NULL when absent. */
+static void wsql_arr_dec(struct sbuf *b, const char *sep, bool has, dec_t v)
 {
 	char num[DEC_FMT_MAX];
 
 	if (!has) {
-		sbuf_add(b, "%sNULL", first ? "" : ",");
+		sbuf_add(b, "%sNULL", sep);
 		return;
 	}
 	dec_format(v, num, sizeof(num));
-	sbuf_add(b, "%s%s", first ? "" : ",", num);
+	sbuf_add(b, "%s%s", sep, num);
 }
 
 /* Checkpoint rows as the four arrays of wsql_ckpt.  -1 when out of memory. */
@@ -110,20 +110,16 @@ static int wsql_ckpt_build(const struct ckpt_rows *rows, struct sbuf a[4])
 {
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct ckpt_row *r = &rows->r[i];
-		bool first = i == 0;
-		const char *sep = first ? "{" : ",";
+		const char *sep = i == 0 ? "{" : ",";
 
 		/* symbols are quoted: they may hold commas, quotes or braces */
 		sbuf_add(&a[0], "%s\"", sep);
 		for (const char *p = r->symbol; *p; p++)
 			sbuf_add(&a[0], "%s%c", (*p == '"' || *p == '\\') ? "\\" : "", *p);
 		sbuf_add(&a[0], "\"");
-		if (first)
-			for (int k = 1; k < 4; k++)
-				sbuf_add(&a[k], "{");
-		wsql_arr_dec(&a[1], first, true, r->price);
-		wsql_arr_dec(&a[2], first, r->has_chg, r->chg);
-		sbuf_add(&a[3], "%s%lld", first ? "" : ",", (long long)r->observed_us);
+		wsql_arr_dec(&a[1], sep, true, r->price);
+		wsql_arr_dec(&a[2], sep, r->has_chg, r->chg);
+		sbuf_add(&a[3], "%s%lld", sep, (long long)r->observed_us);
 	}
 	for (int k = 0; k < 4; k++) {
 		sbuf_add(&a[k], "}");
@@ -287,27 +283,21 @@ static int wsql_part_build(struct wsql_part *p)
 			sbuf_add(&p->ex, "%s%s", p->nexp++ ? "," : "{", e->rule_id);
 			continue;
 		}
-		bool first = p->nfire++ == 0;
-		const char *sep = first ? "" : ",";
+		const char *sep = p->nfire++ == 0 ? "{" : ",";
 
 		sbuf_add(&p->a[0], "%s%zu", sep, i);
 		sbuf_add(&p->a[1], "%s%s", sep, e->rule_id);
 		sbuf_add(&p->a[2], "%s%lld", sep, (long long)e->seq);
 		sbuf_add(&p->a[3], "%s%lld", sep, (long long)e->at_us);
 		sbuf_add(&p->a[4], "%s%s", sep, e->kind == RULES_FLOOD_PAUSE ? "P" : "F");
-		wsql_arr_dec(&p->a[5], first, e->has_prev, e->prev_price);
-		wsql_arr_dec(&p->a[6], first, true, e->cur_price);
-		wsql_arr_dec(&p->a[7], first, e->has_prev_chg, e->prev_chg);
-		wsql_arr_dec(&p->a[8], first, e->has_cur_chg, e->cur_chg);
+		wsql_arr_dec(&p->a[5], sep, e->has_prev, e->prev_price);
+		wsql_arr_dec(&p->a[6], sep, true, e->cur_price);
+		wsql_arr_dec(&p->a[7], sep, e->has_prev_chg, e->prev_chg);
+		wsql_arr_dec(&p->a[8], sep, e->has_cur_chg, e->cur_chg);
 	}
 	sbuf_add(&p->ex, "}");
 	for (int k = 0; k < 9; k++) {
-		char *body = p->a[k].s;
-
-		p->a[k].s = NULL;
-		p->a[k].len = p->a[k].cap = 0;
-		sbuf_add(&p->a[k], "{%s}", body ? body : "");
-		free(body);
+		sbuf_add(&p->a[k], "%s}", p->nfire ? "" : "{");
 		if (p->a[k].oom)
 			return -1;
 	}
