@@ -100,6 +100,9 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$@"; }
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_sum PID...: utime+stime ticks of the processes together (a missing
+# one counts 0)
+cpu_sum() { local p t=0; for p; do t=$((t + $(cpu_of "$p" 2>/dev/null || echo 0))); done; echo $t; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 fmt() { printf "%'.0f" "$1"; }
@@ -393,13 +396,24 @@ run_n() {
 	log "N=$n: storm over ${R[n$n.storm_syms]} symbols, $expect alerts expected"
 	q bench_d -c "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
 	"$py" "$here/e2e.py" scrape "$port" "$W/m0-storm.prom"
-	local base cpu0 cpu1
+	local base cpu0 cpu1 bpids bcpu0 bcpu1
 	base=$("$py" "$here/e2e.py" metric "$W/m0-storm.prom" leo_agent_tasks_written_total)
+	bpids=$(q bench_d -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE usename = 'leo_daemon'")
 	cpu0=$(cpu_of "$dpid")
-	perf_start storm-$n "$dpid,$(q bench_d -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE usename = 'leo_daemon'")"
+	bcpu0=$(cpu_sum ${bpids//,/ })
+	perf_start storm-$n "$dpid,$bpids"
+	# what the daemon's backends wait on, every 10 ms of the storm
+	printf '%s\n' "SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-') FROM pg_stat_activity WHERE usename = 'leo_daemon' AND state = 'active'" '\watch 0.01' |
+		psql -X -At -d bench_d >"$W/waits-storm-$n.txt" 2>/dev/null &
+	local wpid=$!
 	q bench_d -c "$stm" >/dev/null
 	read -r _ reached < <("$py" "$here/e2e.py" storm "$port" "$base" "$expect" 300)
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
+	R[n$n.storm_waits]=$(grep -v '^$' "$W/waits-storm-$n.txt" | sort | uniq -c | sort -rn | head -6 |
+		awk '{ printf "%s%s %s", (NR > 1 ? "; " : ""), $2, $1 }')
 	cpu1=$(cpu_of "$dpid")
+	bcpu1=$(cpu_sum ${bpids//,/ })
 	perf_stop storm-$n
 	"$py" "$here/e2e.py" scrape "$port" "$W/m1-storm.prom"
 	R[n$n.storm_alerts]=$reached
@@ -409,11 +423,19 @@ run_n() {
 		FROM market_snapshot WHERE symbol = ('$storm_syms'::text[])[1]")
 	tdone=$(q bench_d -c "SELECT (extract(epoch FROM max(pg_xact_commit_timestamp(xmin))) * 1e6)::bigint
 		FROM agent_task WHERE created_at >= to_timestamp($tcommit / 1e6)")
+	[ -n "$tdone" ] || tdone=$tcommit	# no alert written: a rate of 0
 	R[n$n.storm_s]=$(awk -v a="$tcommit" -v b="$tdone" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
+	# the storm's write transactions in commit order: ms after the storm's
+	# commit, and agent_task rows (gaps and small batches show here)
+	R[n$n.storm_tl]=$(q bench_d -c "SELECT string_agg(format('%s:%s', round(ms, 1), n), ' ' ORDER BY ms)
+		FROM (SELECT (extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1e6 - $tcommit) / 1e3 AS ms,
+			     count(*) AS n
+			FROM agent_task WHERE created_at >= to_timestamp($tcommit / 1e6) GROUP BY xmin) x")
 	R[n$n.storm_rate]=$(awk -v r="$reached" -v s="${R[n$n.storm_s]}" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
 	R[n$n.storm_deliv]=$(( $("$py" "$here/e2e.py" metric "$W/m1-storm.prom" leo_deliveries_written_total) - \
 		$("$py" "$here/e2e.py" metric "$W/m0-storm.prom" leo_deliveries_written_total) ))
-	R[n$n.storm_cpu]=$(awk -v a="$cpu0" -v b="$cpu1" -v h="$clk" 'BEGIN { printf "%.1f", (b - a) / h }')
+	R[n$n.storm_cpu]=$(awk -v a="$cpu0" -v b="$cpu1" -v h="$clk" 'BEGIN { printf "%.2f", (b - a) / h }')
+	R[n$n.storm_bcpu]=$(awk -v a="$bcpu0" -v b="$bcpu1" -v h="$clk" 'BEGIN { printf "%.2f", (b - a) / h }')
 	R[n$n.storm_batch]=$("$py" "$here/e2e.py" hist "$W/m0-storm.prom" "$W/m1-storm.prom" leo_batch_rows 1)
 	q bench_d -F ' | ' -c "
 		SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
@@ -424,8 +446,11 @@ run_n() {
 		 ORDER BY total_exec_time DESC LIMIT 6" >"$W/pgss-$n.txt"
 
 	log "  storm: $reached alerts in ${R[n$n.storm_s]} s = ${R[n$n.storm_rate]}/s," \
-		"${R[n$n.storm_deliv]} deliveries, daemon CPU ${R[n$n.storm_cpu]} s;" \
+		"${R[n$n.storm_deliv]} deliveries, daemon CPU ${R[n$n.storm_cpu]} s," \
+		"its backends' CPU ${R[n$n.storm_bcpu]} s;" \
 		"batch rows n/p50/p99: ${R[n$n.storm_batch]}"
+	log "  storm transactions (ms after the storm's commit:rows): ${R[n$n.storm_tl]}"
+	log "  storm waits of the daemon's backends (type:event samples, 10 ms): ${R[n$n.storm_waits]}"
 	cat "$W/pgss-$n.txt" >&2
 	R[n$n.rss_hwm]=$(hwm_kb "$dpid")
 	R[n$n.rss_end]=$(rss_kb "$dpid")
@@ -545,7 +570,7 @@ report_n() {
 		for f in fixed fixed50 row s50; do
 			echo "| server wait events during feed $f (backend:type:event samples, 100 ms) | ${R[$p.$f.waits]} | |"
 		done
-		echo "| storm (${R[$p.storm_syms]} symbols to p0 x 1.021): leo-alertd | ${R[$p.storm_alerts]} of ${R[$p.expect]} alerts (${R[$p.storm_deliv]} deliveries) in ${R[$p.storm_s]} s = $(fmt "${R[$p.storm_rate]}") alerts/s; daemon CPU ${R[$p.storm_cpu]} s; batch rows n/p50/p99 ${R[$p.storm_batch]} | $(pct "${R[$p.storm_rate]}" "${R[$p.unnest]}") of unnest ceiling |"
+		echo "| storm (${R[$p.storm_syms]} symbols to p0 x 1.021): leo-alertd | ${R[$p.storm_alerts]} of ${R[$p.expect]} alerts (${R[$p.storm_deliv]} deliveries) in ${R[$p.storm_s]} s = $(fmt "${R[$p.storm_rate]}") alerts/s; daemon CPU ${R[$p.storm_cpu]} s, its backends' ${R[$p.storm_bcpu]} s (while the storm is awaited; 10 ms ticks); batch rows n/p50/p99 ${R[$p.storm_batch]}; transactions (ms after the storm's commit:rows) ${R[$p.storm_tl]}; its backends' waits (type:event samples, 10 ms) ${R[$p.storm_waits]} | $(pct "${R[$p.storm_rate]}" "${R[$p.unnest]}") of unnest ceiling |"
 		echo "| storm: peer 1 (the UPDATE statement) | ${R[$p.p1.storm_alerts]} alerts in ${R[$p.p1.storm_s]} s = $(fmt "${R[$p.p1.storm_rate]}") alerts/s | leo-alertd $(ratio "${R[$p.storm_rate]}" "${R[$p.p1.storm_rate]}") |"
 		echo "| storm: peer 2 (one poll) | ${R[$p.p2.storm_alerts]} alerts in ${R[$p.p2.storm_s]} s | |"
 		echo "| leo-alertd start-up to /readyz 200 | ${R[$p.ready]} s | |"
