@@ -158,6 +158,9 @@ CREATE TABLE IF NOT EXISTS alert_rules (
 	FOREIGN KEY (tenant_id, profile_id) REFERENCES cdp_profiles (tenant_id, profile_id)
 		ON DELETE CASCADE
 );
+-- Every firing updates its rule's row (trigger_count, last_triggered_at,
+-- status): room on each page keeps those updates HOT (no index entries).
+ALTER TABLE alert_rules SET (fillfactor = 80);
 COMMENT ON COLUMN alert_rules.rule_id IS
 	'sha256 hex of tenant_id, profile_id, symbol and condition_logic::text joined by U+001F; computed when NULL.';
 

@@ -8,9 +8,13 @@ CREATE INDEX IF NOT EXISTS cdp_profiles_identities_gin ON cdp_profiles USING gin
 CREATE INDEX IF NOT EXISTS cdp_profiles_segments_gin ON cdp_profiles USING gin (segments);
 CREATE INDEX IF NOT EXISTS cdp_profiles_primary_email_idx ON cdp_profiles (tenant_id, primary_email);
 
--- The daemon loads ACTIVE rules by symbol.
-CREATE INDEX IF NOT EXISTS alert_rules_active_symbol_idx ON alert_rules (symbol)
-	WHERE status = 'ACTIVE';
+-- Rules by symbol.  No predicate on status: an index that names a column
+-- makes every UPDATE that changes it a non-HOT one, and the daemon's claim
+-- moves a ONCE rule from ACTIVE to TRIGGERED (a HOT update writes no index
+-- entry; with the table's fillfactor, 30_tables.sql, the new version finds
+-- room on its page).  An older schema's partial index is replaced.
+DROP INDEX IF EXISTS alert_rules_active_symbol_idx;
+CREATE INDEX IF NOT EXISTS alert_rules_symbol_idx ON alert_rules (symbol);
 CREATE INDEX IF NOT EXISTS alert_rules_profile_idx ON alert_rules (tenant_id, profile_id);
 
 -- News about a symbol, newest first (agent_task.related_news_id).

@@ -158,8 +158,10 @@ FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'be
 SELECT throws_ok($$SELECT behavioral_events_create_partitions(-1)$$, '22023', NULL, 'months_ahead >= 0');
 
 -- Indexes the daemon and the reference rely on.
-SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'alert_rules_active_symbol_idx'::regclass),
-	  '(status = ''ACTIVE''::rule_status)', 'partial index of ACTIVE rules by symbol');
+SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'alert_rules_symbol_idx'::regclass),
+	  NULL, 'index of rules by symbol, with no predicate on status (claims stay HOT)');
+SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'alert_rules'::regclass),
+	  '{fillfactor=80}', 'alert_rules leaves room on its pages for HOT claims');
 SELECT is((SELECT am.amname::text FROM pg_class c JOIN pg_am am ON am.oid = c.relam WHERE c.oid = i::regclass),
 	  'gin', i || ' is GIN')
 FROM unnest('{cdp_profiles_identities_gin,cdp_profiles_segments_gin,news_feed_related_symbols_gin}'::text[]) AS i;

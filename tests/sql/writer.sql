@@ -36,7 +36,7 @@ WITH r (name, tenant, profile, v, mode) AS (VALUES
 	('rearm', :A, 'P7', 107, 'REARM'), ('edge', :A, 'P1', 108, 'ONCE'),
 	('at', :A, 'P1', 109, 'ONCE'), ('b', :B, 'P1', 110, 'ONCE'),
 	('span1', :A, 'P1', 111, 'ONCE'), ('span2', :A, 'P1', 112, 'ONCE'),
-	('span3', :A, 'P1', 113, 'ONCE')
+	('span3', :A, 'P1', 113, 'ONCE'), ('hot', :A, 'P1', 114, 'ONCE')
 ), ins AS (
 	INSERT INTO alert_rules (tenant_id, profile_id, symbol, condition_logic, trigger_mode)
 	SELECT tenant::uuid, profile, CASE WHEN name IN ('edge', 'at') THEN 'EDGE'
@@ -261,6 +261,25 @@ SELECT is_empty($$SELECT 1 FROM delivery_log d JOIN rid r ON r.id = d.rule_id
 SELECT is_empty($$SELECT 1 FROM agent_task WHERE tenant_id = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'
 		  AND task_id NOT IN (SELECT rule_id || ':1' FROM alert_rules)$$,
 		'as A, no agent_task row of B written');
+-- A claim is a HOT update, ONCE's move from ACTIVE to TRIGGERED included:
+-- it writes no index entry (60_indexes.sql), which a storm pays per firing.
+BEGIN;
+SET LOCAL ROLE leo_daemon;
+SET LOCAL app.current_tenant_id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+-- (the xact counters may still hold earlier transactions' counts: the
+-- difference is this claim's)
+CREATE TEMP TABLE hot AS
+SELECT pg_stat_get_xact_tuples_updated('alert_rules'::regclass) AS updated,
+       pg_stat_get_xact_tuples_hot_updated('alert_rules'::regclass) AS hot;
+CREATE TEMP TABLE out5 AS SELECT * FROM pg_temp.fire('{hot}', '{1}', '{F}', timestamptz :T);
+UPDATE hot SET updated = pg_stat_get_xact_tuples_updated('alert_rules'::regclass) - updated,
+	       hot = pg_stat_get_xact_tuples_hot_updated('alert_rules'::regclass) - hot;
+COMMIT;
+SELECT results_eq($$SELECT o.claimed, a.status::text, h.updated, h.hot FROM out5 o, hot h,
+		     alert_rules a JOIN rid r ON r.id = a.rule_id WHERE r.name = 'hot'$$,
+		  $$VALUES (true, 'TRIGGERED', 1::bigint, 1::bigint)$$,
+		  'a ONCE claim (ACTIVE -> TRIGGERED) is one HOT update of alert_rules');
+
 SELECT ok(NOT has_function_privilege('public', 'leo_write_firings(uuid, integer[], text[], bigint[], bigint[], text[], numeric[], numeric[], numeric[], numeric[])', 'EXECUTE'),
 	  'PUBLIC may not run leo_write_firings()');
 
