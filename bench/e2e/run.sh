@@ -103,6 +103,12 @@ cpu_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # cpu_sum PID...: utime+stime ticks of the processes together (a missing
 # one counts 0)
 cpu_sum() { local p t=0; for p; do t=$((t + $(cpu_of "$p" 2>/dev/null || echo 0))); done; echo $t; }
+# top_waits FILE: the six most frequent lines of a wait-event sample file,
+# as "event count; ..."
+top_waits() {
+	grep -v '^$' "$1" | sort | uniq -c | sort -rn | head -6 |
+		awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s%s %s", (NR > 1 ? "; " : ""), $0, c }'
+}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 fmt() { printf "%'.0f" "$1"; }
@@ -286,8 +292,7 @@ daemon_feed() {
 	R[$name.cpu_net]=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$ticks" -v h="$clk" \
 		-v i="$idle_rate" -v w="$(( $(now_us) - fstart ))" \
 		'BEGIN { v = ((b - a) / h - i * w / 1e6) * 1e6 / (t > 0 ? t : 1); printf "%.1f", (v < 0 ? 0 : v) }')
-	R[$name.waits]=$(grep -v '^$' "$W/waits-$name.txt" | sort | uniq -c | sort -rn | head -6 |
-		awk '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s%s %s", (NR > 1 ? "; " : ""), $0, c }')
+	R[$name.waits]=$(top_waits "$W/waits-$name.txt")
 	R[$name.caught]=$cau
 	R[$name.lat]=$lat
 	R[$name.hist]=$hl
@@ -410,8 +415,7 @@ run_n() {
 	read -r _ reached < <("$py" "$here/e2e.py" storm "$port" "$base" "$expect" 300)
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
-	R[n$n.storm_waits]=$(grep -v '^$' "$W/waits-storm-$n.txt" | sort | uniq -c | sort -rn | head -6 |
-		awk '{ printf "%s%s %s", (NR > 1 ? "; " : ""), $2, $1 }')
+	R[n$n.storm_waits]=$(top_waits "$W/waits-storm-$n.txt")
 	cpu1=$(cpu_of "$dpid")
 	bcpu1=$(cpu_sum ${bpids//,/ })
 	perf_stop storm-$n
